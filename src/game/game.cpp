@@ -11,6 +11,9 @@
 namespace dodge::game {
 namespace {
 
+// Slack for timers accumulated from dt: 30 steps of 1/60 s must make 0.5 s exactly.
+constexpr double kTimeEps = 1e-9;
+
 // Positions of each component in the action vector (-1: not present). GAME.md section 7.
 struct Layout {
   int vx, vy, sprint, jump, pitch, roll;
@@ -73,7 +76,7 @@ double physics_step(const GameParams& p, GameState& s, Rng& rng) {
     for (std::size_t i = 0; i < s.indicators.size(); ++i) {
       Indicator& ind = s.indicators[i];
       ind.time_left -= dt;
-      if (ind.time_left <= 0.0)
+      if (ind.time_left <= kTimeEps)
         s.balls.push_back(ind.ball);
       else
         s.indicators[kept++] = ind;
@@ -82,7 +85,7 @@ double physics_step(const GameParams& p, GameState& s, Rng& rng) {
   }
   // Spawn timer: a throw (or an indicator) every spawn_interval seconds.
   s.spawn_elapsed += dt;
-  while (s.spawn_elapsed >= p.spawn_interval) {
+  while (s.spawn_elapsed >= p.spawn_interval - kTimeEps) {
     s.spawn_elapsed -= p.spawn_interval;
     Ball b = make_throw(p, s, rng);
     if (p.thrower_enabled)
