@@ -15,6 +15,7 @@ PACKAGES=(
   libzstd-dev             # replay buffer / checkpoint compression
   libpng-dev              # dump-obs and learning curves
   libgif-dev              # episode recordings
+  nlohmann-json3-dev      # JSON outputs (bench, eval, summaries, manifests)
   python3-torch           # checks that policy.pt loads in Python
   xvfb xauth              # viewer tests and screenshots without a display
 )

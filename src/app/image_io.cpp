@@ -6,6 +6,7 @@
 #include <png.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -113,9 +114,9 @@ struct GifWriter::Impl {
   GifFileType* gif = nullptr;
   bool header_written = false;
   // The first frame's palette becomes the global one; later frames that fit it need no local table.
-  std::vector<GifColorType> global;
   std::unordered_map<std::uint32_t, std::uint8_t> global_index;
-  long long elapsed_cs = 0;  // delays written so far, so rounding errors do not accumulate
+  bool global_is_332 = false;  // the first frame needed the fixed 3-3-2 palette
+  long long elapsed_cs = 0;    // delays written so far, so rounding errors do not accumulate
   std::vector<GifPixelType> indices;
 
   void check(int status, const char* what) const {
@@ -146,7 +147,8 @@ struct GifWriter::Impl {
   }
 };
 
-GifWriter::GifWriter(const std::string& path, int width, int height, double fps) : impl_(std::make_unique<Impl>()) {
+GifWriter::GifWriter(const std::string& path, int width, int height, double fps)
+    : impl_(std::make_unique<Impl>()) {
   if (width <= 0 || height <= 0 || width > 65535 || height > 65535) fail(path, "bad GIF size");
   if (!(fps > 0) || !std::isfinite(fps)) fail(path, "GIF fps must be positive");
   impl_->path = path;
@@ -154,8 +156,12 @@ GifWriter::GifWriter(const std::string& path, int width, int height, double fps)
   impl_->height = height;
   impl_->fps = fps;
   int error = 0;
+  errno = 0;
   impl_->gif = EGifOpenFileName(path.c_str(), false, &error);
-  if (!impl_->gif) fail(path, "cannot open GIF for writing: " + gif_error(error));
+  if (!impl_->gif) {
+    const std::string reason = errno ? std::strerror(errno) : gif_error(error);
+    fail(path, "cannot open GIF for writing: " + reason);
+  }
 }
 
 GifWriter::~GifWriter() {
@@ -170,18 +176,16 @@ void GifWriter::add_frame(const Image& frame) {
   Impl& s = *impl_;
   if (!s.gif) fail(s.path, "GIF already closed");
   check_image(frame, s.path);
-  if (frame.width != s.width || frame.height != s.height) fail(s.path, "GIF frame size differs from the first");
+  if (frame.width != s.width || frame.height != s.height)
+    fail(s.path, "GIF frame size differs from the first");
 
   // Distinct colours of this frame, stopping once there are more than a palette holds.
   std::unordered_map<std::uint32_t, std::uint8_t> local_index;
   std::vector<GifColorType> local;
   const std::size_t n = static_cast<std::size_t>(s.width) * s.height;
-  bool fits_global = s.header_written;
   bool too_many = false;
-  for (std::size_t i = 0; i < n && !too_many; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     const std::uint32_t key = pack(&frame.pixels[i * frame.channels], frame.channels);
-    if (fits_global && s.global_index.count(key)) continue;
-    fits_global = false;
     if (local_index.count(key)) continue;
     if (local.size() == 256) {
       too_many = true;
@@ -191,24 +195,10 @@ void GifWriter::add_frame(const Image& frame) {
     local.push_back(GifColorType{static_cast<GifByteType>(key >> 16), static_cast<GifByteType>(key >> 8),
                                  static_cast<GifByteType>(key)});
   }
-  if (fits_global) {
-    local_index = s.global_index;  // nothing new: index straight into the global table
-  } else {
-    // Restart the scan: colours seen before the global table stopped fitting were skipped above.
-    local_index.clear();
-    local.clear();
-    for (std::size_t i = 0; i < n && !too_many; ++i) {
-      const std::uint32_t key = pack(&frame.pixels[i * frame.channels], frame.channels);
-      if (local_index.count(key)) continue;
-      if (local.size() == 256) {
-        too_many = true;
-        break;
-      }
-      local_index.emplace(key, static_cast<std::uint8_t>(local.size()));
-      local.push_back(GifColorType{static_cast<GifByteType>(key >> 16), static_cast<GifByteType>(key >> 8),
-                                   static_cast<GifByteType>(key)});
-    }
-  }
+  bool fits_global = s.header_written && too_many == s.global_is_332;
+  for (auto it = local_index.begin(); fits_global && !too_many && it != local_index.end(); ++it)
+    fits_global = s.global_index.count(it->first) > 0;
+  const auto& table = fits_global ? s.global_index : local_index;
 
   s.indices.resize(n);
   if (too_many) {
@@ -227,13 +217,13 @@ void GifWriter::add_frame(const Image& frame) {
     }
   } else {
     for (std::size_t i = 0; i < n; ++i)
-      s.indices[i] = local_index.at(pack(&frame.pixels[i * frame.channels], frame.channels));
+      s.indices[i] = table.at(pack(&frame.pixels[i * frame.channels], frame.channels));
   }
 
   bool use_local = !fits_global;
   if (!s.header_written) {
     s.write_header(local);
-    s.global = local;
+    s.global_is_332 = too_many;
     if (!too_many) s.global_index = local_index;
     use_local = false;
   }
@@ -245,7 +235,8 @@ void GifWriter::add_frame(const Image& frame) {
   gcb.TransparentColor = NO_TRANSPARENT_COLOR;
   GifByteType ext[4];
   const size_t ext_len = EGifGCBToExtension(&gcb, ext);
-  s.check(EGifPutExtension(s.gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(ext_len), ext), "EGifPutExtension");
+  s.check(EGifPutExtension(s.gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(ext_len), ext),
+          "EGifPutExtension");
 
   ColorMapPtr map;
   if (use_local) {
@@ -280,7 +271,8 @@ GifInfo read_gif_info(const std::string& path) {
   int error = 0;
   GifFileType* gif = DGifOpenFileName(path.c_str(), &error);
   if (!gif) fail(path, "cannot open GIF: " + gif_error(error));
-  if (DGifSlurp(gif) == GIF_ERROR) {
+  // giflib calls a file without images an error; for a writer closed early that is "0 frames".
+  if (DGifSlurp(gif) == GIF_ERROR && !(gif->Error == D_GIF_ERR_NO_IMAG_DSCR && gif->ImageCount == 0)) {
     const int code = gif->Error;
     DGifCloseFile(gif, &error);
     fail(path, "cannot decode GIF: " + gif_error(code));

@@ -1,8 +1,20 @@
 #include "dodge/game/thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define DODGE_PAUSE() _mm_pause()
+#else
+#define DODGE_PAUSE() std::this_thread::yield()
+#endif
 
 namespace dodge::game {
+namespace {
+// How long a worker spins for the next job before sleeping.
+constexpr auto kSpinTime = std::chrono::microseconds(200);
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   const int workers = std::max(1, threads) - 1;
@@ -13,7 +25,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -27,7 +39,7 @@ void ThreadPool::run_chunk(int chunk) {
   try {
     (*fn_)(begin, end);
   } catch (...) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(error_mutex_);
     if (!error_) error_ = std::current_exception();
   }
 }
@@ -35,17 +47,23 @@ void ThreadPool::run_chunk(int chunk) {
 void ThreadPool::worker_loop(int worker) {
   std::uint64_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+    // Spin for a short while: consecutive steps follow each other within microseconds.
+    const auto until = std::chrono::steady_clock::now() + kSpinTime;
+    int spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed)) {
+      DODGE_PAUSE();
+      if (++spins % 256 == 0 && std::chrono::steady_clock::now() > until) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleeping_.fetch_add(1);
+        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+        sleeping_.fetch_sub(1);
+        break;
+      }
     }
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
     run_chunk(worker);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -55,24 +73,24 @@ void ThreadPool::parallel_for(int n, const std::function<void(int, int)>& fn) {
     fn(0, n);
     return;
   }
+  fn_ = &fn;
+  n_ = n;
+  error_ = nullptr;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
+    // Bump under the lock so a worker that is about to sleep cannot miss the wake-up.
     std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = &fn;
-    n_ = n;
-    error_ = nullptr;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  wake_.notify_all();
+  if (sleeping_.load() > 0) wake_.notify_all();
   run_chunk(0);
-  std::exception_ptr err;
-  {
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_cv_.wait(lock, [&] { return pending_ == 0; });
-    err = error_;
-    fn_ = nullptr;
+  int spins = 0;
+  while (pending_.load(std::memory_order_acquire) != 0) {
+    DODGE_PAUSE();
+    if (++spins > 4096) std::this_thread::yield();
   }
-  if (err) std::rethrow_exception(err);
+  fn_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
 }
 
 }  // namespace dodge::game

@@ -50,7 +50,8 @@ void FrameStacker::write_stack(int env, std::uint8_t* dst) const {
 }
 
 void FrameStacker::write_all(std::uint8_t* dst) const {
-  for (int env = 0; env < n_; ++env) write_stack(env, dst + static_cast<std::int64_t>(env) * k_ * frame_bytes_);
+  for (int env = 0; env < n_; ++env)
+    write_stack(env, dst + static_cast<std::int64_t>(env) * k_ * frame_bytes_);
 }
 
 }  // namespace dodge::render

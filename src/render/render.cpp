@@ -70,7 +70,9 @@ inline int pixel_index(double v, int n) {
 
 }  // namespace
 
-std::uint8_t grey(Rgb c) { return grey_of(c); }
+std::uint8_t grey(Rgb c) {
+  return grey_of(c);
+}
 
 FrameView dense_view(const RenderConfig& config, std::uint8_t* p) {
   return FrameView{p, static_cast<std::int64_t>(config.width) * config.height, config.width};
@@ -126,17 +128,20 @@ void Renderer::disc(const FrameView& dst, double cx, double cy, double r_px, Rgb
 }
 
 // A marker of radius r_px on the border, where the ray from the image centre towards (cx, cy)
-// leaves the image rectangle inset by r_px (so the whole marker stays inside).
+// leaves the image rectangle inset by r_px (so the whole marker stays inside). The limiting axis
+// is set to the border exactly, so a marker straight above the centre lands on a known pixel set.
 void Renderer::marker(const FrameView& dst, double cx, double cy, double r_px, Rgb c) const {
   if (!std::isfinite(cx) || !std::isfinite(cy)) return;
   const double mx = config_.width / 2.0, my = config_.height / 2.0;
   const double hx = std::max(mx - r_px, 0.0), hy = std::max(my - r_px, 0.0);
   const double dx = cx - mx, dy = cy - my;
-  double t = 1.0;
-  if (std::abs(dx) > hx) t = std::min(t, hx / std::abs(dx));
-  if (std::abs(dy) > hy) t = std::min(t, hy / std::abs(dy));
-  const double px = std::clamp(mx + t * dx, mx - hx, mx + hx);
-  const double py = std::clamp(my + t * dy, my - hy, my + hy);
+  const double tx = std::abs(dx) > hx ? hx / std::abs(dx) : 1.0;
+  const double ty = std::abs(dy) > hy ? hy / std::abs(dy) : 1.0;
+  const double t = std::min(tx, ty);
+  double px = t == tx && tx < 1.0 ? mx + std::copysign(hx, dx) : mx + t * dx;
+  double py = t == ty && ty < 1.0 ? my + std::copysign(hy, dy) : my + t * dy;
+  px = std::clamp(px, mx - hx, mx + hx);
+  py = std::clamp(py, my - hy, my + hy);
   disc(dst, px, py, r_px, c);
 }
 

@@ -1,12 +1,14 @@
 // A fixed pool of worker threads for data-parallel loops. The calling thread takes part, so a pool
 // of T threads starts T - 1 workers. Work is split into contiguous static chunks, one per thread:
 // each index is processed exactly once, and results that are written per index do not depend on
-// the thread count.
+// the thread count. Workers spin briefly between jobs (a vectorized step is microseconds long),
+// then sleep, so an idle pool does not steal cores from the learner.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -34,13 +36,14 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable done_cv_;
-  std::uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
-  // Current job
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> stop_{false};
+  // Current job (written before generation_ is bumped, read after it is seen)
   const std::function<void(int, int)>* fn_ = nullptr;
   int n_ = 0;
+  std::mutex error_mutex_;
   std::exception_ptr error_;
 };
 

@@ -1,0 +1,10 @@
+// Commands not built yet (filled in by later work).
+#include "dodge/app/bench.hpp"
+#include "dodge/app/commands.hpp"
+
+namespace dodge::app {
+void register_learn_benches(CLI::App&) {}
+void register_dump_obs(CLI::App&) {}
+void register_train(CLI::App&) {}
+void register_eval(CLI::App&) {}
+}  // namespace dodge::app
