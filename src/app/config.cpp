@@ -59,7 +59,7 @@ struct Range {
 std::string range_text(const Range& r, bool integer) {
   auto num = [&](double v) -> std::string {
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (integer) return std::to_string(static_cast<long long>(v));
+    if (integer || (v == std::floor(v) && std::abs(v) < 1e15)) return std::to_string(static_cast<long long>(v));
     std::string s = fmt_double(v);
     if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
     return s;
@@ -476,7 +476,11 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
   }
   // Close enough: at most a third of the word's letters changed (and at least 2 allowed).
   const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
-  return best_d <= limit ? best : std::string();
+  if (best_d <= limit) return best;
+  // Or an abbreviation / a longer spelling of a candidate ("enviroment" for "env").
+  for (const auto& c : candidates)
+    if (c.size() >= 3 && word.size() >= 3 && (word.rfind(c, 0) == 0 || c.rfind(word, 0) == 0)) return c;
+  return std::string();
 }
 
 }  // namespace dodge::app
