@@ -243,6 +243,11 @@ void GifWriter::add_frame(const Image& frame) {
     map = make_map(local);
     if (!map) fail(s.path, "cannot allocate GIF colour map");
   }
+  if (!map && s.gif->Image.ColorMap) {
+    // giflib 5.2 drops the previous frame's local table without freeing it when the next has none.
+    GifFreeMapObject(s.gif->Image.ColorMap);
+    s.gif->Image.ColorMap = nullptr;
+  }
   s.check(EGifPutImageDesc(s.gif, 0, 0, s.width, s.height, false, map.get()), "EGifPutImageDesc");
   for (int y = 0; y < s.height; ++y)
     s.check(EGifPutLine(s.gif, &s.indices[static_cast<std::size_t>(y) * s.width], s.width), "EGifPutLine");

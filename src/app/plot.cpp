@@ -200,7 +200,10 @@ Axis make_axis(double lo, double hi, int target_ticks) {
     double v = a.lo + i * a.step;
     if (std::fabs(v) < a.step * 1e-6) v = 0;  // no "-0"
     char buffer[64];
-    std::snprintf(buffer, sizeof(buffer), "%.*f%s", decimals, v / divisor, suffix);
+    if (v == 0 && divisor > 1)
+      std::snprintf(buffer, sizeof(buffer), "0");  // "0", not "0M"
+    else
+      std::snprintf(buffer, sizeof(buffer), "%.*f%s", decimals, v / divisor, suffix);
     a.ticks.push_back(v);
     a.labels.emplace_back(buffer);
   }
@@ -221,6 +224,7 @@ struct Canvas {
   std::vector<unsigned char> used;
   void plot(int x, int y, Rgb c) {
     if (x < f.left || x > f.right || y < f.top || y > f.bottom) return;
+    if (x < 0 || y < 0 || x >= image.width || y >= image.height) return;  // tiny images
     set_pixel(image, x, y, c);
     used[static_cast<std::size_t>(y) * image.width + x] = 1;
   }

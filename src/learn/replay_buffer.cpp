@@ -1,0 +1,466 @@
+#include "dodge/learn/replay_buffer.hpp"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#ifdef DODGE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace dodge::learn {
+namespace {
+
+std::string human_bytes(double b) {
+  char buf[64];
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    ++u;
+  }
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+  return buf;
+}
+
+std::int64_t numel(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (auto s : shape) n *= s;
+  return n;
+}
+
+}  // namespace
+
+std::int64_t ReplaySpec::obs_bytes() const {
+  return numel(obs_shape) * (image() ? 1 : static_cast<std::int64_t>(sizeof(float)));
+}
+
+std::int64_t ReplayBuffer::bytes_per_transition(const ReplaySpec& s) {
+  // obs + action floats + reward float + flags byte + back byte + FIFO entry (int64)
+  return s.obs_bytes() + 4LL * s.action_dim + 4 + 1 + 1 + 8;
+}
+
+std::int64_t ReplayBuffer::bytes_needed(const ReplaySpec& s) {
+  const std::int64_t rows = std::max<std::int64_t>(2, s.capacity / s.n_envs);
+  return rows * s.n_envs * bytes_per_transition(s);
+}
+
+std::int64_t ReplayBuffer::free_bytes(const torch::Device& device) {
+  if (device.is_cuda()) {
+#ifdef DODGE_CUDA
+    size_t free = 0, total = 0;
+    const int previous = [] {
+      int d = 0;
+      cudaGetDevice(&d);
+      return d;
+    }();
+    cudaSetDevice(device.has_index() ? device.index() : 0);
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+    cudaSetDevice(previous);
+    return static_cast<std::int64_t>(free);
+#else
+    return 0;
+#endif
+  }
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::int64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return std::int64_t{1} << 40;  // unknown: do not refuse
+}
+
+ReplayBuffer::ReplayBuffer(const ReplaySpec& spec, torch::Device device) : spec_(spec), device_(device) {
+  if (spec.n_envs < 1 || spec.frame_stack < 1 || spec.action_dim < 1 || spec.obs_shape.empty())
+    throw std::invalid_argument("replay buffer: bad spec");
+  rows_ = std::max<std::int64_t>(2, spec.capacity / spec.n_envs);
+  if (rows_ <= spec.frame_stack)
+    throw std::invalid_argument("replay buffer: capacity " + std::to_string(spec.capacity) +
+                                " is too small for " + std::to_string(spec.n_envs) + " envs and a stack of " +
+                                std::to_string(spec.frame_stack));
+  const std::int64_t need = bytes_needed(spec);
+  const std::int64_t free = free_bytes(device);
+  // Leave room for the networks and the rest of the process.
+  const std::int64_t reserve = device.is_cuda() ? (std::int64_t{2} << 30) : (std::int64_t{1} << 30);
+  if (need > free - reserve)
+    throw OutOfMemory("the replay buffer needs " + human_bytes(static_cast<double>(need)) + " (" +
+                      std::to_string(rows_ * spec.n_envs) + " transitions x " +
+                      std::to_string(bytes_per_transition(spec)) + " B) but " + device.str() + " has " +
+                      human_bytes(static_cast<double>(free)) + " free (keeping " +
+                      human_bytes(static_cast<double>(reserve)) + " for the rest); lower sac.buffer_size");
+  const std::int64_t slots = rows_ * spec.n_envs;
+  auto opts = torch::TensorOptions().device(device);
+  std::vector<std::int64_t> obs_dims{slots};
+  obs_dims.insert(obs_dims.end(), spec.obs_shape.begin(), spec.obs_shape.end());
+  obs_ = torch::zeros(obs_dims, opts.dtype(spec.image() ? torch::kUInt8 : torch::kFloat32));
+  actions_ = torch::zeros({slots, spec.action_dim}, opts.dtype(torch::kFloat32));
+  rewards_ = torch::zeros({slots}, opts.dtype(torch::kFloat32));
+  flags_ = torch::zeros({slots}, opts.dtype(torch::kUInt8));
+  back_ = torch::zeros({slots}, opts.dtype(torch::kUInt8));
+  fifo_ = torch::zeros({slots}, opts.dtype(torch::kInt64));
+  if (device.is_cuda()) {
+    std::vector<std::int64_t> row_dims{spec.n_envs};
+    row_dims.insert(row_dims.end(), spec.obs_shape.begin(), spec.obs_shape.end());
+    staging_ = torch::zeros(row_dims, torch::TensorOptions()
+                                          .dtype(spec.image() ? torch::kUInt8 : torch::kFloat32)
+                                          .pinned_memory(true));
+  }
+  row_valid_.assign(static_cast<std::size_t>(rows_), 0);
+  since_start_.assign(static_cast<std::size_t>(spec.n_envs), 0);
+  row_back_.assign(static_cast<std::size_t>(spec.n_envs), 0);
+  push_slots_.reserve(static_cast<std::size_t>(spec.n_envs));
+}
+
+void ReplayBuffer::begin_row() {
+  if (row_open_) return;
+  const std::int64_t pos = rows_written_ % rows_;
+  // The row about to be overwritten leaves the FIFO first: it is the oldest, so its entries are
+  // at the front.
+  const std::int64_t drop = row_valid_[static_cast<std::size_t>(pos)];
+  fifo_head_ = (fifo_head_ + drop) % capacity();
+  valid_count_ -= drop;
+  row_valid_[static_cast<std::size_t>(pos)] = 0;
+  row_open_ = true;
+}
+
+std::uint8_t* ReplayBuffer::next_frames() {
+  if (!spec_.image()) throw std::logic_error("next_frames() on a vector replay buffer");
+  begin_row();
+  if (staging_.defined()) return staging_.data_ptr<std::uint8_t>();
+  const std::int64_t pos = rows_written_ % rows_;
+  return obs_.data_ptr<std::uint8_t>() + pos * spec_.n_envs * spec_.obs_bytes();
+}
+
+float* ReplayBuffer::next_vectors() {
+  if (spec_.image()) throw std::logic_error("next_vectors() on an image replay buffer");
+  begin_row();
+  if (staging_.defined()) return staging_.data_ptr<float>();
+  const std::int64_t pos = rows_written_ % rows_;
+  return obs_.data_ptr<float>() + pos * spec_.n_envs * numel(spec_.obs_shape);
+}
+
+void ReplayBuffer::finish_row(const std::uint8_t* episode_start) {
+  const std::int64_t pos = rows_written_ % rows_;
+  const std::int64_t n = spec_.n_envs;
+  for (std::int64_t e = 0; e < n; ++e) {
+    auto& s = since_start_[static_cast<std::size_t>(e)];
+    s = episode_start[e] ? 0 : std::min(s + 1, 255);
+    row_back_[static_cast<std::size_t>(e)] = static_cast<std::uint8_t>(s);
+  }
+  auto rows_slice = [&](const torch::Tensor& t) { return t.narrow(0, pos * n, n); };
+  auto host_u8 = torch::from_blob(row_back_.data(), {n}, torch::kUInt8);
+  if (staging_.defined()) {
+    rows_slice(obs_).copy_(staging_, /*non_blocking=*/true);
+    rows_slice(back_).copy_(host_u8.to(device_, /*non_blocking=*/false));
+  } else {
+    rows_slice(back_).copy_(host_u8);
+  }
+  rows_written_ += 1;
+  row_open_ = false;
+}
+
+void ReplayBuffer::commit_reset() {
+  begin_row();
+  std::vector<std::uint8_t> starts(static_cast<std::size_t>(spec_.n_envs), 1);
+  finish_row(starts.data());
+}
+
+void ReplayBuffer::commit_step(const float* actions, const float* rewards, const std::uint8_t* terminated,
+                               const std::uint8_t* truncated, const std::uint8_t* episode_start) {
+  if (rows_written_ == 0) throw std::logic_error("commit_step() before commit_reset()");
+  begin_row();
+  const std::int64_t n = spec_.n_envs;
+  const std::int64_t prev = (rows_written_ - 1) % rows_;
+  // The previous row's transitions.
+  std::vector<std::uint8_t> flags(static_cast<std::size_t>(n));
+  for (std::int64_t e = 0; e < n; ++e)
+    flags[static_cast<std::size_t>(e)] = static_cast<std::uint8_t>((terminated[e] ? 1 : 0) | (truncated[e] ? 2 : 0));
+  auto host_actions = torch::from_blob(const_cast<float*>(actions), {n, spec_.action_dim}, torch::kFloat32);
+  auto host_rewards = torch::from_blob(const_cast<float*>(rewards), {n}, torch::kFloat32);
+  auto host_flags = torch::from_blob(flags.data(), {n}, torch::kUInt8);
+  actions_.narrow(0, prev * n, n).copy_(host_actions);
+  rewards_.narrow(0, prev * n, n).copy_(host_rewards);
+  flags_.narrow(0, prev * n, n).copy_(host_flags);
+  // Slots whose next observation belongs to the same episode start a transition.
+  push_slots_.clear();
+  for (std::int64_t e = 0; e < n; ++e)
+    if (!episode_start[e]) push_slots_.push_back(prev * n + e);
+  const auto k = static_cast<std::int64_t>(push_slots_.size());
+  if (k > 0) {
+    const std::int64_t tail = (fifo_head_ + valid_count_) % capacity();
+    auto src = torch::from_blob(push_slots_.data(), {k}, torch::kInt64);
+    const std::int64_t first = std::min(k, capacity() - tail);
+    fifo_.narrow(0, tail, first).copy_(src.narrow(0, 0, first));
+    if (first < k) fifo_.narrow(0, 0, k - first).copy_(src.narrow(0, first, k - first));
+    valid_count_ += k;
+    row_valid_[static_cast<std::size_t>(prev)] += k;
+  }
+  finish_row(episode_start);
+}
+
+torch::Tensor ReplayBuffer::gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,
+                                          const torch::Tensor& back, const torch::Tensor& age) const {
+  const std::int64_t k = spec_.frame_stack;
+  const std::int64_t n = spec_.n_envs;
+  const std::int64_t b = slots.size(0);
+  torch::Tensor src;
+  if (k == 1) {
+    src = slots;
+  } else {
+    // Offset of stack position j (0 = newest) is min(j, back, age): the stack rule.
+    auto j = torch::arange(k - 1, -1, -1, slots.options());  // oldest first
+    auto limit = torch::minimum(back, age).unsqueeze(1);
+    auto off = torch::minimum(j.unsqueeze(0), limit);
+    auto env = (slots % n).unsqueeze(1);
+    src = ((rows.unsqueeze(1) - off + rows_) % rows_) * n + env;
+    src = src.reshape({-1});
+  }
+  auto frames = obs_.index_select(0, src);
+  if (spec_.image()) {
+    const auto c = spec_.obs_shape[0], h = spec_.obs_shape[1], w = spec_.obs_shape[2];
+    return frames.view({b, k * c, h, w});
+  }
+  return frames.view({b, k * numel(spec_.obs_shape)});
+}
+
+torch::Tensor ReplayBuffer::stacks(const torch::Tensor& slots) const {
+  const std::int64_t n = spec_.n_envs;
+  const std::int64_t oldest_abs = std::max<std::int64_t>(0, rows_written_ + (row_open_ ? 1 : 0) - rows_);
+  const std::int64_t oldest_pos = oldest_abs % rows_;
+  auto rows = torch::div(slots, n, "floor");
+  auto age = (rows - oldest_pos + rows_) % rows_;
+  auto back = back_.index_select(0, slots).to(torch::kInt64);
+  return gather_stacks(slots, rows, back, age);
+}
+
+torch::Tensor ReplayBuffer::current_stacks() const {
+  if (rows_written_ == 0) throw std::logic_error("current_stacks() before any row");
+  const std::int64_t n = spec_.n_envs;
+  auto slots = torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(device_)) + newest_row() * n;
+  return stacks(slots);
+}
+
+Batch ReplayBuffer::sample(std::int64_t batch_size, at::Generator& generator) const {
+  if (valid_count_ == 0) throw std::logic_error("sample() from an empty replay buffer");
+  const std::int64_t n = spec_.n_envs;
+  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device_);
+  auto j = torch::randint(valid_count_, {batch_size}, generator, opts);
+  auto slots = fifo_.index_select(0, (j + fifo_head_) % capacity());
+  const std::int64_t oldest_abs = std::max<std::int64_t>(0, rows_written_ + (row_open_ ? 1 : 0) - rows_);
+  const std::int64_t oldest_pos = oldest_abs % rows_;
+  auto rows = torch::div(slots, n, "floor");
+  auto age = (rows - oldest_pos + rows_) % rows_;
+  auto next_rows = (rows + 1) % rows_;
+  auto next_slots = next_rows * n + slots % n;
+  // One gather for obs and next obs.
+  auto all_slots = torch::cat({slots, next_slots});
+  auto all_rows = torch::cat({rows, next_rows});
+  auto all_back = back_.index_select(0, all_slots).to(torch::kInt64);
+  auto all_age = torch::cat({age, age + 1});
+  auto both = gather_stacks(all_slots, all_rows, all_back, all_age);
+  Batch batch;
+  batch.obs = both.narrow(0, 0, batch_size);
+  batch.next_obs = both.narrow(0, batch_size, batch_size);
+  batch.actions = actions_.index_select(0, slots);
+  batch.rewards = rewards_.index_select(0, slots).unsqueeze(1);
+  auto terminated = flags_.index_select(0, slots).bitwise_and(1);
+  batch.not_done = (1 - terminated.to(torch::kFloat32)).unsqueeze(1);
+  return batch;
+}
+
+torch::Tensor ReplayBuffer::valid_slots() const {
+  if (valid_count_ == 0) return torch::zeros({0}, torch::kInt64);
+  auto idx = (torch::arange(valid_count_, torch::kInt64) + fifo_head_) % capacity();
+  return fifo_.cpu().index_select(0, idx);
+}
+
+// ---- save / load: header, bookkeeping, then each tensor's filled part, in one zstd stream ----
+
+namespace {
+
+constexpr char kMagic[8] = {'D', 'O', 'D', 'G', 'E', 'R', 'B', '1'};
+
+class ZstdWriter {
+ public:
+  ZstdWriter(const std::string& path) : path_(path), out_(path, std::ios::binary) {
+    if (!out_) throw std::runtime_error(path + ": cannot open for writing");
+    cctx_.reset(ZSTD_createCCtx());
+    ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, 3);
+    ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_nbWorkers, 2);  // ignored when zstd lacks threads
+    buf_.resize(ZSTD_CStreamOutSize());
+  }
+  void write(const void* data, std::size_t n) { pump(data, n, ZSTD_e_continue); }
+  void finish() {
+    pump(nullptr, 0, ZSTD_e_end);
+    out_.flush();
+    if (!out_) throw std::runtime_error(path_ + ": write failed (disk full?)");
+  }
+
+ private:
+  void pump(const void* data, std::size_t n, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{data, n, 0};
+    for (;;) {
+      ZSTD_outBuffer o{buf_.data(), buf_.size(), 0};
+      const std::size_t rem = ZSTD_compressStream2(cctx_.get(), &o, &in, mode);
+      if (ZSTD_isError(rem)) throw std::runtime_error(path_ + ": zstd: " + ZSTD_getErrorName(rem));
+      out_.write(buf_.data(), static_cast<std::streamsize>(o.pos));
+      if (!out_) throw std::runtime_error(path_ + ": write failed (disk full?)");
+      if (mode == ZSTD_e_end ? rem == 0 : in.pos == in.size) break;
+    }
+  }
+  struct Free {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  };
+  std::string path_;
+  std::ofstream out_;
+  std::unique_ptr<ZSTD_CCtx, Free> cctx_;
+  std::vector<char> buf_;
+};
+
+class ZstdReader {
+ public:
+  ZstdReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+    if (!in_) throw std::runtime_error(path + ": cannot open the replay buffer file");
+    dctx_.reset(ZSTD_createDCtx());
+    inbuf_.resize(ZSTD_DStreamInSize());
+  }
+  void read(void* dst, std::size_t n) {
+    ZSTD_outBuffer out{dst, n, 0};
+    while (out.pos < out.size) {
+      if (in_pos_ == in_size_) {
+        in_.read(inbuf_.data(), static_cast<std::streamsize>(inbuf_.size()));
+        in_size_ = static_cast<std::size_t>(in_.gcount());
+        in_pos_ = 0;
+        if (in_size_ == 0) throw std::runtime_error(path_ + ": the replay buffer file is truncated");
+      }
+      ZSTD_inBuffer in{inbuf_.data(), in_size_, in_pos_};
+      const std::size_t r = ZSTD_decompressStream(dctx_.get(), &out, &in);
+      if (ZSTD_isError(r))
+        throw std::runtime_error(path_ + ": the replay buffer file is corrupt (" + ZSTD_getErrorName(r) + ")");
+      in_pos_ = in.pos;
+      last_ret_ = r;
+    }
+  }
+  // The stream must end exactly here, with its checksum verified.
+  void finish() {
+    char extra = 0;
+    ZSTD_outBuffer out{&extra, 1, 0};
+    for (;;) {
+      if (last_ret_ == 0 && in_pos_ == in_size_) {
+        in_.read(inbuf_.data(), 1);
+        if (in_.gcount() == 0) return;
+        throw std::runtime_error(path_ + ": the replay buffer file has trailing data");
+      }
+      if (in_pos_ == in_size_) {
+        in_.read(inbuf_.data(), static_cast<std::streamsize>(inbuf_.size()));
+        in_size_ = static_cast<std::size_t>(in_.gcount());
+        in_pos_ = 0;
+        if (in_size_ == 0) throw std::runtime_error(path_ + ": the replay buffer file is truncated");
+      }
+      ZSTD_inBuffer in{inbuf_.data(), in_size_, in_pos_};
+      last_ret_ = ZSTD_decompressStream(dctx_.get(), &out, &in);
+      if (ZSTD_isError(last_ret_))
+        throw std::runtime_error(path_ + ": the replay buffer file is corrupt (" + ZSTD_getErrorName(last_ret_) + ")");
+      in_pos_ = in.pos;
+      if (out.pos > 0) throw std::runtime_error(path_ + ": the replay buffer file has trailing data");
+    }
+  }
+
+ private:
+  struct Free {
+    void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+  };
+  std::string path_;
+  std::ifstream in_;
+  std::unique_ptr<ZSTD_DCtx, Free> dctx_;
+  std::vector<char> inbuf_;
+  std::size_t in_pos_ = 0, in_size_ = 0, last_ret_ = 1;
+};
+
+template <typename T>
+void put(ZstdWriter& w, const T& v) {
+  w.write(&v, sizeof(T));
+}
+template <typename T>
+T get(ZstdReader& r) {
+  T v{};
+  r.read(&v, sizeof(T));
+  return v;
+}
+
+void write_tensor(ZstdWriter& w, const torch::Tensor& t, std::int64_t rows) {
+  // Copy in chunks so a large device buffer never needs a full host copy.
+  const std::int64_t chunk = std::max<std::int64_t>(1, (64LL << 20) / std::max<std::int64_t>(1, t[0].nbytes()));
+  for (std::int64_t r = 0; r < rows; r += chunk) {
+    auto part = t.narrow(0, r, std::min(chunk, rows - r)).to(torch::kCPU).contiguous();
+    w.write(part.data_ptr(), part.nbytes());
+  }
+}
+
+void read_tensor(ZstdReader& rd, torch::Tensor& t, std::int64_t rows) {
+  const std::int64_t chunk = std::max<std::int64_t>(1, (64LL << 20) / std::max<std::int64_t>(1, t[0].nbytes()));
+  for (std::int64_t r = 0; r < rows; r += chunk) {
+    auto dst = t.narrow(0, r, std::min(chunk, rows - r));
+    auto host = torch::empty(dst.sizes(), dst.options().device(torch::kCPU));
+    rd.read(host.data_ptr(), host.nbytes());
+    dst.copy_(host);
+  }
+}
+
+}  // namespace
+
+void ReplayBuffer::save(const std::string& path) const {
+  if (row_open_) throw std::logic_error("save() with a row being written");
+  ZstdWriter w(path);
+  w.write(kMagic, sizeof kMagic);
+  put<std::int64_t>(w, rows_);
+  put<std::int64_t>(w, spec_.n_envs);
+  put<std::int64_t>(w, spec_.frame_stack);
+  put<std::int64_t>(w, spec_.action_dim);
+  put<std::int64_t>(w, static_cast<std::int64_t>(spec_.obs_shape.size()));
+  for (auto d : spec_.obs_shape) put<std::int64_t>(w, d);
+  put<std::int64_t>(w, rows_written_);
+  put<std::int64_t>(w, fifo_head_);
+  put<std::int64_t>(w, valid_count_);
+  w.write(row_valid_.data(), row_valid_.size() * sizeof(std::int64_t));
+  w.write(since_start_.data(), since_start_.size() * sizeof(int));
+  const std::int64_t filled = std::min(rows_written_, rows_) * spec_.n_envs;
+  for (const auto* t : {&obs_, &actions_, &rewards_, &flags_, &back_}) write_tensor(w, *t, filled);
+  write_tensor(w, fifo_, capacity());
+  w.finish();
+}
+
+void ReplayBuffer::load(const std::string& path) {
+  ZstdReader r(path);
+  char magic[8];
+  r.read(magic, sizeof magic);
+  if (std::memcmp(magic, kMagic, sizeof magic) != 0)
+    throw std::runtime_error(path + ": not a dodge replay buffer file");
+  const auto rows = get<std::int64_t>(r), n = get<std::int64_t>(r), k = get<std::int64_t>(r),
+             a = get<std::int64_t>(r), dims = get<std::int64_t>(r);
+  std::vector<std::int64_t> shape;
+  for (std::int64_t i = 0; i < dims && i < 8; ++i) shape.push_back(get<std::int64_t>(r));
+  if (rows != rows_ || n != spec_.n_envs || k != spec_.frame_stack || a != spec_.action_dim || shape != spec_.obs_shape)
+    throw std::runtime_error(path + ": the replay buffer was saved with another shape (rows, envs, stack, action "
+                             "or observation differ from this run's config)");
+  rows_written_ = get<std::int64_t>(r);
+  fifo_head_ = get<std::int64_t>(r);
+  valid_count_ = get<std::int64_t>(r);
+  r.read(row_valid_.data(), row_valid_.size() * sizeof(std::int64_t));
+  r.read(since_start_.data(), since_start_.size() * sizeof(int));
+  if (rows_written_ < 0 || valid_count_ < 0 || valid_count_ > capacity() || fifo_head_ < 0 || fifo_head_ >= capacity())
+    throw std::runtime_error(path + ": the replay buffer file is corrupt (counters out of range)");
+  const std::int64_t filled = std::min(rows_written_, rows_) * spec_.n_envs;
+  for (auto* t : {&obs_, &actions_, &rewards_, &flags_, &back_}) read_tensor(r, *t, filled);
+  read_tensor(r, fifo_, capacity());
+  r.finish();
+  row_open_ = false;
+}
+
+}  // namespace dodge::learn

@@ -1,0 +1,315 @@
+// Replay buffer: stacks, episode boundaries, wrap-around, truncation, sampling, save/load, sizes.
+#include "torch_catch.hpp"
+#include <ATen/CPUGeneratorImpl.h>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "dodge/learn/replay_buffer.hpp"
+
+using namespace dodge::learn;
+
+namespace {
+
+// A 1x2x2 frame: pixel 0 = step in episode, 1 = episode id, 2 = env, 3 = a code of all three.
+std::uint8_t code(int env, int episode, int t) { return static_cast<std::uint8_t>((env * 64 + episode * 16 + t) % 251); }
+int px_t(const torch::Tensor& frame) { return frame[0][0].item<int>(); }
+int px_env(const torch::Tensor& frame) { return frame[1][0].item<int>(); }
+
+struct Sim {
+  // n envs with scripted episode lengths; drives the buffer as the training loop does.
+  int n;
+  std::vector<int> len;      // episode length per env
+  std::vector<int> t, ep;    // step in episode, episode id
+  std::vector<std::uint8_t> pending_reset;
+  std::int64_t steps = 0;
+  Sim(int n_envs, std::vector<int> lengths) : n(n_envs), len(lengths), t(n, 0), ep(n, 0), pending_reset(n, 0) {}
+
+  void write_frames(ReplayBuffer& rb) {
+    std::uint8_t* f = rb.next_frames();
+    for (int e = 0; e < n; ++e) {
+      f[e * 4 + 0] = static_cast<std::uint8_t>(t[e]);
+      f[e * 4 + 1] = static_cast<std::uint8_t>(ep[e]);
+      f[e * 4 + 2] = static_cast<std::uint8_t>(e);
+      f[e * 4 + 3] = code(e, ep[e], t[e]);
+    }
+  }
+  void reset(ReplayBuffer& rb) {
+    write_frames(rb);
+    rb.commit_reset();
+  }
+  // One vectorized step; truncation (not termination) for env 0, termination for the others.
+  void step(ReplayBuffer& rb) {
+    std::vector<float> actions(static_cast<std::size_t>(n) * 2), rewards(n);
+    std::vector<std::uint8_t> term(n), trunc(n), start(n);
+    for (int e = 0; e < n; ++e) {
+      actions[2 * e] = static_cast<float>(code(e, ep[e], t[e]));
+      actions[2 * e + 1] = static_cast<float>(steps);
+      if (pending_reset[e]) {
+        pending_reset[e] = 0;
+        ep[e] += 1;
+        t[e] = 0;
+        start[e] = 1;
+      } else {
+        t[e] += 1;
+        rewards[e] = static_cast<float>(t[e]);
+        if (t[e] == len[e]) {
+          (e == 0 ? trunc : term)[e] = 1;
+          pending_reset[e] = 1;
+        }
+      }
+    }
+    write_frames(rb);
+    rb.commit_step(actions.data(), rewards.data(), term.data(), trunc.data(), start.data());
+    ++steps;
+  }
+};
+
+ReplaySpec small_spec(std::int64_t capacity, int n, int k) {
+  ReplaySpec s;
+  s.capacity = capacity;
+  s.n_envs = n;
+  s.frame_stack = k;
+  s.obs_shape = {1, 2, 2};
+  s.action_dim = 2;
+  return s;
+}
+
+at::Generator cpu_gen(std::uint64_t seed) { return at::detail::createCPUGenerator(seed); }
+
+}  // namespace
+
+TEST_CASE("bytes per transition: one frame plus at most 64 bytes", "[replay]") {
+  ReplaySpec rgb = small_spec(1000, 1, 4);
+  rgb.obs_shape = {3, 84, 84};
+  rgb.action_dim = 3;
+  CHECK(ReplayBuffer::bytes_per_transition(rgb) == 21168 + 12 + 4 + 1 + 1 + 8);
+  CHECK(ReplayBuffer::bytes_per_transition(rgb) <= 21232);
+  ReplaySpec grey = rgb;
+  grey.obs_shape = {1, 84, 84};
+  CHECK(ReplayBuffer::bytes_per_transition(grey) <= 7120);
+  grey.action_dim = 6;
+  CHECK(ReplayBuffer::bytes_per_transition(grey) <= 7056 + 64);
+  CHECK(ReplayBuffer::bytes_needed(grey) == 1000 * ReplayBuffer::bytes_per_transition(grey));
+  // The real allocation matches the formula.
+  ReplayBuffer rb(grey, torch::kCPU);
+  (void)rb;
+}
+
+TEST_CASE("a buffer larger than memory is refused before allocating", "[replay]") {
+  ReplaySpec s = small_spec(1000, 1, 4);
+  s.obs_shape = {3, 512, 512};
+  s.capacity = 400'000'000;  // ~300 TB
+  try {
+    ReplayBuffer rb(s, torch::kCPU);
+    FAIL("no error");
+  } catch (const OutOfMemory& e) {
+    CHECK_THAT(e.what(), Catch::Contains("the replay buffer needs") && Catch::Contains("free") &&
+                             Catch::Contains("lower sac.buffer_size"));
+  }
+}
+
+TEST_CASE("stacks never cross an episode start; positions before it repeat the first frame", "[replay]") {
+  const int n = 3, k = 4;
+  ReplayBuffer rb(small_spec(300, n, k), torch::kCPU);
+  Sim sim(n, {5, 3, 7});
+  sim.reset(rb);
+  for (int i = 0; i < 40; ++i) {
+    sim.step(rb);
+    // The current stacks of each env, checked against the scripted episode.
+    auto cur = rb.current_stacks();  // [n, k, 2, 2]
+    for (int e = 0; e < n; ++e) {
+      for (int j = 0; j < k; ++j) {
+        const int steps_back = k - 1 - j;
+        const int src_t = std::max(0, sim.t[e] - steps_back);
+        CHECK(cur[e][j][1][1].item<int>() == code(e, sim.ep[e], src_t));
+        CHECK(px_t(cur[e][j]) == src_t);
+      }
+    }
+  }
+}
+
+TEST_CASE("sampling covers all valid slots and none invalid", "[replay]") {
+  const int n = 2, k = 3;
+  ReplayBuffer rb(small_spec(64, n, k), torch::kCPU);
+  Sim sim(n, {4, 6});
+  sim.reset(rb);
+  for (int i = 0; i < 20; ++i) sim.step(rb);
+  // Row r holds the frames after r steps; transitions from rows 0..19 minus final frames.
+  auto valid = rb.valid_slots();
+  std::set<std::int64_t> expected;
+  // Replay the script: a slot starts a transition unless its env reset on the next step.
+  Sim replay(n, {4, 6});
+  for (int r = 0; r < 20; ++r) {
+    for (int e = 0; e < n; ++e)
+      if (!replay.pending_reset[e] || false) expected.insert(static_cast<std::int64_t>(r) * n + e);
+    // advance the script
+    for (int e = 0; e < n; ++e) {
+      if (replay.pending_reset[e]) {
+        replay.pending_reset[e] = 0;
+      } else {
+        replay.t[e] += 1;
+        if (replay.t[e] == replay.len[e]) {
+          replay.pending_reset[e] = 1;
+          replay.t[e] = 0;
+        }
+      }
+    }
+  }
+  std::set<std::int64_t> got(valid.data_ptr<std::int64_t>(), valid.data_ptr<std::int64_t>() + valid.numel());
+  CHECK(got == expected);
+  CHECK(rb.size() == static_cast<std::int64_t>(expected.size()));
+  // Uniform sampling hits every valid slot and only those.
+  auto gen = cpu_gen(1);
+  std::set<std::int64_t> seen;
+  for (int i = 0; i < 50; ++i) {
+    Batch b = rb.sample(64, gen);
+    auto a = b.actions.select(1, 1);  // the step index the action was taken at
+    auto codes = b.actions.select(1, 0);
+    for (int j = 0; j < 64; ++j) {
+      const auto row = static_cast<std::int64_t>(a[j].item<float>());
+      // Find the env by matching the frame code of obs' newest position.
+      const int newest = b.obs[j][k - 1][1][1].item<int>();
+      CHECK(newest == static_cast<int>(codes[j].item<float>()));
+      const int e = px_env(b.obs[j][k - 1]);
+      seen.insert(row * n + e);
+    }
+  }
+  CHECK(seen == expected);
+}
+
+TEST_CASE("the next obs of a transition is the next frame of the same episode", "[replay]") {
+  const int n = 2, k = 2;
+  ReplayBuffer rb(small_spec(200, n, k), torch::kCPU);
+  Sim sim(n, {5, 3});
+  sim.reset(rb);
+  for (int i = 0; i < 30; ++i) sim.step(rb);
+  auto gen = cpu_gen(2);
+  Batch b = rb.sample(256, gen);
+  for (int j = 0; j < 256; ++j) {
+    const int cur = b.obs[j][k - 1][1][1].item<int>();
+    const int nxt = b.next_obs[j][k - 1][1][1].item<int>();
+    const int prev_in_next = b.next_obs[j][k - 2][1][1].item<int>();
+    CHECK(nxt == cur + 1);          // same env, same episode, one step later
+    CHECK(prev_in_next == cur);     // the next stack overlaps the current one
+    const float reward = b.rewards[j][0].item<float>();
+    const int t_next = px_t(b.next_obs[j][k - 1]);
+    CHECK(reward == static_cast<float>(t_next));
+    const int env = px_env(b.obs[j][k - 1]);
+    const bool last = t_next == (env == 0 ? 5 : 3);
+    // Env 0 truncates (bootstrap: not_done 1), env 1 terminates (not_done 0) at its last step.
+    CHECK(b.not_done[j][0].item<float>() == ((last && env == 1) ? 0.0f : 1.0f));
+  }
+}
+
+TEST_CASE("wrap-around keeps stacks, next obs and validity correct", "[replay]") {
+  const int n = 2, k = 4;
+  ReplayBuffer rb(small_spec(20, n, k), torch::kCPU);  // 10 rows
+  Sim sim(n, {7, 13});
+  sim.reset(rb);
+  auto gen = cpu_gen(3);
+  for (int i = 0; i < 95; ++i) {
+    sim.step(rb);
+    CHECK(rb.size() <= 9 * n);  // the newest row has no transitions yet
+    if (i < 12) continue;
+    Batch b = rb.sample(128, gen);
+    const auto oldest_step = sim.steps - 9;  // rows still held: steps - 9 .. steps
+    for (int j = 0; j < 128; ++j) {
+      const auto step_taken = static_cast<std::int64_t>(b.actions[j][1].item<float>());
+      REQUIRE(step_taken >= oldest_step);
+      REQUIRE(step_taken < sim.steps);
+      const int cur = b.obs[j][k - 1][1][1].item<int>();
+      CHECK(b.next_obs[j][k - 1][1][1].item<int>() == cur + 1);
+      // Each stack is non-decreasing in time and within one episode.
+      for (int p = 1; p < k; ++p) {
+        const int a = b.obs[j][p - 1][1][1].item<int>(), c = b.obs[j][p][1][1].item<int>();
+        CHECK((c == a || c == a + 1));
+        CHECK(b.obs[j][p - 1][0][1].item<int>() == b.obs[j][p][0][1].item<int>());  // one episode
+      }
+    }
+  }
+}
+
+TEST_CASE("vector observations are stored and stacked as floats", "[replay]") {
+  ReplaySpec s;
+  s.capacity = 50;
+  s.n_envs = 1;
+  s.frame_stack = 2;
+  s.obs_shape = {3};
+  s.action_dim = 1;
+  ReplayBuffer rb(s, torch::kCPU);
+  auto write = [&](float v) {
+    float* p = rb.next_vectors();
+    p[0] = v;
+    p[1] = v + 0.5f;
+    p[2] = -v;
+  };
+  write(1.0f);
+  rb.commit_reset();
+  float a = 0.25f, r = 1.0f;
+  std::uint8_t z = 0;
+  write(2.0f);
+  rb.commit_step(&a, &r, &z, &z, &z);
+  auto cur = rb.current_stacks();
+  REQUIRE(cur.sizes() == torch::IntArrayRef({1, 6}));
+  CHECK(cur[0][0].item<float>() == 1.0f);
+  CHECK(cur[0][3].item<float>() == 2.0f);
+  CHECK(cur[0][5].item<float>() == -2.0f);
+  auto gen = cpu_gen(1);
+  Batch b = rb.sample(4, gen);
+  CHECK(b.obs[0][0].item<float>() == 1.0f);  // padded with the first frame
+  CHECK(b.obs[0][3].item<float>() == 1.0f);
+  CHECK(b.next_obs[0][3].item<float>() == 2.0f);
+  CHECK(b.actions[0][0].item<float>() == 0.25f);
+}
+
+TEST_CASE("save and load round-trip exactly; damaged files are clear errors", "[replay]") {
+  const int n = 2, k = 3;
+  ReplayBuffer a(small_spec(30, n, k), torch::kCPU);
+  Sim sim(n, {4, 9});
+  sim.reset(a);
+  for (int i = 0; i < 41; ++i) sim.step(a);
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_rb_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "rb.zst").string();
+  a.save(path);
+  ReplayBuffer b(small_spec(30, n, k), torch::kCPU);
+  b.load(path);
+  CHECK(torch::equal(a.valid_slots(), b.valid_slots()));
+  CHECK(torch::equal(a.current_stacks(), b.current_stacks()));
+  auto g1 = cpu_gen(9), g2 = cpu_gen(9);
+  Batch x = a.sample(64, g1), y = b.sample(64, g2);
+  CHECK(torch::equal(x.obs, y.obs));
+  CHECK(torch::equal(x.next_obs, y.next_obs));
+  CHECK(torch::equal(x.actions, y.actions));
+  CHECK(torch::equal(x.not_done, y.not_done));
+  // Both continue identically.
+  Sim sim_b = sim;
+  sim.step(a);
+  sim_b.step(b);
+  CHECK(torch::equal(a.current_stacks(), b.current_stacks()));
+
+  // Truncated file.
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::copy_file(path, dir / "cut.zst", std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::resize_file(dir / "cut.zst", size / 2);
+  CHECK_THROWS_WITH(b.load((dir / "cut.zst").string()), Catch::Contains("truncated") || Catch::Contains("corrupt"));
+  // A flipped byte in the middle.
+  {
+    std::fstream f((dir / "rb.zst").string(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    char c;
+    f.seekg(static_cast<std::streamoff>(size / 2));
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.put(static_cast<char>(c ^ 0x5a));
+  }
+  CHECK_THROWS_WITH(b.load(path), Catch::Contains("corrupt") || Catch::Contains("truncated"));
+  // Another shape.
+  ReplayBuffer other(small_spec(40, n, k), torch::kCPU);
+  a.save(path);
+  CHECK_THROWS_WITH(other.load(path), Catch::Contains("another shape"));
+  CHECK_THROWS_WITH(other.load((dir / "missing.zst").string()), Catch::Contains("cannot open"));
+  std::filesystem::remove_all(dir);
+}
