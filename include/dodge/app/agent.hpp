@@ -1,0 +1,39 @@
+// A trained policy loaded from a run folder or checkpoint, acting in N games: it turns game
+// states into the observations the networks were trained on (vectors, or rendered frames stacked
+// as in training) and returns actions. Used by eval, watch and the training loop's evaluator.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dodge/app/config.hpp"
+#include "dodge/game/game.hpp"
+
+namespace dodge::app {
+
+class Agent {
+ public:
+  // path: a run folder (its latest of final/, best/, checkpoints/step_N/) or a checkpoint folder.
+  // overrides: --set values applied over the checkpoint's config (env keys only make sense).
+  // device: "auto", "cpu", "cuda", ... Throws UserError for a missing/corrupt checkpoint.
+  static std::unique_ptr<Agent> load(const std::string& path, const std::vector<std::string>& overrides,
+                                     const std::string& device, int n_envs);
+  virtual ~Agent() = default;
+
+  virtual const Config& config() const = 0;
+  virtual const std::string& checkpoint_dir() const = 0;
+  virtual int n_envs() const = 0;
+
+  // Records env's observation of state (call after every reset and step, in order).
+  virtual void observe(int env, const game::GameState& state, bool episode_start) = 0;
+  // Actions for all envs from their latest observations: n_envs * action_dim floats in [-1, 1].
+  virtual void act(bool deterministic, float* actions) = 0;
+
+  // What the network sees for env (topdown only): k frames, each C x H x W uint8, oldest first.
+  // Empty for vector observations.
+  virtual std::vector<std::uint8_t> stacked_frames(int env) const = 0;
+};
+
+}  // namespace dodge::app
