@@ -1,0 +1,101 @@
+// Soft Actor-Critic (Haarnoja et al. 2018) on images or vectors, in the Stable-Baselines3 order:
+// entropy coefficient, critics, actor, Polyak. update() never synchronises with the host: its
+// metrics stay on the device until the caller reads them, and on CUDA the whole update can be
+// captured as a CUDA graph and replayed.
+//
+// encoder_mode:
+//   shared   - one encoder trained by the critic loss; the actor reads detached features and
+//              the target critic uses the online encoder's next-observation features (DrQ-v2).
+//   separate - actor and critic each own an encoder; the target critic has its own encoder
+//              copy (Stable-Baselines3's default for CnnPolicy).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dodge/learn/adam.hpp"
+#include "dodge/learn/networks.hpp"
+#include "dodge/learn/replay_buffer.hpp"
+
+namespace dodge::learn {
+
+struct SacOptions {
+  std::vector<std::int64_t> obs_shape;  // the network input: {k*C, H, W} (uint8) or {k*D} (float)
+  int action_dim = 3;
+  std::vector<int> net_arch = {256, 256};
+  int features_dim = 512;
+  bool shared_encoder = true;
+  bool augment = true;  // random shift (pad 4, replicate) of obs and next obs; images only
+  int augment_pad = 4;
+  double actor_lr = 3e-4, critic_lr = 3e-4, ent_coef_lr = 3e-4;
+  double gamma = 0.99;
+  double tau = 0.005;
+  bool learn_ent_coef = true;
+  double ent_coef = 1.0;        // initial value when learned, else fixed
+  double target_entropy = 0.0;  // NaN: -action_dim
+  int target_update_interval = 1;
+  bool bf16 = false;            // CUDA autocast to bfloat16
+  bool cuda_graph = false;      // capture the update on CUDA after warm-up
+  std::uint64_t seed = 0;
+};
+
+// Device scalars (no host copy until to_host()).
+struct SacMetrics {
+  torch::Tensor actor_loss, critic_loss, ent_coef, ent_coef_loss, q_mean, entropy;
+};
+struct SacMetricsHost {
+  double actor_loss = 0, critic_loss = 0, ent_coef = 0, ent_coef_loss = 0, q_mean = 0, entropy = 0;
+};
+SacMetricsHost to_host(const SacMetrics& m);
+
+class Sac {
+ public:
+  Sac(const SacOptions& options, torch::Device device);
+  ~Sac();
+
+  const SacOptions& options() const { return options_; }
+  torch::Device device() const { return device_; }
+  std::int64_t updates() const { return n_updates_; }
+
+  // One gradient step on a batch (tensors on this device). No host synchronisation.
+  SacMetrics update(const Batch& batch);
+
+  // Actions in [-1, 1] for observations [N, ...] on this device: the mean (deterministic) or a
+  // sample. No gradients.
+  torch::Tensor act(const torch::Tensor& obs, bool deterministic);
+
+  // Checkpoint state: networks, targets, optimizers, entropy coefficient, counters, RNG.
+  void save(const std::string& path) const;
+  void load(const std::string& path);
+  // A dict of CPU tensors (encoder.* and actor.*) readable by Python's torch.load.
+  void export_policy(const std::string& path) const;
+
+  // Every parameter, target included, by name (tests, equality checks).
+  std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
+  at::Generator& generator() { return gen_; }
+
+ private:
+  SacMetrics update_eager(const Batch& batch);
+  torch::Tensor augment(const torch::Tensor& obs);
+  torch::Tensor randn(const torch::Tensor& like);
+  void polyak();
+
+  SacOptions options_;
+  torch::Device device_;
+  Encoder critic_encoder_{nullptr}, actor_encoder_{nullptr}, target_encoder_{nullptr};
+  TwinQ critic_{nullptr}, critic_target_{nullptr};
+  ActorHead actor_{nullptr};
+  torch::Tensor log_ent_coef_;
+  double target_entropy_ = 0.0;
+  std::unique_ptr<DeviceAdam> critic_opt_, actor_opt_, ent_opt_;
+  at::Generator gen_;
+  std::int64_t n_updates_ = 0;
+
+  struct Graph;  // CUDA graph state (DODGE_CUDA builds only)
+  std::unique_ptr<Graph> graph_;
+};
+
+}  // namespace dodge::learn

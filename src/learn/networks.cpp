@@ -1,0 +1,88 @@
+#include "dodge/learn/networks.hpp"
+
+#include <cmath>
+
+namespace dodge::learn {
+
+namespace F = torch::nn::functional;
+
+NatureCnnImpl::NatureCnnImpl(std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t features)
+    : features_dim(features) {
+  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, 32, 8).stride(4)));
+  conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 4).stride(2)));
+  conv3 = register_module("conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(64, 64, 3).stride(1)));
+  auto out = [](std::int64_t n, std::int64_t k, std::int64_t s) { return (n - k) / s + 1; };
+  const std::int64_t oh = out(out(out(h, 8, 4), 4, 2), 3, 1), ow = out(out(out(w, 8, 4), 4, 2), 3, 1);
+  if (oh < 1 || ow < 1)
+    throw std::invalid_argument("NatureCNN needs images of at least 36x36, got " + std::to_string(h) + "x" +
+                                std::to_string(w));
+  fc = register_module("fc", torch::nn::Linear(64 * oh * ow, features));
+}
+
+torch::Tensor NatureCnnImpl::forward(const torch::Tensor& x) {
+  auto h = x.to(conv1->weight.scalar_type()).div(255.0);
+  h = torch::relu(conv1(h));
+  h = torch::relu(conv2(h));
+  h = torch::relu(conv3(h));
+  return torch::relu(fc(h.flatten(1)));
+}
+
+EncoderImpl::EncoderImpl(const std::vector<std::int64_t>& obs_shape, std::int64_t features_dim) {
+  if (obs_shape.size() == 3) {
+    cnn = register_module("cnn", NatureCnn(obs_shape[0], obs_shape[1], obs_shape[2], features_dim));
+    out_dim_ = features_dim;
+  } else {
+    out_dim_ = 1;
+    for (auto d : obs_shape) out_dim_ *= d;
+  }
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& obs) {
+  if (cnn) return cnn(obs);
+  return obs.flatten(1);
+}
+
+torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t out_dim) {
+  torch::nn::Sequential s;
+  std::int64_t d = in_dim;
+  for (int h : hidden) {
+    s->push_back(torch::nn::Linear(d, h));
+    s->push_back(torch::nn::ReLU());
+    d = h;
+  }
+  if (out_dim > 0) s->push_back(torch::nn::Linear(d, out_dim));
+  return s;
+}
+
+ActorHeadImpl::ActorHeadImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim) {
+  trunk = register_module("trunk", make_mlp(in_dim, hidden, 0));
+  const std::int64_t last = hidden.empty() ? in_dim : hidden.back();
+  mu = register_module("mu", torch::nn::Linear(last, action_dim));
+  log_std = register_module("log_std", torch::nn::Linear(last, action_dim));
+}
+
+std::pair<torch::Tensor, torch::Tensor> ActorHeadImpl::forward(const torch::Tensor& features) {
+  auto h = trunk->forward(features);
+  return {mu(h), torch::clamp(log_std(h), -20.0, 2.0)};
+}
+
+TwinQImpl::TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim) {
+  q1 = register_module("q1", make_mlp(in_dim + action_dim, hidden, 1));
+  q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, 1));
+}
+
+std::pair<torch::Tensor, torch::Tensor> TwinQImpl::forward(const torch::Tensor& features, const torch::Tensor& actions) {
+  auto x = torch::cat({features, actions}, 1);
+  return {q1->forward(x), q2->forward(x)};
+}
+
+SquashedSample squashed_sample(const torch::Tensor& mu, const torch::Tensor& log_std, const torch::Tensor& noise) {
+  auto std = log_std.exp();
+  auto u = mu + std * noise;
+  // Normal log-density of u, summed over action dimensions.
+  auto log_prob = (-0.5 * noise.pow(2) - log_std - 0.5 * std::log(2.0 * M_PI)).sum(1, true);
+  log_prob = log_prob - (2.0 * (std::log(2.0) - u - torch::softplus(-2.0 * u))).sum(1, true);
+  return {torch::tanh(u), log_prob};
+}
+
+}  // namespace dodge::learn

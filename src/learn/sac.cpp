@@ -1,0 +1,394 @@
+#include "dodge/learn/sac.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <fstream>
+
+#ifdef DODGE_CUDA
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace dodge::learn {
+
+namespace {
+
+std::vector<torch::Tensor> params_of(std::initializer_list<const torch::nn::Module*> modules) {
+  std::vector<torch::Tensor> v;
+  for (const auto* m : modules)
+    if (m)
+      for (const auto& p : m->parameters()) v.push_back(p);
+  return v;
+}
+
+// The module behind a holder, or null for an empty holder (get() would throw).
+template <typename Holder>
+torch::nn::Module* ptr(Holder& h) {
+  return h.is_empty() ? nullptr : h.get();
+}
+template <typename Holder>
+const torch::nn::Module* ptr(const Holder& h) {
+  return h.is_empty() ? nullptr : h.get();
+}
+
+void copy_params(const torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto src = from.parameters();
+  auto dst = to.parameters();
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+}
+
+// Enables bf16 autocast on CUDA for the lifetime of the object.
+class Autocast {
+ public:
+  explicit Autocast(bool on) : on_(on) {
+#ifdef DODGE_CUDA
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+#endif
+  }
+  ~Autocast() {
+#ifdef DODGE_CUDA
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
+    at::autocast::set_enabled(false);
+#endif
+    at::autocast::clear_cache();
+#endif
+  }
+
+ private:
+  bool on_;
+};
+
+}  // namespace
+
+SacMetricsHost to_host(const SacMetrics& m) {
+  // One transfer for all six scalars.
+  auto all = torch::stack({m.actor_loss.to(torch::kFloat32), m.critic_loss.to(torch::kFloat32),
+                           m.ent_coef.to(torch::kFloat32), m.ent_coef_loss.to(torch::kFloat32),
+                           m.q_mean.to(torch::kFloat32), m.entropy.to(torch::kFloat32)})
+                 .to(torch::kCPU);
+  auto a = all.accessor<float, 1>();
+  return SacMetricsHost{a[0], a[1], a[2], a[3], a[4], a[5]};
+}
+
+#ifdef DODGE_CUDA
+struct Sac::Graph {
+  at::cuda::CUDAGraph graph;
+  Batch inputs;  // static input tensors
+  SacMetrics outputs;
+  int warmup_left = 3;
+  bool captured = false;
+};
+#else
+struct Sac::Graph {};
+#endif
+
+Sac::Sac(const SacOptions& o, torch::Device device) : options_(o), device_(device) {
+  if (o.obs_shape.empty()) throw std::invalid_argument("SAC: empty observation shape");
+  // Parameter initialisation draws from torch's global generator: seed it for reproducibility.
+  torch::manual_seed(o.seed);
+  critic_encoder_ = Encoder(o.obs_shape, o.features_dim);
+  const std::int64_t feat = critic_encoder_->out_dim();
+  critic_ = TwinQ(feat, o.net_arch, o.action_dim);
+  critic_target_ = TwinQ(feat, o.net_arch, o.action_dim);
+  actor_ = ActorHead(feat, o.net_arch, o.action_dim);
+  if (!o.shared_encoder) {
+    actor_encoder_ = Encoder(o.obs_shape, o.features_dim);
+    target_encoder_ = Encoder(o.obs_shape, o.features_dim);
+  }
+  for (auto* m : std::initializer_list<torch::nn::Module*>{ptr(critic_encoder_), ptr(critic_), ptr(critic_target_),
+                                                          ptr(actor_), ptr(actor_encoder_), ptr(target_encoder_)})
+    if (m) m->to(device);
+  copy_params(*critic_, *critic_target_);
+  if (target_encoder_) copy_params(*critic_encoder_, *target_encoder_);
+  for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
+  if (target_encoder_)
+    for (auto& p : target_encoder_->parameters()) p.set_requires_grad(false);
+
+  log_ent_coef_ = torch::full({1}, std::log(o.ent_coef), torch::TensorOptions().device(device))
+                      .set_requires_grad(o.learn_ent_coef);
+  target_entropy_ = std::isnan(o.target_entropy) ? -static_cast<double>(o.action_dim) : o.target_entropy;
+
+  critic_opt_ = std::make_unique<DeviceAdam>(params_of({ptr(critic_encoder_), ptr(critic_)}), o.critic_lr);
+  actor_opt_ = std::make_unique<DeviceAdam>(params_of({ptr(actor_), ptr(actor_encoder_)}), o.actor_lr);
+  if (o.learn_ent_coef)
+    ent_opt_ = std::make_unique<DeviceAdam>(std::vector<torch::Tensor>{log_ent_coef_}, o.ent_coef_lr);
+
+  if (device.is_cuda()) {
+#ifdef DODGE_CUDA
+    gen_ = at::cuda::detail::getDefaultCUDAGenerator(device.has_index() ? device.index() : 0);
+    gen_.set_current_seed(o.seed);
+#else
+    throw std::runtime_error("this build of dodge has no CUDA support");
+#endif
+  } else {
+    gen_ = at::detail::createCPUGenerator(o.seed);
+  }
+#ifdef DODGE_CUDA
+  if (device.is_cuda() && o.cuda_graph) graph_ = std::make_unique<Graph>();
+#endif
+}
+
+Sac::~Sac() = default;
+
+torch::Tensor Sac::randn(const torch::Tensor& like) {
+  return torch::randn(like.sizes(), gen_, like.options());
+}
+
+torch::Tensor Sac::augment(const torch::Tensor& x) {
+  const auto b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const int pad = options_.augment_pad;
+  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(x.device());
+  // Shifting by up to pad pixels with edge replication is a gather with clamped coordinates.
+  auto dy = torch::randint(-pad, pad + 1, {b, 1}, gen_, opts);
+  auto dx = torch::randint(-pad, pad + 1, {b, 1}, gen_, opts);
+  auto rows = (torch::arange(h, opts).unsqueeze(0) + dy).clamp(0, h - 1);
+  auto cols = (torch::arange(w, opts).unsqueeze(0) + dx).clamp(0, w - 1);
+  auto idx = (rows.unsqueeze(2) * w + cols.unsqueeze(1)).view({b, 1, h * w}).expand({b, c, h * w});
+  return x.reshape({b, c, h * w}).gather(2, idx).view({b, c, h, w});
+}
+
+void Sac::polyak() {
+  torch::NoGradGuard no_grad;
+  const double tau = options_.tau;
+  auto blend = [tau](const torch::nn::Module& online, torch::nn::Module& target) {
+    auto src = online.parameters();
+    auto dst = target.parameters();
+    for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - tau).add_(src[i], tau);
+  };
+  blend(*critic_, *critic_target_);
+  if (target_encoder_) blend(*critic_encoder_, *target_encoder_);
+}
+
+SacMetrics Sac::update_eager(const Batch& batch) {
+  const bool image = options_.obs_shape.size() == 3;
+  torch::Tensor obs = batch.obs, next_obs = batch.next_obs;
+  if (image && options_.augment) {
+    obs = augment(obs);
+    next_obs = augment(next_obs);
+  }
+  SacMetrics m;
+  Autocast autocast(options_.bf16 && device_.is_cuda());
+
+  // Features.
+  torch::Tensor feat = critic_encoder_(obs), actor_feat, next_actor_feat, target_feat;
+  {
+    torch::NoGradGuard no_grad;
+    if (options_.shared_encoder) {
+      next_actor_feat = critic_encoder_(next_obs);
+      target_feat = next_actor_feat;
+    } else {
+      next_actor_feat = actor_encoder_(next_obs);
+      target_feat = target_encoder_(next_obs);
+    }
+  }
+  actor_feat = options_.shared_encoder ? feat.detach() : actor_encoder_(obs);
+
+  // Policy on the current observations (for the entropy coefficient and the actor loss).
+  auto [mu, log_std] = actor_(actor_feat);
+  const SquashedSample pi = squashed_sample(mu.to(torch::kFloat32), log_std.to(torch::kFloat32), randn(mu.to(torch::kFloat32)));
+
+  // Entropy coefficient (its value for this update is taken before its step, as in SB3).
+  torch::Tensor ent_coef;
+  if (ent_opt_) {
+    ent_coef = log_ent_coef_.detach().exp();
+    m.ent_coef_loss = -(log_ent_coef_ * (pi.log_prob + target_entropy_).detach()).mean();
+    ent_opt_->zero_grad();
+    m.ent_coef_loss.backward();
+    ent_opt_->step();
+  } else {
+    ent_coef = log_ent_coef_.detach().exp();
+    m.ent_coef_loss = torch::zeros({}, log_ent_coef_.options());
+  }
+
+  // Critic target.
+  torch::Tensor target_q;
+  {
+    torch::NoGradGuard no_grad;
+    auto [nmu, nlog_std] = actor_(next_actor_feat);
+    auto nmu32 = nmu.to(torch::kFloat32);
+    const SquashedSample next = squashed_sample(nmu32, nlog_std.to(torch::kFloat32), randn(nmu32));
+    auto [tq1, tq2] = critic_target_(target_feat, next.action.to(target_feat.scalar_type()));
+    auto tq = torch::minimum(tq1, tq2).to(torch::kFloat32) - ent_coef * next.log_prob;
+    target_q = batch.rewards + batch.not_done * options_.gamma * tq;
+  }
+
+  // Critic update.
+  auto [q1, q2] = critic_(feat, batch.actions.to(feat.scalar_type()));
+  auto q1f = q1.to(torch::kFloat32), q2f = q2.to(torch::kFloat32);
+  m.critic_loss = 0.5 * (torch::mse_loss(q1f, target_q) + torch::mse_loss(q2f, target_q));
+  critic_opt_->zero_grad();
+  m.critic_loss.backward();
+  critic_opt_->step();
+
+  // Actor update: Q of the policy's actions from the updated critic heads on detached features.
+  auto [qp1, qp2] = critic_(feat.detach(), pi.action.to(feat.scalar_type()));
+  auto min_qp = torch::minimum(qp1, qp2).to(torch::kFloat32);
+  m.actor_loss = (ent_coef * pi.log_prob - min_qp).mean();
+  actor_opt_->zero_grad();
+  m.actor_loss.backward();
+  actor_opt_->step();
+
+  m.ent_coef = ent_coef.squeeze();
+  m.ent_coef_loss = m.ent_coef_loss.detach();
+  m.critic_loss = m.critic_loss.detach();
+  m.actor_loss = m.actor_loss.detach();
+  m.q_mean = q1f.detach().mean();
+  m.entropy = -pi.log_prob.detach().mean();
+  return m;
+}
+
+SacMetrics Sac::update(const Batch& batch) {
+  SacMetrics m;
+#ifdef DODGE_CUDA
+  if (graph_ && options_.target_update_interval == 1) {
+    Graph& g = *graph_;
+    if (g.captured) {
+      g.inputs.obs.copy_(batch.obs, true);
+      g.inputs.next_obs.copy_(batch.next_obs, true);
+      g.inputs.actions.copy_(batch.actions, true);
+      g.inputs.rewards.copy_(batch.rewards, true);
+      g.inputs.not_done.copy_(batch.not_done, true);
+      g.graph.replay();
+      ++n_updates_;
+      return g.outputs;
+    }
+    if (g.warmup_left > 0) {
+      // Warm-up on a side stream, as capture requires (cuDNN/cuBLAS workspaces get allocated).
+      auto stream = c10::cuda::getStreamFromPool();
+      stream.wait(c10::cuda::getCurrentCUDAStream());
+      {
+        c10::cuda::CUDAStreamGuard guard(stream);
+        m = update_eager(batch);
+        polyak();
+      }
+      c10::cuda::getCurrentCUDAStream().wait(stream);
+      --g.warmup_left;
+      ++n_updates_;
+      return m;
+    }
+    g.inputs = Batch{batch.obs.clone(), batch.actions.clone(), batch.rewards.clone(), batch.next_obs.clone(),
+                     batch.not_done.clone()};
+    auto stream = c10::cuda::getStreamFromPool();
+    stream.wait(c10::cuda::getCurrentCUDAStream());
+    {
+      c10::cuda::CUDAStreamGuard guard(stream);
+      g.graph.capture_begin();
+      g.outputs = update_eager(g.inputs);
+      polyak();
+      g.graph.capture_end();
+    }
+    c10::cuda::getCurrentCUDAStream().wait(stream);
+    g.captured = true;
+    g.graph.replay();  // the capture itself did not run the update
+    ++n_updates_;
+    return g.outputs;
+  }
+#endif
+  m = update_eager(batch);
+  ++n_updates_;
+  if (n_updates_ % options_.target_update_interval == 0) polyak();
+  return m;
+}
+
+torch::Tensor Sac::act(const torch::Tensor& obs, bool deterministic) {
+  torch::NoGradGuard no_grad;
+  Autocast autocast(options_.bf16 && device_.is_cuda());
+  auto feat = options_.shared_encoder ? critic_encoder_(obs) : actor_encoder_(obs);
+  auto [mu, log_std] = actor_(feat);
+  mu = mu.to(torch::kFloat32);
+  if (deterministic) return torch::tanh(mu);
+  return squashed_sample(mu, log_std.to(torch::kFloat32), randn(mu)).action;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> Sac::named_tensors() const {
+  std::vector<std::pair<std::string, torch::Tensor>> v;
+  auto add = [&](const std::string& prefix, const torch::nn::Module* m) {
+    if (!m) return;
+    for (const auto& kv : m->named_parameters()) v.emplace_back(prefix + "." + kv.key(), kv.value());
+  };
+  add("critic_encoder", ptr(critic_encoder_));
+  add("critic", ptr(critic_));
+  add("critic_target", ptr(critic_target_));
+  add("actor", ptr(actor_));
+  add("actor_encoder", ptr(actor_encoder_));
+  add("target_encoder", ptr(target_encoder_));
+  v.emplace_back("log_ent_coef", log_ent_coef_);
+  return v;
+}
+
+void Sac::save(const std::string& path) const {
+  torch::serialize::OutputArchive ar;
+  for (const auto& kv : named_tensors()) ar.write(kv.first, kv.second.detach().cpu());
+  auto write_opt = [&](const std::string& name, const DeviceAdam* opt) {
+    if (!opt) return;
+    const auto s = opt->state();
+    for (std::size_t i = 0; i < s.size(); ++i) ar.write(name + "." + std::to_string(i), s[i].cpu());
+  };
+  write_opt("critic_opt", critic_opt_.get());
+  write_opt("actor_opt", actor_opt_.get());
+  write_opt("ent_opt", ent_opt_.get());
+  ar.write("n_updates", torch::tensor(n_updates_, torch::kInt64));
+  ar.write("generator", gen_.get_state());
+  ar.save_to(path);
+}
+
+void Sac::load(const std::string& path) {
+  torch::serialize::InputArchive ar;
+  ar.load_from(path, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  for (auto& kv : named_tensors()) {
+    torch::Tensor t;
+    if (!ar.try_read(kv.first, t))
+      throw std::runtime_error(path + ": the agent state has no tensor " + kv.first + " (other network?)");
+    if (t.sizes() != kv.second.sizes())
+      throw std::runtime_error(path + ": " + kv.first + " has shape " + c10::str(t.sizes()) + ", this network has " +
+                               c10::str(kv.second.sizes()));
+    kv.second.copy_(t);
+  }
+  auto read_opt = [&](const std::string& name, DeviceAdam* opt) {
+    if (!opt) return;
+    std::vector<torch::Tensor> s(opt->state().size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (!ar.try_read(name + "." + std::to_string(i), s[i]))
+        throw std::runtime_error(path + ": the optimizer state " + name + " is incomplete");
+      s[i] = s[i].to(device_);
+    }
+    opt->load_state(s);
+  };
+  read_opt("critic_opt", critic_opt_.get());
+  read_opt("actor_opt", actor_opt_.get());
+  read_opt("ent_opt", ent_opt_.get());
+  torch::Tensor n, g;
+  if (!ar.try_read("n_updates", n) || !ar.try_read("generator", g))
+    throw std::runtime_error(path + ": the agent state lacks its counters");
+  n_updates_ = n.item<std::int64_t>();
+  gen_.set_state(g);
+}
+
+void Sac::export_policy(const std::string& path) const {
+  c10::Dict<std::string, at::Tensor> dict;
+  const torch::nn::Module* enc = options_.shared_encoder ? ptr(critic_encoder_) : ptr(actor_encoder_);
+  for (const auto& kv : enc->named_parameters()) dict.insert("encoder." + kv.key(), kv.value().detach().cpu().clone());
+  for (const auto& kv : actor_->named_parameters()) dict.insert("actor." + kv.key(), kv.value().detach().cpu().clone());
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error(path + ": cannot write the policy");
+}
+
+}  // namespace dodge::learn

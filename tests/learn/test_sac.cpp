@@ -1,0 +1,344 @@
+// SAC: it learns toy tasks (vector and pixels), targets move by tau, the entropy coefficient
+// moves toward its target, determinism, checkpoints and the Python-readable policy export.
+#include "torch_catch.hpp"
+#include <ATen/CPUGeneratorImpl.h>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "dodge/learn/replay_buffer.hpp"
+#include "dodge/learn/sac.hpp"
+
+using namespace dodge::learn;
+
+namespace {
+
+// Move a point to a target: obs (x, y, tx, ty) or a picture of the point (the target is the
+// image centre); action = velocity; reward = -distance. 16 steps per episode, all envs in step.
+struct PointTask {
+  bool image;
+  int size;  // image side
+  int n;
+  std::mt19937 rng;
+  std::vector<float> px, py, tx, ty;
+  int t = 0;
+  static constexpr int kHorizon = 16;
+  PointTask(bool img, int side, int envs, unsigned seed)
+      : image(img), size(side), n(envs), rng(seed), px(envs), py(envs), tx(envs), ty(envs) {}
+
+  float uni() { return std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng); }
+  void reset_env(int e) {
+    px[e] = uni();
+    py[e] = uni();
+    tx[e] = image ? 0.0f : 0.6f * uni();
+    ty[e] = image ? 0.0f : 0.6f * uni();
+  }
+  float dist(int e) const { return std::hypot(px[e] - tx[e], py[e] - ty[e]); }
+  void write_obs(float* vec, std::uint8_t* frames) const {
+    for (int e = 0; e < n; ++e) {
+      if (!image) {
+        float* o = vec + 4 * e;
+        o[0] = px[e];
+        o[1] = py[e];
+        o[2] = tx[e];
+        o[3] = ty[e];
+        continue;
+      }
+      std::uint8_t* f = frames + e * size * size;
+      std::fill(f, f + size * size, 0);
+      const float cx = (px[e] + 1.0f) * 0.5f * (size - 1), cy = (py[e] + 1.0f) * 0.5f * (size - 1);
+      for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x)
+          if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= 4.0f) f[y * size + x] = 255;
+    }
+  }
+};
+
+struct ToyResult {
+  double final_distance_trained = 0, final_distance_random = 0, seconds = 0;
+};
+
+ToyResult train_point(bool image, int updates, int batch, std::uint64_t seed) {
+  const int n = 4, side = 40;
+  PointTask task(image, side, n, static_cast<unsigned>(seed));
+  ReplaySpec spec;
+  spec.capacity = 20000;
+  spec.n_envs = n;
+  spec.frame_stack = 1;
+  spec.obs_shape = image ? std::vector<std::int64_t>{1, side, side} : std::vector<std::int64_t>{4};
+  spec.action_dim = 2;
+  ReplayBuffer rb(spec, torch::kCPU);
+  SacOptions o;
+  o.obs_shape = spec.obs_shape;
+  o.action_dim = 2;
+  o.net_arch = {64, 64};
+  o.features_dim = 64;
+  o.actor_lr = o.critic_lr = o.ent_coef_lr = 1e-3;
+  o.gamma = 0.9;
+  o.tau = 0.02;
+  o.augment = false;
+  o.target_entropy = std::nan("");
+  o.seed = seed;
+  Sac sac(o, torch::kCPU);
+  auto gen = at::detail::createCPUGenerator(seed + 1);
+
+  auto write = [&] {
+    if (image)
+      task.write_obs(nullptr, rb.next_frames());
+    else
+      task.write_obs(rb.next_vectors(), nullptr);
+  };
+  for (int e = 0; e < n; ++e) task.reset_env(e);
+  write();
+  rb.commit_reset();
+  bool pending_reset = false;
+  std::vector<float> actions(2 * n), rewards(n);
+  std::vector<std::uint8_t> term(n, 0), trunc(n, 0), start(n, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int warmup = 400;
+  for (int step = 0; step < updates + warmup; ++step) {
+    if (pending_reset) {
+      for (int e = 0; e < n; ++e) task.reset_env(e);
+      task.t = 0;
+      std::fill(start.begin(), start.end(), 1);
+      std::fill(rewards.begin(), rewards.end(), 0.0f);
+      std::fill(trunc.begin(), trunc.end(), 0);
+      pending_reset = false;
+    } else {
+      torch::Tensor a;
+      if (step < warmup)
+        a = torch::rand({n, 2}) * 2 - 1;
+      else
+        a = sac.act(rb.current_stacks(), false);
+      std::memcpy(actions.data(), a.contiguous().data_ptr<float>(), sizeof(float) * 2 * n);
+      for (int e = 0; e < n; ++e) {
+        task.px[e] = std::clamp(task.px[e] + 0.25f * actions[2 * e], -1.0f, 1.0f);
+        task.py[e] = std::clamp(task.py[e] + 0.25f * actions[2 * e + 1], -1.0f, 1.0f);
+        rewards[e] = -task.dist(e);
+      }
+      task.t += 1;
+      std::fill(start.begin(), start.end(), 0);
+      const bool end = task.t == PointTask::kHorizon;
+      std::fill(trunc.begin(), trunc.end(), end ? 1 : 0);
+      pending_reset = end;
+    }
+    write();
+    rb.commit_step(actions.data(), rewards.data(), term.data(), trunc.data(), start.data());
+    if (step >= warmup) sac.update(rb.sample(batch, gen));
+  }
+  ToyResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Evaluate: deterministic policy vs random actions, 64 episodes each, final distance.
+  auto evaluate = [&](bool random) {
+    PointTask ev(image, side, 64, 1234);
+    for (int e = 0; e < 64; ++e) ev.reset_env(e);
+    std::vector<float> vec(64 * 4);
+    std::vector<std::uint8_t> frames(64 * side * side);
+    for (int t = 0; t < PointTask::kHorizon; ++t) {
+      ev.write_obs(vec.data(), frames.data());
+      torch::Tensor obs = image ? torch::from_blob(frames.data(), {64, 1, side, side}, torch::kUInt8)
+                                : torch::from_blob(vec.data(), {64, 4}, torch::kFloat32);
+      torch::Tensor a = random ? torch::rand({64, 2}) * 2 - 1 : sac.act(obs, true);
+      a = a.contiguous();
+      for (int e = 0; e < 64; ++e) {
+        ev.px[e] = std::clamp(ev.px[e] + 0.25f * a[e][0].item<float>(), -1.0f, 1.0f);
+        ev.py[e] = std::clamp(ev.py[e] + 0.25f * a[e][1].item<float>(), -1.0f, 1.0f);
+      }
+    }
+    double d = 0;
+    for (int e = 0; e < 64; ++e) d += ev.dist(e);
+    return d / 64;
+  };
+  r.final_distance_trained = evaluate(false);
+  r.final_distance_random = evaluate(true);
+  return r;
+}
+
+SacOptions small_image_options(bool shared) {
+  SacOptions o;
+  o.obs_shape = {2, 40, 40};
+  o.action_dim = 3;
+  o.net_arch = {32};
+  o.features_dim = 32;
+  o.shared_encoder = shared;
+  o.target_entropy = std::nan("");
+  o.seed = 5;
+  return o;
+}
+
+Batch random_batch(std::int64_t b, const SacOptions& o, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  std::vector<std::int64_t> shape{b};
+  shape.insert(shape.end(), o.obs_shape.begin(), o.obs_shape.end());
+  Batch batch;
+  batch.obs = torch::randint(0, 256, shape, torch::kUInt8);
+  batch.next_obs = torch::randint(0, 256, shape, torch::kUInt8);
+  batch.actions = torch::rand({b, o.action_dim}) * 2 - 1;
+  batch.rewards = torch::randn({b, 1});
+  batch.not_done = (torch::rand({b, 1}) > 0.1).to(torch::kFloat32);
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("SAC learns to move a point to a target from vector observations", "[sac][learn]") {
+  const ToyResult r = train_point(false, 2500, 128, 1);
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
+  CHECK(r.final_distance_random > 0.5);
+  CHECK(r.final_distance_trained < 0.12);
+  CHECK(r.seconds < 90);
+}
+
+TEST_CASE("SAC learns to move a dot to the centre from pixels", "[sac][learn]") {
+  const ToyResult r = train_point(true, 1500, 64, 2);
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
+  CHECK(r.final_distance_random > 0.5);
+  CHECK(r.final_distance_trained < 0.2);
+  CHECK(r.seconds < 120);
+}
+
+TEST_CASE("target networks move by exactly tau", "[sac]") {
+  for (bool shared : {true, false}) {
+    SacOptions o = small_image_options(shared);
+    o.tau = 0.25;
+    Sac sac(o, torch::kCPU);
+    auto before = sac.named_tensors();
+    std::map<std::string, torch::Tensor> old;
+    for (auto& kv : before) old[kv.first] = kv.second.detach().clone();
+    sac.update(random_batch(16, o, 1));
+    std::map<std::string, torch::Tensor> now;
+    for (auto& kv : sac.named_tensors()) now[kv.first] = kv.second.detach();
+    int checked = 0;
+    for (auto& kv : now) {
+      const std::string& name = kv.first;
+      std::string online;
+      if (name.rfind("critic_target.", 0) == 0) online = "critic." + name.substr(14);
+      if (name.rfind("target_encoder.", 0) == 0) online = "critic_encoder." + name.substr(15);
+      if (online.empty()) continue;
+      auto expected = old[name] * (1 - o.tau) + now[online] * o.tau;
+      CHECK(torch::allclose(kv.second, expected, 1e-6, 1e-7));
+      CHECK_FALSE(torch::equal(kv.second, old[name]));
+      ++checked;
+    }
+    CHECK(checked == (shared ? 8 : 16));  // two heads of 2 linears (+ encoder: 3 convs, 1 linear)
+  }
+}
+
+TEST_CASE("the entropy coefficient moves toward its target", "[sac]") {
+  // A target entropy far above the policy's entropy raises alpha; far below lowers it.
+  for (double target : {50.0, -50.0}) {
+    SacOptions o = small_image_options(true);
+    o.target_entropy = target;
+    Sac sac(o, torch::kCPU);
+    double alpha0 = 0, alpha = 0;
+    for (int i = 0; i < 20; ++i) {
+      const SacMetricsHost m = to_host(sac.update(random_batch(16, o, static_cast<std::uint64_t>(i))));
+      if (i == 0) alpha0 = m.ent_coef;
+    }
+    for (auto& kv : sac.named_tensors())
+      if (kv.first == "log_ent_coef") alpha = std::exp(kv.second.item<double>());
+    CHECK(alpha0 == Approx(1.0));
+    if (target > 0)
+      CHECK(alpha > alpha0 * 1.003);
+    else
+      CHECK(alpha < alpha0 / 1.003);
+  }
+}
+
+TEST_CASE("same seed gives identical parameters after K updates; another seed differs", "[sac]") {
+  auto run = [](std::uint64_t seed, bool shared) {
+    SacOptions o = small_image_options(shared);
+    o.seed = seed;
+    Sac sac(o, torch::kCPU);
+    for (int i = 0; i < 5; ++i) sac.update(random_batch(16, o, 100 + static_cast<std::uint64_t>(i)));
+    std::vector<torch::Tensor> v;
+    for (auto& kv : sac.named_tensors()) v.push_back(kv.second.detach().clone());
+    return v;
+  };
+  for (bool shared : {true, false}) {
+    auto a = run(3, shared), b = run(3, shared), c = run(4, shared);
+    REQUIRE(a.size() == b.size());
+    bool all_equal = true, any_differs = false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      all_equal = all_equal && torch::equal(a[i], b[i]);
+      any_differs = any_differs || !torch::equal(a[i], c[i]);
+    }
+    CHECK(all_equal);
+    CHECK(any_differs);
+  }
+}
+
+TEST_CASE("metrics stay on the device as scalars and are finite", "[sac]") {
+  SacOptions o = small_image_options(false);
+  Sac sac(o, torch::kCPU);
+  const SacMetrics m = sac.update(random_batch(8, o, 1));
+  CHECK(m.critic_loss.dim() == 0);
+  CHECK(m.actor_loss.dim() == 0);
+  CHECK(m.ent_coef.dim() == 0);
+  const SacMetricsHost h = to_host(m);
+  CHECK(std::isfinite(h.critic_loss));
+  CHECK(std::isfinite(h.actor_loss));
+  CHECK(h.ent_coef > 0);
+  CHECK(sac.updates() == 1);
+}
+
+TEST_CASE("acting: deterministic is the squashed mean, stochastic varies, both in [-1, 1]", "[sac]") {
+  SacOptions o = small_image_options(true);
+  Sac sac(o, torch::kCPU);
+  auto obs = random_batch(6, o, 2).obs;
+  auto a1 = sac.act(obs, true), a2 = sac.act(obs, true);
+  CHECK(torch::equal(a1, a2));
+  auto s1 = sac.act(obs, false), s2 = sac.act(obs, false);
+  CHECK_FALSE(torch::equal(s1, s2));
+  CHECK(s1.abs().max().item<float>() <= 1.0f);
+  CHECK(a1.sizes() == torch::IntArrayRef({6, 3}));
+}
+
+TEST_CASE("save and load restore networks, optimizers, counters and the RNG", "[sac]") {
+  SacOptions o = small_image_options(false);
+  Sac a(o, torch::kCPU);
+  for (int i = 0; i < 3; ++i) a.update(random_batch(8, o, static_cast<std::uint64_t>(i)));
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_sac_test";
+  std::filesystem::create_directories(dir);
+  a.save((dir / "agent.pt").string());
+  SacOptions o2 = o;
+  o2.seed = 99;  // everything comes from the file
+  Sac b(o2, torch::kCPU);
+  b.load((dir / "agent.pt").string());
+  CHECK(b.updates() == 3);
+  // The continuation is identical.
+  const auto batch = random_batch(8, o, 50);
+  a.update(batch);
+  b.update(batch);
+  auto ta = a.named_tensors(), tb = b.named_tensors();
+  for (std::size_t i = 0; i < ta.size(); ++i) CHECK(torch::equal(ta[i].second, tb[i].second));
+  // Another architecture is refused with the tensor's name.
+  SacOptions o3 = o;
+  o3.net_arch = {16};
+  Sac c(o3, torch::kCPU);
+  CHECK_THROWS_WITH(c.load((dir / "agent.pt").string()), Catch::Contains("has shape"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the exported policy is a dict of tensors that Python's torch.load reads", "[sac]") {
+  SacOptions o = small_image_options(true);
+  Sac sac(o, torch::kCPU);
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_policy_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "policy.pt").string();
+  sac.export_policy(path);
+  REQUIRE(std::filesystem::file_size(path) > 1000);
+  if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0) {
+    WARN("python3-torch not installed: skipping the Python check");
+    return;
+  }
+  const std::string cmd = "/usr/bin/python3 -c \"import torch; d = torch.load('" + path +
+                          "'); assert isinstance(d, dict); "
+                          "assert tuple(d['encoder.cnn.conv1.weight'].shape) == (32, 2, 8, 8), d.keys(); "
+                          "assert tuple(d['actor.mu.weight'].shape) == (3, 32); print(len(d))\" > " +
+                          (dir / "out.txt").string();
+  CHECK(std::system(cmd.c_str()) == 0);
+  std::filesystem::remove_all(dir);
+}
