@@ -5,6 +5,5 @@
 namespace dodge::app {
 void register_learn_benches(CLI::App&) {}
 void register_dump_obs(CLI::App&) {}
-void register_train(CLI::App&) {}
 void register_eval(CLI::App&) {}
 }  // namespace dodge::app

@@ -288,7 +288,7 @@ void Viewer::draw_scene(const game::GameState& s) {
   const SDL_Color ind = sdl(render::kIndicatorColor);
   for (const auto& in : s.indicators) {
     const double x = in.ball.x, y = in.ball.y;
-    if (!visible(x, y, game::kIndicatorRadius + in.time_left)) {
+    if (!visible(x, y, game::kIndicatorRadius)) {
       offscreen_arrow(sx(x), sy(y), arrow, SDL_Color{ind.r, ind.g, ind.b, 220});
       continue;
     }
@@ -347,7 +347,7 @@ void Viewer::draw_hud(const game::GameState& s, const HudInfo& hud) {
   else
     std::snprintf(buf, sizeof buf, "level %d   episode %d   step %d", hud.level, hud.episode, hud.step);
   lines.emplace_back(buf, kText);
-  std::snprintf(buf, sizeof buf, "return  %.2f", hud.episode_return);
+  std::snprintf(buf, sizeof buf, "%-7s %.2f", hud.return_label.c_str(), hud.episode_return);
   lines.emplace_back(buf, kText);
   std::string act = "action ";
   if (hud.action.empty()) {
@@ -360,7 +360,12 @@ void Viewer::draw_hud(const game::GameState& s, const HudInfo& hud) {
     }
   }
   lines.emplace_back(act, kText);
-  std::snprintf(buf, sizeof buf, "speed   %.1f u/s   fps %.1f", std::hypot(s.player.vx, s.player.vy), hud.fps);
+  char fps[32] = "-";  // measured over half a second
+  if (hud.fps > 0) std::snprintf(fps, sizeof fps, "%.1f", hud.fps);
+  const int n =
+      std::snprintf(buf, sizeof buf, "speed   %.1f u/s   fps %s", std::hypot(s.player.vx, s.player.vy), fps);
+  if (hud.target_fps > 0 && n > 0 && n < static_cast<int>(sizeof buf))
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " (target %g)", hud.target_fps);
   lines.emplace_back(buf, kText);
   for (const auto& l : hud.lines) lines.emplace_back(l, kDim);
 
@@ -391,7 +396,10 @@ void Viewer::draw_hud(const game::GameState& s, const HudInfo& hud) {
     const Text* note = hud.banner_note.empty() ? nullptr : &text(f, hud.banner_note, kText);
     const int bw = std::max(big.w, note ? note->w : 0) + 4 * pad;
     const int bh = big.h + (note ? note->h : 0) + 2 * pad;
-    const SDL_Rect panel{(width_ - bw) / 2, height_ / 2 - bh - pad * 4, bw, bh};
+    // Below the court, where the player and the incoming balls (from +Y) are not.
+    const int below = static_cast<int>(to_screen_y(-game::kCourtHalfY)) + 2 * pad;
+    const int y = std::max(0, std::min(below, height_ - bh - 3 * line_h));
+    const SDL_Rect panel{(width_ - bw) / 2, y, bw, bh};
     color(kPanel);
     SDL_RenderFillRect(renderer_.get(), &panel);
     draw_text(big_font_.get(), banner, (width_ - big.w) / 2, panel.y + pad, c);
@@ -441,7 +449,7 @@ void Viewer::draw_inset(const InsetInfo& in) {
   const double max_w = std::max(0.25 * width_, 0.5 * (width_ - height_) - 2 * pad);
   const double max_h = 0.5 * height_;
   double scale = std::min(max_w / tw, max_h / th);
-  if (scale >= 1.0) scale = std::floor(scale);  // whole pixels when upscaling
+  if (scale >= 2.0) scale = std::floor(scale);  // whole pixels when that costs little
   const int dw = std::max(1, static_cast<int>(tw * scale)), dh = std::max(1, static_cast<int>(th * scale));
   const Text& label = text(f, in.note, kDim);
   const int pw = std::max(dw, label.w) + 2 * pad;
@@ -451,13 +459,15 @@ void Viewer::draw_inset(const InsetInfo& in) {
   draw_text(f, in.note, inset_rect_.x + pad, inset_rect_.y + pad / 2, kDim);
   const SDL_Rect dst{inset_rect_.x + pw - pad - dw, inset_rect_.y + pad / 2 + line_h, dw, dh};
   SDL_RenderCopy(renderer_.get(), inset_texture_.get(), nullptr, &dst);
-  // Cell borders, so the k frames read as separate pictures.
-  color(SDL_Color{90, 90, 110, 255});
+  // Cell borders and ages (t = the newest), so the k frames read as separate pictures.
   for (int i = 0; i < in.k; ++i) {
     const int cx = dst.x + static_cast<int>((i % cols) * in.width * scale);
     const int cy = dst.y + static_cast<int>((i / cols) * in.height * scale);
     const SDL_Rect cell{cx, cy, static_cast<int>(in.width * scale), static_cast<int>(in.height * scale)};
+    color(SDL_Color{90, 90, 110, 255});
     SDL_RenderDrawRect(renderer_.get(), &cell);
+    const int age = in.k - 1 - i;
+    draw_text(f, age == 0 ? "t" : "t-" + std::to_string(age), cx + 3, cy + 1, kDim);
   }
 }
 

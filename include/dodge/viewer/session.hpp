@@ -32,6 +32,7 @@ struct SessionOptions {
   int max_episodes = 0;          // stop after this many finished episodes (0: until closed)
   double hold_seconds = 1.0;     // game time the last frame of an episode stays up
   bool auto_restart = true;      // false: wait for R after an episode (play)
+  bool pace = true;              // wait for each frame's time (off: as fast as possible, for tests)
 };
 
 class Session {
@@ -73,6 +74,7 @@ class Session {
   void set_config(const app::Config& config);
   // Ends the episode on screen (if any steps were taken) and starts a new one.
   void restart();
+  void toggle_pause();
   int episode_number() const { return episode_; }
   bool holding() const { return holding_; }
   Viewer& viewer() { return viewer_; }
@@ -81,9 +83,12 @@ class Session {
 
  private:
   void start_episode(bool via_step);
+  void flush_observe();
   void agent_step();
   void end_episode(const game::EpisodeEnd& end, bool by_reset);
+  void hold_done();
   void record_frame();
+  void measure_fps();
   void pace();
 
   Viewer& viewer_;
@@ -91,15 +96,19 @@ class Session {
   std::unique_ptr<game::VecEnv> env_;
   game::StepOutputs out_;
   std::vector<float> action_;
-  double step_seconds_ = 1.0 / 60.0;  // game time per agent step
-  double frame_seconds_ = 1.0 / 60.0; // game time per window frame at speed 1
-  double clock_ = 0.0;                // game time owed to the env
+  bool has_action_ = false;            // action_ holds this episode's last action
+  double step_seconds_ = 1.0 / 60.0;   // game time per agent step
+  double frame_seconds_ = 1.0 / 60.0;  // game time per window frame at speed 1
+  double clock_ = 0.0;                 // game time owed to the env
   double speed_ = 1.0;
-  bool paused_ = false, single_step_ = false, quit_ = false;
-  bool holding_ = false;              // showing the end of an episode
-  bool waiting_restart_ = false;      // holding until R (no auto restart)
+  bool started_ = false, observe_pending_ = false, episode_has_steps_ = false;
+  bool paused_ = false, stepped_ = false, quit_ = false;
+  bool holding_ = false;               // showing the end of an episode
+  bool waiting_restart_ = false;       // holding until R (no auto restart)
+  bool hold_ended_ = false;
   double hold_left_ = 0.0;
   bool last_hit_ = false, last_survived_ = false;
+  bool stop_recording_after_hold_ = false, quit_after_hold_ = false;
   int episode_ = 1, finished_ = 0, frames_ = 0;
   // Frame rate
   std::uint64_t next_deadline_ = 0;
@@ -107,12 +116,13 @@ class Session {
   int fps_frames_ = 0;
   double fps_measured_ = 0.0;
   // Recording
-  std::unique_ptr<app::GifWriter> gif_;
-  int gif_every_ = 1;                 // keep every n-th advancing frame
+  bool recording_ = false;
+  std::unique_ptr<app::GifWriter> gif_;  // opened at the first recorded frame (its size)
+  int gif_every_ = 1;                    // keep every n-th frame in which the game advanced
   int gif_counter_ = 0;
   int recorded_episodes_ = 0;
   int gif_width_ = 0, gif_height_ = 0;
-  bool record_stop_after_hold_ = false;
+  double gif_fps_ = 0.0;
 };
 
 // dodge play: a person plays with the keyboard (or a scripted pilot when keys is set).
@@ -156,7 +166,7 @@ class WatchSession : public Session {
   app::Agent& agent_;
   bool deterministic_;
   std::string title_;
-  std::vector<std::uint8_t> frames_;
+  std::vector<std::uint8_t> stack_;
   InsetInfo inset_;
 };
 

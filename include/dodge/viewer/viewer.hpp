@@ -38,9 +38,11 @@ struct HudInfo {
   int step = 0;                   // agent steps in this episode
   int max_steps = 0;              // truncation limit (0: not shown)
   double episode_return = 0.0;
+  std::string return_label = "return";  // "score" in play
   game::ActionType action_type = game::ActionType::Basic3d;
   std::vector<float> action;      // the last action (empty: none yet)
   double fps = 0.0;               // measured frames per second
+  double target_fps = 0.0;        // the paced rate (0: not shown)
   std::vector<std::string> lines; // extra status lines under the numbers
   std::string controls;           // bottom line: the keys
   bool game_over = false;         // hit: "GAME OVER"

@@ -1,0 +1,67 @@
+// Running a policy on its own games: observations built as in training, deterministic or
+// stochastic actions, episodes spread over parallel envs without favouring short ones.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "dodge/app/config.hpp"
+#include "dodge/app/setup.hpp"
+#include "dodge/game/vec_env.hpp"
+#include "dodge/learn/sac.hpp"
+#include "dodge/render/frame_stack.hpp"
+#include "dodge/render/render.hpp"
+
+namespace dodge::app {
+
+// Observations of n envs for a policy (rendered frames or vectors, stacked) and its actions.
+class PolicyRunner {
+ public:
+  PolicyRunner(const Config& config, learn::Sac& sac, int n_envs);
+  int n_envs() const { return n_; }
+  // Thread-safe across distinct envs (called from the VecEnv's pool).
+  void observe(int env, const game::GameState& state, bool episode_start);
+  void act(bool deterministic, float* actions);
+  std::vector<std::uint8_t> stacked_frames(int env) const;
+
+ private:
+  Config config_;
+  learn::Sac& sac_;
+  int n_;
+  ObsSpec spec_;
+  game::GameParams params_;
+  render::Renderer renderer_;
+  render::FrameStacker stacker_;
+  torch::Tensor host_obs_;  // [n, stacked...] on the CPU
+};
+
+struct EpisodeRecord {
+  double episode_return = 0;
+  int length = 0;
+  bool survived = false;  // reached max_episode_steps without a hit
+};
+
+struct EvalSummary {
+  std::vector<EpisodeRecord> episodes;
+  double mean_return = 0, std_return = 0, min_return = 0, max_return = 0;
+  double mean_length = 0, std_length = 0, success_rate = 0;
+};
+EvalSummary summarize(const std::vector<EpisodeRecord>& episodes);
+
+struct EvalOptions {
+  int episodes = 10;
+  int envs = 8;
+  int threads = 1;
+  std::uint64_t seed = 1'000'003;  // eval games have their own seeds
+  bool deterministic = true;
+  // Called after every step for env 0 while it plays its episodes (recording).
+  std::function<void(const game::GameState&, const float* action)> on_env0_step;
+  // Called once per finished episode, in order.
+  std::function<void(int index, const EpisodeRecord&)> on_episode;
+};
+
+EvalSummary evaluate(const Config& config, PolicyRunner& runner, const EvalOptions& options);
+
+}  // namespace dodge::app

@@ -1,0 +1,36 @@
+// Turning a Config into the learner's pieces: device, observation shapes, SAC options.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "dodge/app/config.hpp"
+#include "dodge/learn/replay_buffer.hpp"
+#include "dodge/learn/sac.hpp"
+
+namespace dodge::app {
+
+// "auto" -> CUDA when available, else CPU. Throws UserError for a device that is not there.
+torch::Device resolve_device(const std::string& name);
+
+struct ObsSpec {
+  bool image = false;
+  std::vector<std::int64_t> frame;    // one observation: {C, H, W} or {D}
+  std::vector<std::int64_t> stacked;  // the network input: {k*C, H, W} or {k*D}
+  int stack = 1;
+  int action_dim = 3;
+};
+ObsSpec obs_spec(const Config& config);
+
+learn::SacOptions sac_options(const Config& config);
+learn::ReplaySpec replay_spec(const Config& config);
+
+// Keys that fix the shapes of networks, env state and buffer: they must match on resume.
+const std::vector<std::string>& shape_keys();
+
+// Env threads for a config (train.threads, or all cores).
+int env_threads(const Config& config);
+
+}  // namespace dodge::app
