@@ -71,20 +71,20 @@ EvalSummary summarize(const std::vector<EpisodeRecord>& eps) {
 }
 
 namespace {
-class RunnerSink : public game::ObsSink {
+class PolicySink : public game::ObsSink {
  public:
-  explicit RunnerSink(PolicyRunner& r) : runner_(r) {}
-  void write(int env, const game::GameState& state) override { runner_.observe(env, state, state.steps == 0); }
+  explicit PolicySink(GamePolicy& p) : policy_(p) {}
+  void write(int env, const game::GameState& state) override { policy_.observe(env, state, state.steps == 0); }
 
  private:
-  PolicyRunner& runner_;
+  GamePolicy& policy_;
 };
 }  // namespace
 
-EvalSummary evaluate(const Config& config, PolicyRunner& runner, const EvalOptions& o) {
+EvalSummary evaluate(const Config& config, GamePolicy& runner, const EvalOptions& o) {
   const int n_envs = std::max(1, std::min(o.envs, std::min(o.episodes, runner.n_envs())));
   game::VecEnv env(config.env.game, n_envs, o.threads, o.seed);
-  RunnerSink sink(runner);
+  PolicySink sink(runner);
   // Env i plays (episodes + i) / n_envs episodes: a fixed share, so short episodes are not
   // over-represented (Stable-Baselines3's evaluate_policy does the same).
   std::vector<int> target(static_cast<std::size_t>(n_envs)), done(static_cast<std::size_t>(n_envs), 0);
@@ -94,11 +94,12 @@ EvalSummary evaluate(const Config& config, PolicyRunner& runner, const EvalOptio
   std::vector<float> actions(static_cast<std::size_t>(runner.n_envs() * dim));
   game::StepOutputs out;
   env.reset(&sink);
+  if (o.on_env0_step) o.on_env0_step(env.state(0));
   int remaining = o.episodes;
   while (remaining > 0) {
     runner.act(o.deterministic, actions.data());
     env.step(actions.data(), out, &sink);
-    if (o.on_env0_step && done[0] < target[0]) o.on_env0_step(env.state(0), actions.data());
+    if (o.on_env0_step) o.on_env0_step(env.state(0));
     for (const auto& f : out.finished) {
       auto& d = done[static_cast<std::size_t>(f.env)];
       if (d >= target[static_cast<std::size_t>(f.env)]) continue;

@@ -4,6 +4,4 @@
 
 namespace dodge::app {
 void register_learn_benches(CLI::App&) {}
-void register_dump_obs(CLI::App&) {}
-void register_eval(CLI::App&) {}
 }  // namespace dodge::app

@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "dodge/app/config.hpp"
+#include "dodge/app/evaluate.hpp"
 #include "dodge/game/game.hpp"
 
 namespace dodge::app {
 
-class Agent {
+class Agent : public GamePolicy {
  public:
   // path: a run folder (its latest of final/, best/, checkpoints/step_N/) or a checkpoint folder.
   // overrides: --set values applied over the checkpoint's config (env keys only make sense).
@@ -24,12 +25,8 @@ class Agent {
 
   virtual const Config& config() const = 0;
   virtual const std::string& checkpoint_dir() const = 0;
-  virtual int n_envs() const = 0;
-
-  // Records env's observation of state (call after every reset and step, in order).
-  virtual void observe(int env, const game::GameState& state, bool episode_start) = 0;
-  // Actions for all envs from their latest observations: n_envs * action_dim floats in [-1, 1].
-  virtual void act(bool deterministic, float* actions) = 0;
+  // GamePolicy: observe(env, state, episode_start) after every reset and step, in order;
+  // act(deterministic, actions) fills n_envs * action_dim floats in [-1, 1].
 
   // What the network sees for env (topdown only): k frames, each C x H x W uint8, oldest first.
   // Empty for vector observations.

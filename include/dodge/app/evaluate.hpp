@@ -16,14 +16,23 @@
 
 namespace dodge::app {
 
+// Something that watches n games and acts in them (a PolicyRunner, a loaded Agent).
+class GamePolicy {
+ public:
+  virtual ~GamePolicy() = default;
+  virtual int n_envs() const = 0;
+  // Thread-safe across distinct envs (called from the VecEnv's pool).
+  virtual void observe(int env, const game::GameState& state, bool episode_start) = 0;
+  virtual void act(bool deterministic, float* actions) = 0;
+};
+
 // Observations of n envs for a policy (rendered frames or vectors, stacked) and its actions.
-class PolicyRunner {
+class PolicyRunner : public GamePolicy {
  public:
   PolicyRunner(const Config& config, learn::Sac& sac, int n_envs);
-  int n_envs() const { return n_; }
-  // Thread-safe across distinct envs (called from the VecEnv's pool).
-  void observe(int env, const game::GameState& state, bool episode_start);
-  void act(bool deterministic, float* actions);
+  int n_envs() const override { return n_; }
+  void observe(int env, const game::GameState& state, bool episode_start) override;
+  void act(bool deterministic, float* actions) override;
   std::vector<std::uint8_t> stacked_frames(int env) const;
 
  private:
@@ -56,12 +65,12 @@ struct EvalOptions {
   int threads = 1;
   std::uint64_t seed = 1'000'003;  // eval games have their own seeds
   bool deterministic = true;
-  // Called after every step for env 0 while it plays its episodes (recording).
-  std::function<void(const game::GameState&, const float* action)> on_env0_step;
+  // Called after the reset and after every step of env 0 (recording).
+  std::function<void(const game::GameState&)> on_env0_step;
   // Called once per finished episode, in order.
   std::function<void(int index, const EpisodeRecord&)> on_episode;
 };
 
-EvalSummary evaluate(const Config& config, PolicyRunner& runner, const EvalOptions& options);
+EvalSummary evaluate(const Config& config, GamePolicy& policy, const EvalOptions& options);
 
 }  // namespace dodge::app

@@ -1,0 +1,53 @@
+// Helpers for tests that run training or the dodge executable.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& name) {
+    path = std::filesystem::temp_directory_path() / ("dodge_test_" + name + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+struct RunResult {
+  int code = -1;
+  std::string output;
+};
+
+// Runs a shell command; returns its exit code and stdout+stderr.
+inline RunResult run_shell(const std::string& cmd) {
+  RunResult r;
+  std::FILE* p = ::popen(("(" + cmd + ") 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), static_cast<int>(buf.size()), p)) r.output += buf.data();
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+inline RunResult run_dodge(const std::string& args) { return run_shell(std::string(DODGE_BINARY) + " " + args); }
+
+// A small, fast config: vector observations, short episodes, small networks.
+inline std::string write_tiny_config(const std::filesystem::path& dir, const std::string& name) {
+  const std::string path = (dir / (name + ".yaml")).string();
+  std::ofstream f(path);
+  f << "env:\n  level: 2\n  observation_mode: standard\n  max_episode_steps: 100\n  n_envs: 2\n"
+       "sac:\n  buffer_size: 5000\n  batch_size: 32\n  net_arch: [32, 32]\n"
+       "train:\n  total_timesteps: 1000\n  learning_starts: 200\n  eval_freq: 500\n  n_eval_episodes: 4\n"
+       "  checkpoint_freq: 500\n  save_replay_buffer: true\n  log_interval: 100\n  threads: 1\n  seed: 3\n"
+       "  device: cpu\n";
+  return path;
+}
