@@ -9,8 +9,24 @@
 
 namespace dodge::app {
 
+namespace {
+// Errors are one line: LibTorch's messages carry a backtrace after the first line.
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+}  // namespace
+
 int run_cli(CLI::App& app, int argc, char** argv) {
   command_line() = join_args(argc, argv);
+  std::string names;
+  bool known = false;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+    known = known || (argc > 1 && sub->get_name() == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::fprintf(stderr, "dodge: error: unknown command '%s'; commands: %s (see dodge --help)\n", argv[1],
+                 names.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
     return 0;
@@ -25,11 +41,11 @@ int run_cli(CLI::App& app, int argc, char** argv) {
     return 2;
   } catch (const UserError& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "dodge: error: %s\n", e.what());
+    std::fprintf(stderr, "dodge: error: %s\n", first_line(e.what()).c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "dodge: error: %s\n", e.what());
+    std::fprintf(stderr, "dodge: error: %s\n", first_line(e.what()).c_str());
     return 1;
   }
 }

@@ -24,6 +24,7 @@
 #include "dodge/app/train.hpp"
 #include "dodge/game/vec_env.hpp"
 #include "dodge/learn/replay_buffer.hpp"
+#include "dodge/learn/archive_io.hpp"
 #include "dodge/learn/sac.hpp"
 #include "dodge/render/render.hpp"
 
@@ -431,7 +432,7 @@ void Trainer::save_trainer_state(const std::string& path) const {
   std::vector<std::int64_t> words(rs.begin(), rs.end());
   ar.write("action_rng", torch::tensor(words, torch::kInt64));
   ar.write("sampler_rng", sampler_gen_.get_state());
-  ar.save_to(path);
+  learn::save_archive(ar, path);
 }
 
 void Trainer::load_trainer_state(const std::string& path) {

@@ -1,4 +1,5 @@
 #include "dodge/learn/sac.hpp"
+#include "dodge/learn/archive_io.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/version.h>
@@ -344,7 +345,7 @@ void Sac::save(const std::string& path) const {
   write_opt("ent_opt", ent_opt_.get());
   ar.write("n_updates", torch::tensor(n_updates_, torch::kInt64));
   ar.write("generator", gen_.get_state());
-  ar.save_to(path);
+  save_archive(ar, path);
 }
 
 void Sac::load(const std::string& path) {

@@ -67,8 +67,21 @@ Viewer::Subsystems::~Subsystems() {
 }
 
 Viewer::Viewer(const ViewerOptions& options) : options_(options) {
+  const auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  const std::string requested = env("SDL_VIDEODRIVER");
+  // Without a display server SDL would fall back to its invisible offscreen driver (or print
+  // Wayland noise first); only use that when asked for (tests set SDL_VIDEODRIVER=offscreen).
+  if (requested.empty() && env("DISPLAY").empty() && env("WAYLAND_DISPLAY").empty())
+    throw no_display("neither DISPLAY nor WAYLAND_DISPLAY is set; SDL_VIDEODRIVER forces a driver");
   if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) throw no_display(std::string("SDL: ") + SDL_GetError());
   subsystems_.video = true;
+  const char* driver = SDL_GetCurrentVideoDriver();
+  const std::string current = driver ? driver : "";
+  if ((current == "offscreen" || current == "dummy") && requested.find(current) == std::string::npos)
+    throw no_display("SDL found no display and fell back to its " + current + " driver");
   window_.reset(SDL_CreateWindow(options_.title.c_str(), SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
                                  std::max(options_.width, 64), std::max(options_.height, 64),
                                  SDL_WINDOW_RESIZABLE | SDL_WINDOW_SHOWN));
