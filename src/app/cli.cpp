@@ -1,6 +1,11 @@
 #include <spdlog/spdlog.h>
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <exception>
 
 #include "dodge/app/bench_report.hpp"
@@ -16,6 +21,8 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 
 int run_cli(CLI::App& app, int argc, char** argv) {
   command_line() = join_args(argc, argv);
+  // Debian's LibTorch starts with one intra-op thread; use every core unless told otherwise.
+  if (!std::getenv("OMP_NUM_THREADS")) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   std::string names;
   bool known = false;
   for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {

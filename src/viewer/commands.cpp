@@ -89,7 +89,7 @@ void run_play(const PlayOptions& o) {
   SessionOptions so = session_options(o.window);
   so.auto_restart = o.demo;  // a person restarts with R; the demo pilot goes on by itself
   Viewer viewer(viewer_options(o.window, config, "dodge play"));
-  PlaySession session(viewer, config, so, o.demo ? demo_pilot(o.window.seed) : nullptr);
+  PlaySession session(viewer, config, so, o.demo ? demo_pilot(game::resolve(config.env.game), o.window.seed) : nullptr);
   session.run();
 }
 

@@ -197,8 +197,10 @@ bool Session::frame() {
   hud.episode_return = s.episode_return;
   hud.action_type = config_.env.game.action_space_type;
   if (has_action_) hud.action = action_;
-  hud.fps = fps_measured_;
-  hud.target_fps = 1.0 / frame_seconds_;
+  const bool paced = options_.pace && options_.screenshot_path.empty();
+  // Unpaced runs (screenshots, tests) draw faster than real time; show the game's frame rate then.
+  hud.fps = paced ? fps_measured_ : 1.0 / frame_seconds_;
+  hud.target_fps = paced ? 1.0 / frame_seconds_ : 0.0;
   hud.game_over = holding_ && last_hit_;
   hud.survived = holding_ && last_survived_;
   if (paused_) hud.lines.push_back("PAUSED  (Space resume, N single step)");
@@ -338,49 +340,64 @@ void PlaySession::episode_done(const game::EpisodeEnd& end, bool by_reset) {
   std::fflush(stdout);
 }
 
-std::function<game::Keys(const game::GameState&)> demo_pilot(std::uint64_t seed) {
+std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GameParams& params, std::uint64_t seed) {
   struct Pilot {
+    game::GameParams params;
     game::Rng rng;
     double tx = 0, ty = 0;  // wander target
     int steps_left = 0;
   };
   auto pilot = std::make_shared<Pilot>();
+  pilot->params = params;
   pilot->rng = game::Rng(seed ^ 0x5eedULL);
   return [pilot](const game::GameState& s) {
     Pilot& p = *pilot;
-    const double px = s.player.x, py = s.player.y;
-    // The ball that passes closest soonest: time of closest approach in the ground plane.
-    double dx = 0, dy = 0, best_t = 1e9;
-    for (const auto& b : s.balls) {
-      const double rx = b.x - px, ry = b.y - py, v2 = b.vx * b.vx + b.vy * b.vy;
-      if (v2 < 1e-9) continue;
-      const double t = -(rx * b.vx + ry * b.vy) / v2;
-      if (t < 0 || t > 0.9 || t >= best_t) continue;
-      const double mx = rx + b.vx * t, my = ry + b.vy * t;
-      if (std::hypot(mx, my) > 1.4) continue;
-      best_t = t;
-      // Step sideways to the ball's path, away from where it will pass.
-      const double vl = std::sqrt(v2);
-      double nx = -b.vy / vl, ny = b.vx / vl;
-      if (nx * mx + ny * my > 0) nx = -nx, ny = -ny;
-      // Near a wall, the other side.
-      if (std::abs(px + nx) > game::kCourtHalfX - 0.6 || std::abs(py + ny) > game::kCourtHalfY - 0.6)
-        nx = -nx, ny = -ny;
-      dx = nx;
-      dy = ny;
+    const double speed = p.params.player_speed * (1.0 + p.params.sprint_multiplier);
+    const double px = s.player.x, py = s.player.y, pz = s.player.z;
+    // Try the 8 directions at full sprint and standing still: keep the one whose closest
+    // predicted ball (straight flight under gravity, no bounce) over the next 0.6 s stays farthest.
+    constexpr int kDirs = 9;
+    double best_score = -1e9, stay_clearance = 1e9;
+    int best = 8;
+    for (int d = 0; d < kDirs; ++d) {
+      const double a = d * M_PI / 4;
+      const double dx = d < 8 ? std::cos(a) : 0.0, dy = d < 8 ? std::sin(a) : 0.0;
+      double clearance = 1e9;
+      for (double t = 0; t <= 0.6; t += 1.0 / 60) {
+        const double x = std::clamp(px + dx * speed * t, -game::kCourtHalfX, game::kCourtHalfX);
+        const double y = std::clamp(py + dy * speed * t, -game::kCourtHalfY, game::kCourtHalfY);
+        for (const auto& b : s.balls) {
+          const double bz = std::max(game::kBounceHeight, b.z + b.vz * t - 0.5 * game::kBallGravity * t * t);
+          clearance = std::min(clearance, std::hypot(b.x + b.vx * t - x, b.y + b.vy * t - y, bz - pz));
+        }
+        for (const auto& in : s.indicators) {  // a throw about to launch from its indicator
+          if (in.time_left > t) continue;
+          const double u = t - in.time_left;
+          const auto& b = in.ball;
+          clearance = std::min(clearance, std::hypot(b.x + b.vx * u - x, b.y + b.vy * u - y, b.z - pz));
+        }
+      }
+      if (d == 8) stay_clearance = clearance;
+      // Small pull to the middle of the court, where every direction stays open.
+      const double ex = px + dx * speed * 0.3, ey = py + dy * speed * 0.3;
+      const double score = std::min(clearance, 3.0) - 0.05 * std::hypot(ex, ey);
+      if (score > best_score + 1e-9) best_score = score, best = d;
     }
-    const bool threat = best_t < 1e9;
-    if (!threat) {
+    game::Keys k;
+    const bool threat = stay_clearance < 2.5;
+    double dx = 0, dy = 0;
+    if (threat) {
+      if (best < 8) dx = std::cos(best * M_PI / 4), dy = std::sin(best * M_PI / 4);
+    } else {
       if (--p.steps_left <= 0 || std::hypot(p.tx - px, p.ty - py) < 0.3) {
-        p.tx = p.rng.uniform(-3.5, 3.5);
-        p.ty = p.rng.uniform(-3.0, 2.0);
+        p.tx = p.rng.uniform(-3.0, 3.0);
+        p.ty = p.rng.uniform(-2.5, 2.5);
         p.steps_left = 90;
       }
       dx = p.tx - px;
       dy = p.ty - py;
     }
     const double len = std::hypot(dx, dy);
-    game::Keys k;
     if (len > 1e-6) {
       k.right = dx / len > 0.38;
       k.left = dx / len < -0.38;

@@ -130,6 +130,11 @@ void Viewer::update_layout() {
   }
 }
 
+void Viewer::set_size(int width, int height) {
+  SDL_SetWindowSize(window_.get(), width, height);
+  poll_events();  // the renderer learns the new size from the resize event
+}
+
 int Viewer::refresh_rate() const {
   SDL_DisplayMode mode;
   const int display = SDL_GetWindowDisplayIndex(window_.get());

@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "dodge/render/render.hpp"
 #include "dodge/viewer/session.hpp"
 #include "dodge/viewer/viewer.hpp"
+#include "torch_catch.hpp"  // after the headers that pull in LibTorch (glog's CHECK)
 
 using namespace dodge;
 using namespace dodge::viewer;
@@ -120,6 +120,20 @@ TEST_CASE("viewer: the player is drawn in its colour at its projected position",
   v.present();
 }
 
+TEST_CASE("viewer: a resized window keeps the world's aspect ratio", "[viewer]") {
+  headless();
+  Viewer v(small_window());
+  v.set_size(400, 500);
+  const game::GameState s = player_at(-2.0, 3.0);
+  v.draw(s, HudInfo{});
+  const app::Image img = v.read_pixels();
+  REQUIRE(img.width == 400);
+  REQUIRE(img.height == 500);
+  CHECK(v.pixels_per_unit() == Approx(400.0 / 24.0));  // the shorter side spans view_extent
+  CHECK(is(img.at(static_cast<int>(v.to_screen_x(-2.0)), static_cast<int>(v.to_screen_y(3.0))),
+           render::kPlayerColor));
+}
+
 TEST_CASE("viewer: the HUD draws text, and GAME OVER on a hit", "[viewer]") {
   headless();
   Viewer v(small_window());
@@ -136,7 +150,9 @@ TEST_CASE("viewer: the HUD draws text, and GAME OVER on a hit", "[viewer]") {
   CHECK(hr.w > 100);
   CHECK(hr.h > 50);
   CHECK(bright_pixels(img, hr, 150) > 300);  // glyphs
-  const SDL_Rect centre{img.width / 4, img.height / 8, img.width / 2, img.height / 3};
+  // The banner sits under the court.
+  const int court_bottom = static_cast<int>(v.to_screen_y(-4.0));
+  const SDL_Rect centre{img.width / 4, court_bottom, img.width / 2, img.height - court_bottom};
   const auto red_pixels = [&](const app::Image& im) {
     int n = 0;
     for (int y = centre.y; y < centre.y + centre.h; ++y)
@@ -350,7 +366,7 @@ TEST_CASE("viewer: the demo pilot plays by itself and a screenshot ends the sess
   so.pace = false;
   so.screenshot_path = dir.file("play.png");
   so.screenshot_frames = 90;
-  PlaySession play(v, config, so, demo_pilot(1));
+  PlaySession play(v, config, so, demo_pilot(game::resolve(config.env.game), 1));
   play.run();
   CHECK(play.frames_drawn() == 90);
   const app::Image png = app::read_png(dir.file("play.png"));

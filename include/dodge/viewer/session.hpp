@@ -144,8 +144,9 @@ class PlaySession : public Session {
   bool has_best_ = false;
 };
 
-// A scripted player for screenshots and demos: sidesteps the nearest incoming ball, else wanders.
-std::function<game::Keys(const game::GameState&)> demo_pilot(std::uint64_t seed);
+// A scripted player for screenshots and demos: sprints in the direction that keeps the balls of the
+// next 0.6 s farthest away, and wanders when none is near.
+std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GameParams& params, std::uint64_t seed);
 
 // dodge watch: a trained agent plays; the inset shows its stacked input frames.
 class WatchSession : public Session {

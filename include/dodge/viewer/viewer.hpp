@@ -108,6 +108,8 @@ class Viewer {
   Events poll_events();
   // Movement keys held now (WASD / arrows, Shift, Space).
   game::Keys held_keys() const;
+  // Resizes the window (as a user dragging its border would).
+  void set_size(int width, int height);
   // The display's refresh rate (Hz), 60 when unknown.
   int refresh_rate() const;
 
