@@ -9,10 +9,21 @@
 #include <memory>
 
 #ifdef DODGE_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
 #endif
 
 namespace dodge::learn {
+
+#ifdef DODGE_CUDA
+struct ReplayBuffer::CopyEvents {
+  at::cuda::CUDAEvent done[2];
+  bool pending[2] = {false, false};
+};
+#else
+struct ReplayBuffer::CopyEvents {};
+#endif
 namespace {
 
 std::string human_bytes(double b) {
@@ -106,9 +117,10 @@ ReplayBuffer::ReplayBuffer(const ReplaySpec& spec, torch::Device device) : spec_
   if (device.is_cuda()) {
     std::vector<std::int64_t> row_dims{spec.n_envs};
     row_dims.insert(row_dims.end(), spec.obs_shape.begin(), spec.obs_shape.end());
-    staging_ = torch::zeros(row_dims, torch::TensorOptions()
-                                          .dtype(spec.image() ? torch::kUInt8 : torch::kFloat32)
-                                          .pinned_memory(true));
+    for (auto& st : staging_)
+      st = torch::zeros(row_dims,
+                        torch::TensorOptions().dtype(spec.image() ? torch::kUInt8 : torch::kFloat32).pinned_memory(true));
+    events_ = std::make_shared<CopyEvents>();
   }
   row_valid_.assign(static_cast<std::size_t>(rows_), 0);
   since_start_.assign(static_cast<std::size_t>(spec.n_envs), 0);
@@ -118,6 +130,13 @@ ReplayBuffer::ReplayBuffer(const ReplaySpec& spec, torch::Device device) : spec_
 
 void ReplayBuffer::begin_row() {
   if (row_open_) return;
+#ifdef DODGE_CUDA
+  // The staging row handed out next must not still be on its way to the device.
+  if (events_ && events_->pending[staging_index_]) {
+    events_->done[staging_index_].synchronize();
+    events_->pending[staging_index_] = false;
+  }
+#endif
   const std::int64_t pos = rows_written_ % rows_;
   // The row about to be overwritten leaves the FIFO first: it is the oldest, so its entries are
   // at the front.
@@ -131,7 +150,7 @@ void ReplayBuffer::begin_row() {
 std::uint8_t* ReplayBuffer::next_frames() {
   if (!spec_.image()) throw std::logic_error("next_frames() on a vector replay buffer");
   begin_row();
-  if (staging_.defined()) return staging_.data_ptr<std::uint8_t>();
+  if (staging_[0].defined()) return staging_[staging_index_].data_ptr<std::uint8_t>();
   const std::int64_t pos = rows_written_ % rows_;
   return obs_.data_ptr<std::uint8_t>() + pos * spec_.n_envs * spec_.obs_bytes();
 }
@@ -139,7 +158,7 @@ std::uint8_t* ReplayBuffer::next_frames() {
 float* ReplayBuffer::next_vectors() {
   if (spec_.image()) throw std::logic_error("next_vectors() on an image replay buffer");
   begin_row();
-  if (staging_.defined()) return staging_.data_ptr<float>();
+  if (staging_[0].defined()) return staging_[staging_index_].data_ptr<float>();
   const std::int64_t pos = rows_written_ % rows_;
   return obs_.data_ptr<float>() + pos * spec_.n_envs * numel(spec_.obs_shape);
 }
@@ -154,8 +173,14 @@ void ReplayBuffer::finish_row(const std::uint8_t* episode_start) {
   }
   auto rows_slice = [&](const torch::Tensor& t) { return t.narrow(0, pos * n, n); };
   auto host_u8 = torch::from_blob(row_back_.data(), {n}, torch::kUInt8);
-  if (staging_.defined()) {
-    rows_slice(obs_).copy_(staging_, /*non_blocking=*/true);
+  if (staging_[0].defined()) {
+    // One host-to-device copy of the row's frames, asynchronous from pinned memory.
+    rows_slice(obs_).copy_(staging_[staging_index_], /*non_blocking=*/true);
+#ifdef DODGE_CUDA
+    events_->done[staging_index_].record(c10::cuda::getCurrentCUDAStream(device_.index()));
+    events_->pending[staging_index_] = true;
+#endif
+    staging_index_ ^= 1;
     rows_slice(back_).copy_(host_u8.to(device_, /*non_blocking=*/false));
   } else {
     rows_slice(back_).copy_(host_u8);

@@ -30,7 +30,7 @@ struct WindowOptions {
 };
 
 void add_window_options(CLI::App* cmd, WindowOptions& o) {
-  cmd->add_option("--set", o.overrides, "override a config key: section.key=value (repeatable)");
+  cmd->add_option("--set", o.overrides, "override a config key: section.key=value (repeatable)")->take_all();
   cmd->add_option("--fps", o.fps, "window frames per second; 0: the display's refresh (vsync)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
@@ -89,7 +89,8 @@ void run_play(const PlayOptions& o) {
   SessionOptions so = session_options(o.window);
   so.auto_restart = o.demo;  // a person restarts with R; the demo pilot goes on by itself
   Viewer viewer(viewer_options(o.window, config, "dodge play"));
-  PlaySession session(viewer, config, so, o.demo ? demo_pilot(game::resolve(config.env.game), o.window.seed) : nullptr);
+  PlaySession session(viewer, config, so,
+                      o.demo ? demo_pilot(game::resolve(config.env.game), o.window.seed) : nullptr);
   session.run();
 }
 

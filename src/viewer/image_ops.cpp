@@ -40,7 +40,9 @@ app::Image resize_nearest(const app::Image& in, int width, int height) {
 }
 
 namespace {
-std::uint32_t pack(const std::uint8_t* p) { return std::uint32_t(p[0]) << 16 | std::uint32_t(p[1]) << 8 | p[2]; }
+std::uint32_t pack(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) << 16 | std::uint32_t(p[1]) << 8 | p[2];
+}
 }  // namespace
 
 app::Image reduce_colors(const app::Image& in, int max_colors) {

@@ -128,7 +128,9 @@ void Session::hold_done() {
   if (!waiting_restart_) start_episode(true);
 }
 
-void Session::toggle_pause() { paused_ = !paused_; }
+void Session::toggle_pause() {
+  paused_ = !paused_;
+}
 
 bool Session::press(SDL_Keycode key) {
   if (key == SDLK_ESCAPE || key == SDLK_q) {
@@ -251,8 +253,8 @@ void Session::finish_recording() {
   const int n = gif_->frames();
   gif_->close();
   gif_.reset();
-  std::printf("wrote %s (%d frames, %dx%d, %.1f fps)\n", options_.record_path.c_str(), n, gif_width_, gif_height_,
-              gif_fps_);
+  std::printf("wrote %s (%d frames, %dx%d, %.1f fps)\n", options_.record_path.c_str(), n, gif_width_,
+              gif_height_, gif_fps_);
   std::fflush(stdout);
 }
 
@@ -324,7 +326,8 @@ void PlaySession::fill_hud(HudInfo& hud) {
     std::snprintf(buf, sizeof buf, "best    %.2f", best_);
     hud.lines.insert(hud.lines.begin(), buf);
   }
-  hud.controls = "WASD/arrows move   Shift sprint   Space jump   P pause   R restart   L level 1<->2   Esc/Q quit";
+  hud.controls =
+      "WASD/arrows move   Shift sprint   Space jump   P pause   R restart   L level 1<->2   Esc/Q quit";
   if (holding()) {
     std::snprintf(buf, sizeof buf, "score %.1f%s", state().episode_return,
                   options_.auto_restart ? "" : "   press R to play again");
@@ -336,11 +339,14 @@ void PlaySession::episode_done(const game::EpisodeEnd& end, bool by_reset) {
   best_ = has_best_ ? std::max(best_, end.episode_return) : end.episode_return;
   has_best_ = true;
   std::printf("episode %d: score %.2f, length %d, %s\n", episode_number(), end.episode_return, end.length,
-              by_reset ? "restarted" : end.terminated ? "hit" : "survived");
+              by_reset         ? "restarted"
+              : end.terminated ? "hit"
+                               : "survived");
   std::fflush(stdout);
 }
 
-std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GameParams& params, std::uint64_t seed) {
+std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GameParams& params,
+                                                             std::uint64_t seed) {
   struct Pilot {
     game::GameParams params;
     game::Rng rng;
@@ -412,8 +418,8 @@ std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GamePar
 // ---------------------------------------------------------------------------------------------
 // watch
 
-WatchSession::WatchSession(Viewer& viewer, app::Agent& agent, const SessionOptions& options, bool deterministic,
-                           std::string title)
+WatchSession::WatchSession(Viewer& viewer, app::Agent& agent, const SessionOptions& options,
+                           bool deterministic, std::string title)
     : Session(viewer, agent.config(), options),
       agent_(agent),
       deterministic_(deterministic),
@@ -426,7 +432,9 @@ void WatchSession::act(float* action) {
     action[i] = std::clamp(action[i], -1.0f, 1.0f);
 }
 
-void WatchSession::observed(bool episode_start) { agent_.observe(0, state(), episode_start); }
+void WatchSession::observed(bool episode_start) {
+  agent_.observe(0, state(), episode_start);
+}
 
 bool WatchSession::on_key(SDL_Keycode key) {
   if (key != SDLK_d) return false;
@@ -453,8 +461,9 @@ const InsetInfo* WatchSession::inset() {
   const auto& env = config().env;
   inset_ = InsetInfo{};
   if (env.game.observation_mode != game::ObsMode::Topdown) {
-    inset_.note = std::string("agent input: ") + std::to_string(game::vector_obs_size(env.game.observation_mode)) +
-                  "-float vector (" + game::to_string(env.game.observation_mode) + "), no image";
+    inset_.note = std::string("agent input: ") +
+                  std::to_string(game::vector_obs_size(env.game.observation_mode)) + "-float vector (" +
+                  game::to_string(env.game.observation_mode) + "), no image";
     return &inset_;
   }
   stack_ = agent_.stacked_frames(0);
@@ -477,7 +486,9 @@ const InsetInfo* WatchSession::inset() {
 
 void WatchSession::episode_done(const game::EpisodeEnd& end, bool by_reset) {
   std::printf("episode %d: return %.2f, length %d, %s\n", episode_number(), end.episode_return, end.length,
-              by_reset ? "reset" : end.terminated ? "hit" : "survived");
+              by_reset         ? "reset"
+              : end.terminated ? "hit"
+                               : "survived");
   std::fflush(stdout);
 }
 

@@ -14,7 +14,9 @@
 
 namespace dodge::viewer {
 
-void SdlDeleter::operator()(TTF_Font* p) const { TTF_CloseFont(p); }
+void SdlDeleter::operator()(TTF_Font* p) const {
+  TTF_CloseFont(p);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Trails
@@ -43,14 +45,16 @@ const std::vector<std::array<float, 2>>& Trails::ago(int i) const {
 
 namespace {
 
-constexpr SDL_Color sdl(render::Rgb c, Uint8 a = 255) { return SDL_Color{c.r, c.g, c.b, a}; }
+constexpr SDL_Color sdl(render::Rgb c, Uint8 a = 255) {
+  return SDL_Color{c.r, c.g, c.b, a};
+}
 
 constexpr SDL_Color kText{230, 230, 230, 255};
 constexpr SDL_Color kTitle{255, 215, 120, 255};
 constexpr SDL_Color kDim{150, 150, 165, 255};
 constexpr SDL_Color kPanel{0, 0, 0, 160};
 constexpr SDL_Color kCourtFloor{35, 35, 48, 255};   // a shade lighter than the background
-constexpr SDL_Color kViewOutline{60, 60, 78, 255};   // the agent's view_extent window
+constexpr SDL_Color kViewOutline{60, 60, 78, 255};  // the agent's view_extent window
 constexpr SDL_Color kGameOver{255, 70, 70, 255};
 constexpr SDL_Color kSurvived{120, 230, 120, 255};
 
@@ -146,7 +150,9 @@ int Viewer::refresh_rate() const {
 // ---------------------------------------------------------------------------------------------
 // Shapes (screen pixels). All go through SDL_RenderGeometry so alpha blends the same everywhere.
 
-void Viewer::color(SDL_Color c) { SDL_SetRenderDrawColor(renderer_.get(), c.r, c.g, c.b, c.a); }
+void Viewer::color(SDL_Color c) {
+  SDL_SetRenderDrawColor(renderer_.get(), c.r, c.g, c.b, c.a);
+}
 
 void Viewer::disc(double cx, double cy, double r, SDL_Color c) {
   const int n = std::clamp(static_cast<int>(r * 0.8) + 10, 10, 72);
@@ -214,7 +220,8 @@ void Viewer::offscreen_arrow(double sx, double sy, double size, SDL_Color c) {
   const double bx = px - ux * size, by = py - uy * size;  // base centre
   const double hx = -uy * size * 0.45, hy = ux * size * 0.45;
   const auto f = [](double v) { return static_cast<float>(v); };
-  triangle({SDL_FPoint{f(px), f(py)}, SDL_FPoint{f(bx + hx), f(by + hy)}, SDL_FPoint{f(bx - hx), f(by - hy)}}, c);
+  triangle({SDL_FPoint{f(px), f(py)}, SDL_FPoint{f(bx + hx), f(by + hy)}, SDL_FPoint{f(bx - hx), f(by - hy)}},
+           c);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,8 +229,8 @@ void Viewer::offscreen_arrow(double sx, double sy, double size, SDL_Color c) {
 
 const Viewer::Text& Viewer::text(TTF_Font* font, const std::string& s, SDL_Color c) {
   char key_prefix[32];
-  std::snprintf(key_prefix, sizeof key_prefix, "%p|%02x%02x%02x%02x|", static_cast<void*>(font), c.r, c.g, c.b,
-                c.a);
+  std::snprintf(key_prefix, sizeof key_prefix, "%p|%02x%02x%02x%02x|", static_cast<void*>(font), c.r, c.g,
+                c.b, c.a);
   const std::string key = key_prefix + s;
   for (auto& [k, t] : texts_) {
     if (k == key) {
@@ -283,8 +290,8 @@ void Viewer::draw_scene(const game::GameState& s) {
   color(kViewOutline);
   SDL_RenderDrawRectF(r, &view);
   const double hx = game::kCourtHalfX, hy = game::kCourtHalfY;
-  const SDL_FRect floor{static_cast<float>(sx(-hx)), static_cast<float>(sy(hy)), static_cast<float>(2 * hx * u),
-                        static_cast<float>(2 * hy * u)};
+  const SDL_FRect floor{static_cast<float>(sx(-hx)), static_cast<float>(sy(hy)),
+                        static_cast<float>(2 * hx * u), static_cast<float>(2 * hy * u)};
   color(kCourtFloor);
   SDL_RenderFillRectF(r, &floor);
   const double t = std::max(2.0, std::round(u * 0.06));
@@ -372,7 +379,8 @@ void Viewer::draw_hud(const game::GameState& s, const HudInfo& hud) {
     act += " -";
   } else {
     for (std::size_t i = 0; i < hud.action.size(); ++i) {
-      std::snprintf(buf, sizeof buf, " %s %+.2f", game::action_component_name(hud.action_type, static_cast<int>(i)),
+      std::snprintf(buf, sizeof buf, " %s %+.2f",
+                    game::action_component_name(hud.action_type, static_cast<int>(i)),
                     static_cast<double>(hud.action[i]));
       act += buf;
     }
@@ -502,7 +510,9 @@ void Viewer::draw(const game::GameState& state, const HudInfo& hud, const InsetI
   evict_text();
 }
 
-void Viewer::present() { SDL_RenderPresent(renderer_.get()); }
+void Viewer::present() {
+  SDL_RenderPresent(renderer_.get());
+}
 
 app::Image Viewer::read_pixels() const {
   int w = 0, h = 0;

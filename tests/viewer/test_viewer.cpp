@@ -57,7 +57,9 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
-bool is(const std::uint8_t* p, render::Rgb c) { return p[0] == c.r && p[1] == c.g && p[2] == c.b; }
+bool is(const std::uint8_t* p, render::Rgb c) {
+  return p[0] == c.r && p[1] == c.g && p[2] == c.b;
+}
 
 // Pixels in rect whose brightest channel exceeds min (text and shapes on a dark background).
 int bright_pixels(const app::Image& img, const SDL_Rect& r, int min) {
@@ -110,14 +112,28 @@ TEST_CASE("viewer: the player is drawn in its colour at its projected position",
   for (int y = 0; y < img.height; ++y)
     for (int x = 0; x < img.width; ++x) {
       if (!is(img.at(x, y), render::kPlayerColor)) continue;
-      (std::hypot(x + 0.5 - v.to_screen_x(2.0), y + 0.5 - v.to_screen_y(-1.5)) <= 7.5 + 1.0 ? inside : outside)++;
+      (std::hypot(x + 0.5 - v.to_screen_x(2.0), y + 0.5 - v.to_screen_y(-1.5)) <= 7.5 + 1.0 ? inside
+                                                                                            : outside)++;
     }
   CHECK(inside > 0.8 * M_PI * 7.5 * 7.5);
   CHECK(outside == 0);
   // The background far from everything, and a court line at x = -5.
   CHECK(is(img.at(v.width() - 5, v.height() / 2 + 40), render::kBackground));
-  CHECK(is(img.at(static_cast<int>(v.to_screen_x(-5.0)), static_cast<int>(v.to_screen_y(2.0))), render::kCourtLine));
+  CHECK(is(img.at(static_cast<int>(v.to_screen_x(-5.0)), static_cast<int>(v.to_screen_y(2.0))),
+           render::kCourtLine));
   v.present();
+}
+
+TEST_CASE("viewer: a missing HUD font is a user error naming the fix", "[viewer]") {
+  headless();
+  ViewerOptions o = small_window();
+  o.font_path = "/nonexistent/font.ttf";
+  CHECK_THROWS_WITH(Viewer(o),
+                    Catch::Contains("/nonexistent/font.ttf") && Catch::Contains("fonts-dejavu-core"));
+  CHECK_THROWS_AS(Viewer(o), app::UserError);
+  // SDL is shut down cleanly: a window opens afterwards.
+  Viewer ok(small_window());
+  CHECK(ok.width() == 640);
 }
 
 TEST_CASE("viewer: a resized window keeps the world's aspect ratio", "[viewer]") {
@@ -183,9 +199,11 @@ TEST_CASE("viewer: balls leave a fading trail, cleared at an episode start", "[v
   CHECK(v.trails().ago(3).at(0)[0] == Approx(-4.0));
   v.draw(s, HudInfo{});
   const app::Image img = v.read_pixels();
-  CHECK(is(img.at(static_cast<int>(v.to_screen_x(-1)), static_cast<int>(v.to_screen_y(2))), render::kBallColor));
+  CHECK(is(img.at(static_cast<int>(v.to_screen_x(-1)), static_cast<int>(v.to_screen_y(2))),
+           render::kBallColor));
   for (int back = 1; back <= 5; ++back) {
-    const std::uint8_t* p = img.at(static_cast<int>(v.to_screen_x(-1 - back)), static_cast<int>(v.to_screen_y(2)));
+    const std::uint8_t* p =
+        img.at(static_cast<int>(v.to_screen_x(-1 - back)), static_cast<int>(v.to_screen_y(2)));
     INFO("trail dot " << back << ": " << int(p[0]) << "," << int(p[1]) << "," << int(p[2]));
     CHECK(p[0] > render::kBackground.r + 15);  // reddish: blended ball colour
     CHECK(p[0] > p[1] + 15);
@@ -285,7 +303,8 @@ TEST_CASE("viewer: image helpers for recordings", "[viewer][gif]") {
 TEST_CASE("viewer: dodge play without a display exits 2 and suggests dodge eval --record", "[viewer][cli]") {
   TempDir dir("nodisplay");
   // A driver that does not exist, and no display at all (SDL would fall back to offscreen).
-  const std::string env = GENERATE(as<std::string>{}, "SDL_VIDEODRIVER=nonexistent_driver", "-u SDL_VIDEODRIVER");
+  const std::string env =
+      GENERATE(as<std::string>{}, "SDL_VIDEODRIVER=nonexistent_driver", "-u SDL_VIDEODRIVER");
   const std::string cmd = "env -u DISPLAY -u WAYLAND_DISPLAY " + env + " '" + DODGE_BINARY +
                           "' play --frames 1 --screenshot '" + dir.file("x.png") + "' > '" + dir.file("out") +
                           "' 2> '" + dir.file("err") + "'";
@@ -399,7 +418,8 @@ class FakeAgent : public app::Agent {
   std::vector<std::uint8_t> stacked_frames(int) const override {
     if (config_.env.game.observation_mode != game::ObsMode::Topdown) return {};
     const auto& r = config_.env.render;
-    return std::vector<std::uint8_t>(static_cast<std::size_t>(config_.env.frame_stack) * r.frame_bytes(), 255);
+    return std::vector<std::uint8_t>(static_cast<std::size_t>(config_.env.frame_stack) * r.frame_bytes(),
+                                     255);
   }
   int observed = 0, starts = 0, acted = 0, last_steps = -1;
   bool last_deterministic = false;

@@ -108,8 +108,12 @@ class ReplayBuffer {
   torch::Tensor flags_;     // [R*N] uint8: bit 0 terminated, bit 1 truncated
   torch::Tensor back_;      // [R*N] uint8: frames of its episode before this one (capped)
   torch::Tensor fifo_;      // [R*N] int64: valid transition slots, oldest first (ring)
-  // Host staging (CUDA) or null (CPU writes straight into obs_)
-  torch::Tensor staging_;
+  // Host staging (CUDA): two pinned rows used in turn, each reused only after its copy to the
+  // device has finished. Undefined on CPU, where frames are written straight into obs_.
+  torch::Tensor staging_[2];
+  int staging_index_ = 0;
+  struct CopyEvents;
+  std::shared_ptr<CopyEvents> events_;
   bool row_open_ = false;
   // Host bookkeeping
   std::int64_t rows_written_ = 0;        // rows committed so far (absolute)

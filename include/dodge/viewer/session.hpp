@@ -22,17 +22,17 @@
 namespace dodge::viewer {
 
 struct SessionOptions {
-  int fps = 60;                  // window frames per second (0: the display's refresh, with vsync)
-  std::uint64_t seed = 0;        // run seed of the game's RNG streams
-  std::string record_path;       // GIF of the first record_episodes episodes ("" = none)
+  int fps = 60;             // window frames per second (0: the display's refresh, with vsync)
+  std::uint64_t seed = 0;   // run seed of the game's RNG streams
+  std::string record_path;  // GIF of the first record_episodes episodes ("" = none)
   int record_episodes = 1;
-  bool record_full_size = false; // keep the window size (default: half size, smaller files)
-  std::string screenshot_path;   // PNG of frame screenshot_frames, then stop ("" = none)
+  bool record_full_size = false;  // keep the window size (default: half size, smaller files)
+  std::string screenshot_path;    // PNG of frame screenshot_frames, then stop ("" = none)
   int screenshot_frames = 60;
-  int max_episodes = 0;          // stop after this many finished episodes (0: until closed)
-  double hold_seconds = 1.0;     // game time the last frame of an episode stays up
-  bool auto_restart = true;      // false: wait for R after an episode (play)
-  bool pace = true;              // wait for each frame's time (off: as fast as possible, for tests)
+  int max_episodes = 0;       // stop after this many finished episodes (0: until closed)
+  double hold_seconds = 1.0;  // game time the last frame of an episode stays up
+  bool auto_restart = true;   // false: wait for R after an episode (play)
+  bool pace = true;           // wait for each frame's time (off: as fast as possible, for tests)
 };
 
 class Session {
@@ -103,8 +103,8 @@ class Session {
   double speed_ = 1.0;
   bool started_ = false, observe_pending_ = false, episode_has_steps_ = false;
   bool paused_ = false, stepped_ = false, quit_ = false;
-  bool holding_ = false;               // showing the end of an episode
-  bool waiting_restart_ = false;       // holding until R (no auto restart)
+  bool holding_ = false;          // showing the end of an episode
+  bool waiting_restart_ = false;  // holding until R (no auto restart)
   bool hold_ended_ = false;
   double hold_left_ = 0.0;
   bool last_hit_ = false, last_survived_ = false;
@@ -146,7 +146,8 @@ class PlaySession : public Session {
 
 // A scripted player for screenshots and demos: sprints in the direction that keeps the balls of the
 // next 0.6 s farthest away, and wanders when none is near.
-std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GameParams& params, std::uint64_t seed);
+std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GameParams& params,
+                                                             std::uint64_t seed);
 
 // dodge watch: a trained agent plays; the inset shows its stacked input frames.
 class WatchSession : public Session {

@@ -25,36 +25,36 @@ inline constexpr const char* kDefaultFont = "/usr/share/fonts/truetype/dejavu/De
 struct ViewerOptions {
   int width = 1280, height = 720;  // initial window size (pixels); the window is resizable
   std::string title = "dodge";
-  bool vsync = false;              // present on the display's refresh (else the caller paces frames)
-  double view_extent = 24.0;       // world units across the shorter window side (the agent's window)
-  std::string font_path;           // empty: $DODGE_FONT, else kDefaultFont
+  bool vsync = false;         // present on the display's refresh (else the caller paces frames)
+  double view_extent = 24.0;  // world units across the shorter window side (the agent's window)
+  std::string font_path;      // empty: $DODGE_FONT, else kDefaultFont
 };
 
 // What the HUD shows; the caller fills it each frame.
 struct HudInfo {
-  std::string title;              // first line ("dodge play", "dodge watch results/...")
+  std::string title;  // first line ("dodge play", "dodge watch results/...")
   int level = 2;
-  int episode = 1;                // 1-based number of the episode on screen
-  int step = 0;                   // agent steps in this episode
-  int max_steps = 0;              // truncation limit (0: not shown)
+  int episode = 1;    // 1-based number of the episode on screen
+  int step = 0;       // agent steps in this episode
+  int max_steps = 0;  // truncation limit (0: not shown)
   double episode_return = 0.0;
   std::string return_label = "return";  // "score" in play
   game::ActionType action_type = game::ActionType::Basic3d;
-  std::vector<float> action;      // the last action (empty: none yet)
-  double fps = 0.0;               // measured frames per second
-  double target_fps = 0.0;        // the paced rate (0: not shown)
-  std::vector<std::string> lines; // extra status lines under the numbers
-  std::string controls;           // bottom line: the keys
-  bool game_over = false;         // hit: "GAME OVER"
-  bool survived = false;          // truncated without a hit: "SURVIVED"
-  std::string banner_note;        // small line under the banner ("press R to play again")
+  std::vector<float> action;       // the last action (empty: none yet)
+  double fps = 0.0;                // measured frames per second
+  double target_fps = 0.0;         // the paced rate (0: not shown)
+  std::vector<std::string> lines;  // extra status lines under the numbers
+  std::string controls;            // bottom line: the keys
+  bool game_over = false;          // hit: "GAME OVER"
+  bool survived = false;           // truncated without a hit: "SURVIVED"
+  std::string banner_note;         // small line under the banner ("press R to play again")
 };
 
 // The agent's input drawn as an inset: k frames of C x H x W uint8 (CHW, oldest first), or a note.
 struct InsetInfo {
   const std::uint8_t* frames = nullptr;  // k * C * H * W bytes; null: show `note` only
   int k = 0, channels = 1, height = 0, width = 0;
-  std::string note;                      // e.g. "agent input: 65-float vector"
+  std::string note;  // e.g. "agent input: 65-float vector"
 };
 
 // Balls' recent positions, newest last, for the motion trails (no ball identities needed: each
