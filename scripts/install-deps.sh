@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev            # LibTorch 1.13 (CPU)
-  libopenblas0-pthread    # fast BLAS for it (the default alternative is the slow reference BLAS)
+  libopenblas0-openmp     # fast BLAS sharing LibTorch's OpenMP threads (the default is the slow reference BLAS)
   libsdl2-dev             # dodge watch / play
   libsdl2-ttf-dev fonts-dejavu-core  # HUD text
   libyaml-cpp-dev         # configs

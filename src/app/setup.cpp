@@ -85,6 +85,9 @@ const std::vector<std::string>& shape_keys() {
 
 int env_threads(const Config& c) {
   if (c.train.threads > 0) return c.train.threads;
+  // A few games step and render in microseconds; extra threads would only compete with the
+  // learner's for the cores. Many games are worth spreading.
+  if (c.env.n_envs < 64) return 1;
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::min(hw, c.env.n_envs);
 }

@@ -101,11 +101,20 @@ struct WatchOptions {
   bool stochastic = false;
 };
 
+// The end of a long path ("...sac_topdown_cnn/20261124_103150/checkpoints/step_380"), for the HUD.
+std::string path_tail(const std::string& path, std::size_t max) {
+  if (path.size() <= max) return path;
+  const std::size_t from = path.size() - (max - 3);
+  const std::size_t slash = path.find('/', from);
+  return "..." + path.substr(slash == std::string::npos ? from : slash);
+}
+
 void run_watch(const WatchOptions& o) {
   auto agent = app::Agent::load(o.path, o.window.overrides, o.device, 1);
   const std::string title = "dodge watch " + agent->checkpoint_dir();
   Viewer viewer(viewer_options(o.window, agent->config(), title));
-  WatchSession session(viewer, *agent, session_options(o.window), !o.stochastic, title);
+  WatchSession session(viewer, *agent, session_options(o.window), !o.stochastic,
+                       "dodge watch " + path_tail(agent->checkpoint_dir(), 40));
   session.run();
 }
 

@@ -205,7 +205,7 @@ bool Session::frame() {
   hud.target_fps = paced ? 1.0 / frame_seconds_ : 0.0;
   hud.game_over = holding_ && last_hit_;
   hud.survived = holding_ && last_survived_;
-  if (paused_) hud.lines.push_back("PAUSED  (Space resume, N single step)");
+  if (paused_) hud.lines.push_back("PAUSED  (N: one step)");
   if (speed_ != 1.0) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "game speed x%g", speed_);
@@ -306,6 +306,7 @@ bool PlaySession::on_key(SDL_Keycode key) {
     case SDLK_SPACE: return true;  // jump: read from the held keys at the next step
     case SDLK_p: toggle_pause(); return true;
     case SDLK_l: {
+      restart();  // the episode on screen ends here (and is reported) before the level changes
       app::Config c = config();
       c.env.game.level = c.env.game.level == 1 ? 2 : 1;
       set_config(c);

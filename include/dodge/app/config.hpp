@@ -70,7 +70,7 @@ struct TrainConfig {
   bool save_replay_buffer = false;
   std::int64_t seed = 0;
   std::string device = "auto";           // auto | cpu | cuda | cuda:N
-  int threads = 0;                       // env threads (0: all cores)
+  int threads = 0;                       // env threads (0: 1 below 64 envs, else all cores)
   std::int64_t log_interval = 1000;      // env steps between progress lines / metric reads
 };
 
