@@ -14,9 +14,6 @@
 #include "dodge/learn/replay_buffer.hpp"
 #include "dodge/learn/sac.hpp"
 
-#ifdef DODGE_CUDA
-#include <ATen/cuda/CUDAGeneratorImpl.h>
-#endif
 
 namespace dodge::app {
 
@@ -28,18 +25,6 @@ void sync(const torch::Device& d) {
 #else
   (void)d;
 #endif
-}
-
-at::Generator generator_for(const torch::Device& d, std::uint64_t seed) {
-#ifdef DODGE_CUDA
-  if (d.is_cuda()) {
-    auto g = at::cuda::detail::createCUDAGenerator(d.index());
-    g.set_current_seed(seed);
-    return g;
-  }
-#endif
-  (void)d;
-  return at::detail::createCPUGenerator(seed);
 }
 
 struct LearnBenchOptions {
@@ -107,7 +92,7 @@ void bench_replay(const LearnBenchOptions& o) {
     }
     sync(device);
     const double fill_rate = static_cast<double>(rows * n) / (now_seconds() - t0);
-    auto gen = generator_for(device, 1);
+    auto gen = make_generator(device, 1);
     for (int b : batches) {
       for (int i = 0; i < o.warmup; ++i) rb.sample(b, gen);
       sync(device);
@@ -173,7 +158,7 @@ void bench_update(const LearnBenchOptions& o) {
         std::memset(rb.next_frames(), static_cast<int>(r % 200), static_cast<std::size_t>(8 * spec.obs_bytes()));
         rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), zeros.data());
       }
-      auto gen = generator_for(device, 2);
+      auto gen = make_generator(device, 2);
       for (int i = 0; i < o.warmup; ++i) sac.update(rb.sample(b, gen));
       sync(device);
       std::vector<double> rates;

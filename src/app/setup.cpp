@@ -1,5 +1,10 @@
 #include "dodge/app/setup.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
+#ifdef DODGE_CUDA
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#endif
+
 #include <cmath>
 #include <thread>
 
@@ -81,6 +86,18 @@ const std::vector<std::string>& shape_keys() {
       "env.image_grayscale",  "env.frame_stack",       "env.n_envs",       "sac.net_arch",
       "sac.features_dim",     "sac.encoder_mode",      "sac.ent_coef"};
   return keys;
+}
+
+at::Generator make_generator(const torch::Device& device, std::uint64_t seed) {
+#ifdef DODGE_CUDA
+  if (device.is_cuda()) {
+    auto g = at::cuda::detail::createCUDAGenerator(device.index());
+    g.set_current_seed(seed);
+    return g;
+  }
+#endif
+  (void)device;
+  return at::detail::createCPUGenerator(seed);
 }
 
 int env_threads(const Config& c) {

@@ -28,9 +28,6 @@
 #include "dodge/learn/sac.hpp"
 #include "dodge/render/render.hpp"
 
-#ifdef DODGE_CUDA
-#include <ATen/cuda/CUDAGeneratorImpl.h>
-#endif
 
 namespace dodge::app {
 
@@ -105,18 +102,6 @@ std::string timestamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d_%H%M%S", std::localtime(&t));
   return buf;
-}
-
-at::Generator make_sampler_generator(const torch::Device& device, std::uint64_t seed) {
-#ifdef DODGE_CUDA
-  if (device.is_cuda()) {
-    auto g = at::cuda::detail::createCUDAGenerator(device.index());
-    g.set_current_seed(seed);
-    return g;
-  }
-#endif
-  (void)device;
-  return at::detail::createCPUGenerator(seed);
 }
 
 double mean_of(const std::deque<double>& v) {
@@ -220,7 +205,7 @@ void Trainer::setup() {
                learn::ReplayBuffer::bytes_per_transition(rspec),
                static_cast<double>(learn::ReplayBuffer::bytes_needed(rspec)) / 1e6, device_.str());
   sac_ = std::make_unique<learn::Sac>(sac_options(config_), device_);
-  sampler_gen_ = make_sampler_generator(device_, static_cast<std::uint64_t>(config_.train.seed) + 7919);
+  sampler_gen_ = make_generator(device_, static_cast<std::uint64_t>(config_.train.seed) + 7919);
   action_rng_ = game::Rng(static_cast<std::uint64_t>(config_.train.seed) ^ 0xA5A5A5A5ull);
   sink_ = std::make_unique<BufferSink>(config_, spec.image);
   actions_.assign(static_cast<std::size_t>(n * spec.action_dim), 0.0f);

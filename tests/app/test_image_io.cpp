@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "dodge/app/image_io.hpp"
 
 using namespace dodge::app;
@@ -15,21 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("dodge_test_img_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + name);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 Image pattern(int w, int h, int c) {
   Image img(w, h, c);

@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "test_util.hpp"
 #include "dodge/app/plot.hpp"
 
 using namespace dodge::app;
@@ -14,20 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("dodge_test_plot_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + name);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 Series make_series(const std::string& label, unsigned char r, unsigned char g, unsigned char b) {
   Series s;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "dodge/app/tensorboard.hpp"
 
 using namespace dodge::app;
@@ -17,20 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 // A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("dodge_test_tb_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + name);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

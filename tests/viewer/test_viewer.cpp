@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "dodge/app/agent.hpp"
 #include "dodge/app/image_io.hpp"
 #include "dodge/render/render.hpp"
@@ -41,21 +42,6 @@ ViewerOptions small_window() {
   return o;
 }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("dodge_test_viewer_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + name);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 bool is(const std::uint8_t* p, render::Rgb c) {
   return p[0] == c.r && p[1] == c.g && p[2] == c.b;

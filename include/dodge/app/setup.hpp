@@ -30,6 +30,9 @@ learn::ReplaySpec replay_spec(const Config& config);
 // Keys that fix the shapes of networks, env state and buffer: they must match on resume.
 const std::vector<std::string>& shape_keys();
 
+// A random generator on a device (CPU, or a new CUDA generator), seeded.
+at::Generator make_generator(const torch::Device& device, std::uint64_t seed);
+
 // Env threads for a config (train.threads, or all cores).
 int env_threads(const Config& config);
 

@@ -8,10 +8,13 @@
 #include <string>
 #include <unistd.h>
 
+// A fresh folder under /tmp, removed with everything in it at the end of the scope.
 struct TempDir {
   std::filesystem::path path;
   explicit TempDir(const std::string& name) {
-    path = std::filesystem::temp_directory_path() / ("dodge_test_" + name + "_" + std::to_string(::getpid()));
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("dodge_test_" + name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }
@@ -19,6 +22,9 @@ struct TempDir {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
 struct RunResult {
