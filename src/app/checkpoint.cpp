@@ -82,6 +82,8 @@ std::string find_checkpoint(const std::string& path) {
     }
   };
   consider(p / "final");
+  // A crash between the two renames of an atomic write leaves only final.old.
+  if (!fs::exists(p / "final")) consider(p / "final.old");
   if (fs::exists(p / "checkpoints"))
     for (const auto& e : fs::directory_iterator(p / "checkpoints")) {
       const std::string name = e.path().filename().string();

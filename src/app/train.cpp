@@ -289,7 +289,8 @@ void Trainer::loop() {
         ep_len_.pop_front();
       }
     }
-    if (num_timesteps_ >= learning_starts_at_ && n_calls_ % config_.train.train_freq == 0 && buffer_->size() > 0) {
+    // Updates start once more than learning_starts steps were collected (as in SB3).
+    if (num_timesteps_ > learning_starts_at_ && n_calls_ % config_.train.train_freq == 0 && buffer_->size() > 0) {
       const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
       for (int g = 0; g < steps; ++g)
         last_metrics_ = sac_->update(buffer_->sample(config_.sac.batch_size, sampler_gen_));
@@ -417,6 +418,7 @@ void Trainer::save_trainer_state(const std::string& path) const {
   std::vector<std::int64_t> words(rs.begin(), rs.end());
   ar.write("action_rng", torch::tensor(words, torch::kInt64));
   ar.write("sampler_rng", sampler_gen_.get_state());
+  ar.write("sampler_on_cuda", torch::tensor(device_.is_cuda() ? 1 : 0, torch::kInt64));
   learn::save_archive(ar, path);
 }
 
@@ -443,7 +445,12 @@ void Trainer::load_trainer_state(const std::string& path) {
   std::array<std::uint64_t, 4> s{};
   for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(w[i].item<std::int64_t>());
   action_rng_.set_state(s);
-  sampler_gen_.set_state(read("sampler_rng"));
+  // Sampler states only fit a generator on the same kind of device (resuming elsewhere reseeds).
+  torch::Tensor on_cuda;
+  if (ar.try_read("sampler_on_cuda", on_cuda) && (on_cuda.item<std::int64_t>() == 1) == device_.is_cuda())
+    sampler_gen_.set_state(read("sampler_rng"));
+  else
+    spdlog::warn("{}: the checkpoint was written on another kind of device; the replay sampler is reseeded", path);
 }
 
 void Trainer::save_checkpoint(const std::string& dir, bool with_replay) {

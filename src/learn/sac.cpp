@@ -8,6 +8,8 @@
 #include <fstream>
 
 #ifdef DODGE_CUDA
+#include <ATen/autocast_mode.h>
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -86,7 +88,21 @@ SacMetricsHost to_host(const SacMetrics& m) {
   return SacMetricsHost{a[0], a[1], a[2], a[3], a[4], a[5]};
 }
 
+// Generators can be registered with a graph (instead of using the default one) since 2.4.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define DODGE_GRAPH_GENERATORS 1
+#endif
+
 #ifdef DODGE_CUDA
+namespace {
+// Makes `waiter` wait for the work queued so far on `before`.
+void stream_wait(const c10::cuda::CUDAStream& waiter, const c10::cuda::CUDAStream& before) {
+  at::cuda::CUDAEvent ev;
+  ev.record(before);
+  ev.block(waiter);
+}
+}  // namespace
+
 struct Sac::Graph {
   at::cuda::CUDAGraph graph;
   Batch inputs;  // static input tensors
@@ -131,7 +147,12 @@ Sac::Sac(const SacOptions& o, torch::Device device) : options_(o), device_(devic
 
   if (device.is_cuda()) {
 #ifdef DODGE_CUDA
+#ifdef DODGE_GRAPH_GENERATORS
+    gen_ = at::cuda::detail::createCUDAGenerator(device.has_index() ? device.index() : 0);
+#else
+    // Older LibTorch graphs capture only the default generator.
     gen_ = at::cuda::detail::getDefaultCUDAGenerator(device.has_index() ? device.index() : 0);
+#endif
     gen_.set_current_seed(o.seed);
 #else
     throw std::runtime_error("this build of dodge has no CUDA support");
@@ -235,6 +256,10 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   critic_opt_->zero_grad();
   m.critic_loss.backward();
   critic_opt_->step();
+#ifdef DODGE_CUDA
+  // Autocast caches low-precision copies of weights: drop them so the actor sees the new critic.
+  if (options_.bf16 && device_.is_cuda()) at::autocast::clear_cache();
+#endif
 
   // Actor update: Q of the policy's actions from the updated critic heads on detached features.
   auto [qp1, qp2] = critic_(feat.detach(), pi.action.to(feat.scalar_type()));
@@ -271,13 +296,14 @@ SacMetrics Sac::update(const Batch& batch) {
     if (g.warmup_left > 0) {
       // Warm-up on a side stream, as capture requires (cuDNN/cuBLAS workspaces get allocated).
       auto stream = c10::cuda::getStreamFromPool();
-      stream.wait(c10::cuda::getCurrentCUDAStream());
+      const auto main_stream = c10::cuda::getCurrentCUDAStream();
+      stream_wait(stream, main_stream);
       {
         c10::cuda::CUDAStreamGuard guard(stream);
         m = update_eager(batch);
         polyak();
       }
-      c10::cuda::getCurrentCUDAStream().wait(stream);
+      stream_wait(main_stream, stream);
       --g.warmup_left;
       ++n_updates_;
       return m;
@@ -285,15 +311,19 @@ SacMetrics Sac::update(const Batch& batch) {
     g.inputs = Batch{batch.obs.clone(), batch.actions.clone(), batch.rewards.clone(), batch.next_obs.clone(),
                      batch.not_done.clone()};
     auto stream = c10::cuda::getStreamFromPool();
-    stream.wait(c10::cuda::getCurrentCUDAStream());
+    const auto main_stream = c10::cuda::getCurrentCUDAStream();
+    stream_wait(stream, main_stream);
     {
       c10::cuda::CUDAStreamGuard guard(stream);
+#ifdef DODGE_GRAPH_GENERATORS
+      g.graph.register_generator_state(gen_);
+#endif
       g.graph.capture_begin();
       g.outputs = update_eager(g.inputs);
       polyak();
       g.graph.capture_end();
     }
-    c10::cuda::getCurrentCUDAStream().wait(stream);
+    stream_wait(main_stream, stream);
     g.captured = true;
     g.graph.replay();  // the capture itself did not run the update
     ++n_updates_;
@@ -345,6 +375,7 @@ void Sac::save(const std::string& path) const {
   write_opt("ent_opt", ent_opt_.get());
   ar.write("n_updates", torch::tensor(n_updates_, torch::kInt64));
   ar.write("generator", gen_.get_state());
+  ar.write("generator_on_cuda", torch::tensor(device_.is_cuda() ? 1 : 0, torch::kInt64));
   save_archive(ar, path);
 }
 
@@ -378,7 +409,11 @@ void Sac::load(const std::string& path) {
   if (!ar.try_read("n_updates", n) || !ar.try_read("generator", g))
     throw std::runtime_error(path + ": the agent state lacks its counters");
   n_updates_ = n.item<std::int64_t>();
-  gen_.set_state(g);
+  // A generator state only fits a generator of the same kind: a checkpoint trained on another
+  // device keeps this run's seeded generator instead.
+  torch::Tensor on_cuda;
+  const bool saved_on_cuda = ar.try_read("generator_on_cuda", on_cuda) && on_cuda.item<std::int64_t>() == 1;
+  if (saved_on_cuda == device_.is_cuda()) gen_.set_state(g);
 }
 
 void Sac::export_policy(const std::string& path) const {
