@@ -2,7 +2,9 @@
 // through giflib's low-level writer, so frames stream to disk instead of piling up in memory.
 #include "dodge/app/image_io.hpp"
 
+#include <fcntl.h>
 #include <gif_lib.h>
+#include <unistd.h>
 #include <png.h>
 
 #include <algorithm>
@@ -157,7 +159,12 @@ GifWriter::GifWriter(const std::string& path, int width, int height, double fps)
   impl_->fps = fps;
   int error = 0;
   errno = 0;
-  impl_->gif = EGifOpenFileName(path.c_str(), false, &error);
+  // Open the file ourselves: giflib's EGifOpenFileName creates it with mode 0600.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (fd >= 0) {
+    impl_->gif = EGifOpenFileHandle(fd, &error);
+    if (!impl_->gif) ::close(fd);
+  }
   if (!impl_->gif) {
     const std::string reason = errno ? std::strerror(errno) : gif_error(error);
     fail(path, "cannot open GIF for writing: " + reason);
