@@ -85,8 +85,8 @@ void bench_replay(const LearnBenchOptions& o) {
     const double t0 = now_seconds();
     std::int64_t rows = 0;
     for (; rows < rb.rows() + 2; ++rows) {
-      std::uint8_t* f = rb.next_frames();
-      f[0] = static_cast<std::uint8_t>(rows);
+      // Whole frames are written, as the renderer does, so every page is real.
+      std::memset(rb.next_frames(), static_cast<int>(rows % 251), static_cast<std::size_t>(n * spec.obs_bytes()));
       for (auto& s : starts) s = (rows % 100 == 99) ? 1 : 0;
       rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), starts.data());
     }
