@@ -123,7 +123,7 @@ TEST_CASE("a missing file is a clear error", "[config]") {
                     "/nonexistent/x.yaml: cannot open the config file (missing or unreadable)");
 }
 
-TEST_CASE("--set overrides any key with the same checks", "[config]") {
+TEST_CASE("command-line overrides (--set) reach any key with the same checks", "[config]") {
   Config c;
   apply_overrides(c, {"env.level=1", "sac.net_arch=[32, 32]", "train.seed=9", "env.image_grayscale=false"});
   CHECK(c.env.game.level == 1);
