@@ -119,7 +119,7 @@ class Trainer {
  private:
   void setup();
   void loop();
-  void log_progress(bool force);
+  void log_progress();
   void run_eval();
   void save_checkpoint(const std::string& dir, bool with_replay);
   void save_trainer_state(const std::string& path) const;
@@ -295,7 +295,7 @@ void Trainer::loop() {
       for (int g = 0; g < steps; ++g)
         last_metrics_ = sac_->update(buffer_->sample(config_.sac.batch_size, sampler_gen_));
     }
-    if (num_timesteps_ - last_log_ >= config_.train.log_interval) log_progress(false);
+    if (num_timesteps_ - last_log_ >= config_.train.log_interval) log_progress();
     if (tty_) print_progress_bar();
     if (config_.train.eval_freq > 0 && num_timesteps_ / config_.train.eval_freq > last_eval_ / config_.train.eval_freq) {
       last_eval_ = num_timesteps_;
@@ -305,7 +305,7 @@ void Trainer::loop() {
         num_timesteps_ / config_.train.checkpoint_freq > last_ckpt_ / config_.train.checkpoint_freq &&
         num_timesteps_ < total_) {
       last_ckpt_ = num_timesteps_;
-      log_progress(true);  // also checks the losses are finite before saving
+      log_progress();  // also checks the losses are finite before saving
       save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
                       config_.train.save_replay_buffer);
       prune_checkpoints();
@@ -314,8 +314,7 @@ void Trainer::loop() {
   }
 }
 
-void Trainer::log_progress(bool force) {
-  (void)force;
+void Trainer::log_progress() {
   last_log_ = num_timesteps_;
   const double elapsed = now_seconds() - session_start_time_;
   std::map<std::string, double> s;
@@ -527,7 +526,7 @@ void Trainer::run() {
   loop();
   if (tty_) std::printf("\n");
   const bool interrupted = g_stop_requests.load() > 0;
-  if (last_log_ != num_timesteps_) log_progress(true);
+  if (last_log_ != num_timesteps_) log_progress();
   if (interrupted) {
     save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
                     config_.train.save_replay_buffer);

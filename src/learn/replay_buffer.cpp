@@ -125,6 +125,7 @@ ReplayBuffer::ReplayBuffer(const ReplaySpec& spec, torch::Device device) : spec_
   row_valid_.assign(static_cast<std::size_t>(rows_), 0);
   since_start_.assign(static_cast<std::size_t>(spec.n_envs), 0);
   row_back_.assign(static_cast<std::size_t>(spec.n_envs), 0);
+  row_flags_.assign(static_cast<std::size_t>(spec.n_envs), 0);
   push_slots_.reserve(static_cast<std::size_t>(spec.n_envs));
 }
 
@@ -202,7 +203,7 @@ void ReplayBuffer::commit_step(const float* actions, const float* rewards, const
   const std::int64_t n = spec_.n_envs;
   const std::int64_t prev = (rows_written_ - 1) % rows_;
   // The previous row's transitions.
-  std::vector<std::uint8_t> flags(static_cast<std::size_t>(n));
+  std::vector<std::uint8_t>& flags = row_flags_;
   for (std::int64_t e = 0; e < n; ++e)
     flags[static_cast<std::size_t>(e)] = static_cast<std::uint8_t>((terminated[e] ? 1 : 0) | (truncated[e] ? 2 : 0));
   auto host_actions = torch::from_blob(const_cast<float*>(actions), {n, spec_.action_dim}, torch::kFloat32);

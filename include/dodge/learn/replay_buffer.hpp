@@ -121,7 +121,7 @@ class ReplayBuffer {
   std::int64_t fifo_head_ = 0, valid_count_ = 0;
   std::vector<int> since_start_;         // per env, frames since its episode's first
   // Scratch (host) for one row's metadata
-  std::vector<std::uint8_t> row_back_;
+  std::vector<std::uint8_t> row_back_, row_flags_;
   std::vector<std::int64_t> push_slots_;
 };
 
