@@ -359,18 +359,8 @@ class ZstdReader {
   void read(void* dst, std::size_t n) {
     ZSTD_outBuffer out{dst, n, 0};
     while (out.pos < out.size) {
-      if (in_pos_ == in_size_) {
-        in_.read(inbuf_.data(), static_cast<std::streamsize>(inbuf_.size()));
-        in_size_ = static_cast<std::size_t>(in_.gcount());
-        in_pos_ = 0;
-        if (in_size_ == 0) throw std::runtime_error(path_ + ": the replay buffer file is truncated");
-      }
-      ZSTD_inBuffer in{inbuf_.data(), in_size_, in_pos_};
-      const std::size_t r = ZSTD_decompressStream(dctx_.get(), &out, &in);
-      if (ZSTD_isError(r))
-        throw std::runtime_error(path_ + ": the replay buffer file is corrupt (" + ZSTD_getErrorName(r) + ")");
-      in_pos_ = in.pos;
-      last_ret_ = r;
+      if (in_pos_ == in_size_ && !refill()) throw std::runtime_error(path_ + ": the replay buffer file is truncated");
+      decompress(out);
     }
   }
   // The stream must end exactly here, with its checksum verified.
@@ -378,27 +368,31 @@ class ZstdReader {
     char extra = 0;
     ZSTD_outBuffer out{&extra, 1, 0};
     for (;;) {
-      if (last_ret_ == 0 && in_pos_ == in_size_) {
-        in_.read(inbuf_.data(), 1);
-        if (in_.gcount() == 0) return;
-        throw std::runtime_error(path_ + ": the replay buffer file has trailing data");
+      if (in_pos_ == in_size_ && !refill()) {
+        if (last_ret_ == 0) return;  // the frame ended exactly at the end of the file
+        throw std::runtime_error(path_ + ": the replay buffer file is truncated");
       }
-      if (in_pos_ == in_size_) {
-        in_.read(inbuf_.data(), static_cast<std::streamsize>(inbuf_.size()));
-        in_size_ = static_cast<std::size_t>(in_.gcount());
-        in_pos_ = 0;
-        if (in_size_ == 0) throw std::runtime_error(path_ + ": the replay buffer file is truncated");
-      }
-      ZSTD_inBuffer in{inbuf_.data(), in_size_, in_pos_};
-      last_ret_ = ZSTD_decompressStream(dctx_.get(), &out, &in);
-      if (ZSTD_isError(last_ret_))
-        throw std::runtime_error(path_ + ": the replay buffer file is corrupt (" + ZSTD_getErrorName(last_ret_) + ")");
-      in_pos_ = in.pos;
+      if (last_ret_ == 0) throw std::runtime_error(path_ + ": the replay buffer file has trailing data");
+      decompress(out);
       if (out.pos > 0) throw std::runtime_error(path_ + ": the replay buffer file has trailing data");
     }
   }
 
  private:
+  // Reads the next chunk of the file; false at its end.
+  bool refill() {
+    in_.read(inbuf_.data(), static_cast<std::streamsize>(inbuf_.size()));
+    in_size_ = static_cast<std::size_t>(in_.gcount());
+    in_pos_ = 0;
+    return in_size_ > 0;
+  }
+  void decompress(ZSTD_outBuffer& out) {
+    ZSTD_inBuffer in{inbuf_.data(), in_size_, in_pos_};
+    last_ret_ = ZSTD_decompressStream(dctx_.get(), &out, &in);
+    if (ZSTD_isError(last_ret_))
+      throw std::runtime_error(path_ + ": the replay buffer file is corrupt (" + ZSTD_getErrorName(last_ret_) + ")");
+    in_pos_ = in.pos;
+  }
   struct Free {
     void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
   };
