@@ -349,10 +349,11 @@ void Trainer::log_progress() {
   logger_->flush();
   if (!tty_)
     spdlog::info("step {:>9}/{}  fps {:>7.0f}  episodes {:>6}  ep_rew_mean {:>8.1f}  ep_len_mean {:>6.1f}  "
-                 "critic_loss {:.3g}  ent_coef {:.3g}",
+                 "{}",
                  num_timesteps_, total_, s["time/fps"], episodes_, s["rollout/ep_rew_mean"], s["rollout/ep_len_mean"],
-                 s.count("train/critic_loss") ? s["train/critic_loss"] : std::nan(""),
-                 s.count("train/ent_coef") ? s["train/ent_coef"] : std::nan(""));
+                 s.count("train/critic_loss")
+                     ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
+                     : std::string("(random actions, no updates yet)"));
 }
 
 void Trainer::print_progress_bar() {
