@@ -421,9 +421,7 @@ void validate(const Config& c) {
     throw ConfigError("sac.buffer_size = " + std::to_string(s.buffer_size) + " is too small for env.n_envs = " +
                       std::to_string(c.env.n_envs) + "; allowed: at least 4 * n_envs * (frame_stack + 1)");
   if (t.gradient_steps == 0) throw ConfigError("train.gradient_steps = 0 is not allowed; allowed: -1 or [1, 1000000]");
-  if (c.env.game.observation_mode != game::ObsMode::Topdown && s.augment == "random_shift") {
-    // Harmless but meaningless for vectors: the learner ignores it. Not an error.
-  }
+  // sac.augment with vector observations is allowed: the learner only shifts images.
 }
 
 std::string to_yaml(const Config& config) {
