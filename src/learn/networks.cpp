@@ -63,7 +63,8 @@ ActorHeadImpl::ActorHeadImpl(std::int64_t in_dim, const std::vector<int>& hidden
 }
 
 std::pair<torch::Tensor, torch::Tensor> ActorHeadImpl::forward(const torch::Tensor& features) {
-  auto h = trunk->forward(features);
+  // net_arch: [] means linear heads straight on the features (an empty Sequential cannot forward).
+  auto h = trunk->is_empty() ? features : trunk->forward(features);
   return {mu(h), torch::clamp(log_std(h), -20.0, 2.0)};
 }
 

@@ -10,6 +10,7 @@
 
 #ifdef DODGE_CUDA
 #include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
 #endif
@@ -64,14 +65,8 @@ std::int64_t ReplayBuffer::free_bytes(const torch::Device& device) {
   if (device.is_cuda()) {
 #ifdef DODGE_CUDA
     size_t free = 0, total = 0;
-    const int previous = [] {
-      int d = 0;
-      cudaGetDevice(&d);
-      return d;
-    }();
-    cudaSetDevice(device.has_index() ? device.index() : 0);
+    c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device.has_index() ? device.index() : 0));
     if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
-    cudaSetDevice(previous);
     return static_cast<std::int64_t>(free);
 #else
     return 0;
@@ -114,19 +109,27 @@ ReplayBuffer::ReplayBuffer(const ReplaySpec& spec, torch::Device device) : spec_
   flags_ = torch::zeros({slots}, opts.dtype(torch::kUInt8));
   back_ = torch::zeros({slots}, opts.dtype(torch::kUInt8));
   fifo_ = torch::zeros({slots}, opts.dtype(torch::kInt64));
-  if (device.is_cuda()) {
-    std::vector<std::int64_t> row_dims{spec.n_envs};
-    row_dims.insert(row_dims.end(), spec.obs_shape.begin(), spec.obs_shape.end());
+  staged_ = device.is_cuda() || spec.staged_writes;
+  if (staged_) {
+    // One staging row: frames | actions | rewards | flags | back | FIFO pushes, each 8-byte aligned.
+    const std::int64_t n = spec.n_envs;
+    auto align = [](std::int64_t b) { return (b + 7) / 8 * 8; };
+    layout_.actions = align(n * spec.obs_bytes());
+    layout_.rewards = layout_.actions + align(n * spec.action_dim * 4);
+    layout_.flags = layout_.rewards + align(n * 4);
+    layout_.back = layout_.flags + align(n);
+    layout_.push = layout_.back + align(n);
+    layout_.bytes = layout_.push + n * 8;
     for (auto& st : staging_)
-      st = torch::zeros(row_dims,
-                        torch::TensorOptions().dtype(spec.image() ? torch::kUInt8 : torch::kFloat32).pinned_memory(true));
-    events_ = std::make_shared<CopyEvents>();
+      st = torch::zeros({layout_.bytes}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(device.is_cuda()));
+    device_stage_ = torch::zeros({layout_.bytes}, opts.dtype(torch::kUInt8));
+    if (device.is_cuda()) events_ = std::make_shared<CopyEvents>();
   }
   row_valid_.assign(static_cast<std::size_t>(rows_), 0);
   since_start_.assign(static_cast<std::size_t>(spec.n_envs), 0);
   row_back_.assign(static_cast<std::size_t>(spec.n_envs), 0);
   row_flags_.assign(static_cast<std::size_t>(spec.n_envs), 0);
-  push_slots_.reserve(static_cast<std::size_t>(spec.n_envs));
+  push_slots_.assign(static_cast<std::size_t>(spec.n_envs), 0);
 }
 
 void ReplayBuffer::begin_row() {
@@ -139,19 +142,26 @@ void ReplayBuffer::begin_row() {
   }
 #endif
   const std::int64_t pos = rows_written_ % rows_;
-  // The row about to be overwritten leaves the FIFO first: it is the oldest, so its entries are
-  // at the front.
-  const std::int64_t drop = row_valid_[static_cast<std::size_t>(pos)];
-  fifo_head_ = (fifo_head_ + drop) % capacity();
-  valid_count_ -= drop;
-  row_valid_[static_cast<std::size_t>(pos)] = 0;
+  // Rows leave the FIFO oldest first, so their entries are at its front.
+  auto drop = [&](std::int64_t row) {
+    const std::int64_t d = row_valid_[static_cast<std::size_t>(row)];
+    fifo_head_ = (fifo_head_ + d) % capacity();
+    valid_count_ -= d;
+    row_valid_[static_cast<std::size_t>(row)] = 0;
+  };
+  drop(pos);  // about to be overwritten
+  // Once the ring wraps, the k-1 oldest rows that remain have lost frames their stacks need.
+  if (rows_written_ >= rows_)
+    for (std::int64_t i = 1; i < spec_.frame_stack; ++i) drop((pos + i) % rows_);
   row_open_ = true;
 }
+
+std::uint8_t* ReplayBuffer::staging_row() { return staging_[staging_index_].data_ptr<std::uint8_t>(); }
 
 std::uint8_t* ReplayBuffer::next_frames() {
   if (!spec_.image()) throw std::logic_error("next_frames() on a vector replay buffer");
   begin_row();
-  if (staging_[0].defined()) return staging_[staging_index_].data_ptr<std::uint8_t>();
+  if (staged_) return staging_row();
   const std::int64_t pos = rows_written_ % rows_;
   return obs_.data_ptr<std::uint8_t>() + pos * spec_.n_envs * spec_.obs_bytes();
 }
@@ -159,74 +169,101 @@ std::uint8_t* ReplayBuffer::next_frames() {
 float* ReplayBuffer::next_vectors() {
   if (spec_.image()) throw std::logic_error("next_vectors() on an image replay buffer");
   begin_row();
-  if (staging_[0].defined()) return staging_[staging_index_].data_ptr<float>();
+  if (staged_) return reinterpret_cast<float*>(staging_row());
   const std::int64_t pos = rows_written_ % rows_;
   return obs_.data_ptr<float>() + pos * spec_.n_envs * numel(spec_.obs_shape);
 }
 
-void ReplayBuffer::finish_row(const std::uint8_t* episode_start) {
+void ReplayBuffer::finish_row(const std::uint8_t* episode_start, std::int64_t prev, std::int64_t pushed,
+                              std::int64_t tail) {
   const std::int64_t pos = rows_written_ % rows_;
   const std::int64_t n = spec_.n_envs;
+  std::uint8_t* back = staged_ ? staging_row() + layout_.back : row_back_.data();
   for (std::int64_t e = 0; e < n; ++e) {
     auto& s = since_start_[static_cast<std::size_t>(e)];
     s = episode_start[e] ? 0 : std::min(s + 1, 255);
-    row_back_[static_cast<std::size_t>(e)] = static_cast<std::uint8_t>(s);
+    back[e] = static_cast<std::uint8_t>(s);
   }
-  auto rows_slice = [&](const torch::Tensor& t) { return t.narrow(0, pos * n, n); };
-  auto host_u8 = torch::from_blob(row_back_.data(), {n}, torch::kUInt8);
-  if (staging_[0].defined()) {
-    // One host-to-device copy of the row's frames, asynchronous from pinned memory.
-    rows_slice(obs_).copy_(staging_[staging_index_], /*non_blocking=*/true);
-#ifdef DODGE_CUDA
-    events_->done[staging_index_].record(c10::cuda::getCurrentCUDAStream(device_.index()));
-    events_->pending[staging_index_] = true;
-#endif
-    staging_index_ ^= 1;
-    rows_slice(back_).copy_(host_u8.to(device_, /*non_blocking=*/false));
-  } else {
-    rows_slice(back_).copy_(host_u8);
-  }
+  if (staged_)
+    upload_row(pos, prev, pushed, tail);
+  else
+    back_.narrow(0, pos * n, n).copy_(torch::from_blob(back, {n}, torch::kUInt8));
   rows_written_ += 1;
   row_open_ = false;
+}
+
+void ReplayBuffer::upload_row(std::int64_t pos, std::int64_t prev, std::int64_t pushed, std::int64_t tail) {
+  // One copy of the whole staging row (frames and metadata), asynchronous from pinned memory, then
+  // copies into place on the device: nothing here waits for the device.
+  const std::int64_t n = spec_.n_envs, a = spec_.action_dim;
+  device_stage_.copy_(staging_[staging_index_], /*non_blocking=*/true);
+  auto part = [&](std::int64_t offset, std::int64_t bytes, torch::ScalarType type) {
+    return device_stage_.narrow(0, offset, bytes).view(type);
+  };
+  std::vector<std::int64_t> frame_dims{n};
+  frame_dims.insert(frame_dims.end(), spec_.obs_shape.begin(), spec_.obs_shape.end());
+  obs_.narrow(0, pos * n, n)
+      .copy_(part(0, n * spec_.obs_bytes(), obs_.scalar_type()).view(frame_dims), /*non_blocking=*/true);
+  if (prev >= 0) {
+    actions_.narrow(0, prev * n, n).copy_(part(layout_.actions, n * a * 4, torch::kFloat32).view({n, a}), true);
+    rewards_.narrow(0, prev * n, n).copy_(part(layout_.rewards, n * 4, torch::kFloat32), true);
+    flags_.narrow(0, prev * n, n).copy_(part(layout_.flags, n, torch::kUInt8), true);
+  }
+  back_.narrow(0, pos * n, n).copy_(part(layout_.back, n, torch::kUInt8), true);
+  if (pushed > 0) {
+    auto src = part(layout_.push, pushed * 8, torch::kInt64);
+    const std::int64_t first = std::min(pushed, capacity() - tail);
+    fifo_.narrow(0, tail, first).copy_(src.narrow(0, 0, first), true);
+    if (first < pushed) fifo_.narrow(0, 0, pushed - first).copy_(src.narrow(0, first, pushed - first), true);
+  }
+#ifdef DODGE_CUDA
+  if (events_) {
+    events_->done[staging_index_].record(c10::cuda::getCurrentCUDAStream(device_.index()));
+    events_->pending[staging_index_] = true;
+  }
+#endif
+  staging_index_ ^= 1;
 }
 
 void ReplayBuffer::commit_reset() {
   begin_row();
   std::vector<std::uint8_t> starts(static_cast<std::size_t>(spec_.n_envs), 1);
-  finish_row(starts.data());
+  finish_row(starts.data(), -1, 0, 0);
 }
 
 void ReplayBuffer::commit_step(const float* actions, const float* rewards, const std::uint8_t* terminated,
                                const std::uint8_t* truncated, const std::uint8_t* episode_start) {
   if (rows_written_ == 0) throw std::logic_error("commit_step() before commit_reset()");
   begin_row();
-  const std::int64_t n = spec_.n_envs;
+  const std::int64_t n = spec_.n_envs, a = spec_.action_dim;
   const std::int64_t prev = (rows_written_ - 1) % rows_;
-  // The previous row's transitions.
-  std::vector<std::uint8_t>& flags = row_flags_;
-  for (std::int64_t e = 0; e < n; ++e)
-    flags[static_cast<std::size_t>(e)] = static_cast<std::uint8_t>((terminated[e] ? 1 : 0) | (truncated[e] ? 2 : 0));
-  auto host_actions = torch::from_blob(const_cast<float*>(actions), {n, spec_.action_dim}, torch::kFloat32);
-  auto host_rewards = torch::from_blob(const_cast<float*>(rewards), {n}, torch::kFloat32);
-  auto host_flags = torch::from_blob(flags.data(), {n}, torch::kUInt8);
-  actions_.narrow(0, prev * n, n).copy_(host_actions);
-  rewards_.narrow(0, prev * n, n).copy_(host_rewards);
-  flags_.narrow(0, prev * n, n).copy_(host_flags);
-  // Slots whose next observation belongs to the same episode start a transition.
-  push_slots_.clear();
-  for (std::int64_t e = 0; e < n; ++e)
-    if (!episode_start[e]) push_slots_.push_back(prev * n + e);
-  const auto k = static_cast<std::int64_t>(push_slots_.size());
-  if (k > 0) {
-    const std::int64_t tail = (fifo_head_ + valid_count_) % capacity();
-    auto src = torch::from_blob(push_slots_.data(), {k}, torch::kInt64);
-    const std::int64_t first = std::min(k, capacity() - tail);
-    fifo_.narrow(0, tail, first).copy_(src.narrow(0, 0, first));
-    if (first < k) fifo_.narrow(0, 0, k - first).copy_(src.narrow(0, first, k - first));
-    valid_count_ += k;
-    row_valid_[static_cast<std::size_t>(prev)] += k;
+  // The previous row's transitions: into the staging row (one upload) or straight into storage.
+  std::uint8_t* flags = staged_ ? staging_row() + layout_.flags : row_flags_.data();
+  std::int64_t* push = staged_ ? reinterpret_cast<std::int64_t*>(staging_row() + layout_.push) : push_slots_.data();
+  std::int64_t pushed = 0;
+  for (std::int64_t e = 0; e < n; ++e) {
+    flags[e] = static_cast<std::uint8_t>((terminated[e] ? 1 : 0) | (truncated[e] ? 2 : 0));
+    // Slots whose next observation belongs to the same episode start a transition.
+    if (!episode_start[e]) push[pushed++] = prev * n + e;
   }
-  finish_row(episode_start);
+  const std::int64_t tail = (fifo_head_ + valid_count_) % capacity();
+  if (staged_) {
+    std::memcpy(staging_row() + layout_.actions, actions, static_cast<std::size_t>(n * a) * sizeof(float));
+    std::memcpy(staging_row() + layout_.rewards, rewards, static_cast<std::size_t>(n) * sizeof(float));
+  } else {
+    actions_.narrow(0, prev * n, n).copy_(torch::from_blob(const_cast<float*>(actions), {n, a}, torch::kFloat32));
+    rewards_.narrow(0, prev * n, n).copy_(torch::from_blob(const_cast<float*>(rewards), {n}, torch::kFloat32));
+    flags_.narrow(0, prev * n, n).copy_(torch::from_blob(flags, {n}, torch::kUInt8));
+    if (pushed > 0) {
+      auto src = torch::from_blob(push, {pushed}, torch::kInt64);
+      const std::int64_t first = std::min(pushed, capacity() - tail);
+      fifo_.narrow(0, tail, first).copy_(src.narrow(0, 0, first));
+      if (first < pushed) fifo_.narrow(0, 0, pushed - first).copy_(src.narrow(0, first, pushed - first));
+    }
+  }
+  valid_count_ += pushed;
+  row_valid_[static_cast<std::size_t>(prev)] += pushed;
+  finish_row(episode_start, prev, pushed, tail);
 }
 
 torch::Tensor ReplayBuffer::gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,

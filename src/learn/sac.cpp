@@ -2,6 +2,9 @@
 #include "dodge/learn/archive_io.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -107,6 +110,8 @@ struct Sac::Graph {
   at::cuda::CUDAGraph graph;
   Batch inputs;  // static input tensors
   SacMetrics outputs;
+  // One side stream for warm-up and capture, so cuBLAS/cuDNN workspaces are set up once, before capture.
+  c10::optional<c10::cuda::CUDAStream> side;
   int warmup_left = 3;
   bool captured = false;
 };
@@ -114,7 +119,8 @@ struct Sac::Graph {
 struct Sac::Graph {};
 #endif
 
-Sac::Sac(const SacOptions& o, torch::Device device) : options_(o), device_(device) {
+Sac::Sac(const SacOptions& o, torch::Device device)
+    : options_(o), device_(device.is_cuda() && !device.has_index() ? torch::Device(torch::kCUDA, 0) : device) {
   if (o.obs_shape.empty()) throw std::invalid_argument("SAC: empty observation shape");
   // Parameter initialisation draws from torch's global generator: seed it for reproducibility.
   torch::manual_seed(o.seed);
@@ -171,13 +177,12 @@ torch::Tensor Sac::randn(const torch::Tensor& like) {
   return torch::randn(like.sizes(), gen_, like.options());
 }
 
-torch::Tensor Sac::augment(const torch::Tensor& x) {
+torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& generator) {
   const auto b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  const int pad = options_.augment_pad;
   auto opts = torch::TensorOptions().dtype(torch::kInt64).device(x.device());
   // Shifting by up to pad pixels with edge replication is a gather with clamped coordinates.
-  auto dy = torch::randint(-pad, pad + 1, {b, 1}, gen_, opts);
-  auto dx = torch::randint(-pad, pad + 1, {b, 1}, gen_, opts);
+  auto dy = torch::randint(-pad, pad + 1, {b, 1}, generator, opts);
+  auto dx = torch::randint(-pad, pad + 1, {b, 1}, generator, opts);
   auto rows = (torch::arange(h, opts).unsqueeze(0) + dy).clamp(0, h - 1);
   auto cols = (torch::arange(w, opts).unsqueeze(0) + dx).clamp(0, w - 1);
   auto idx = (rows.unsqueeze(2) * w + cols.unsqueeze(1)).view({b, 1, h * w}).expand({b, c, h * w});
@@ -200,8 +205,8 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   const bool image = options_.obs_shape.size() == 3;
   torch::Tensor obs = batch.obs, next_obs = batch.next_obs;
   if (image && options_.augment) {
-    obs = augment(obs);
-    next_obs = augment(next_obs);
+    obs = random_shift(obs, options_.augment_pad, gen_);
+    next_obs = random_shift(next_obs, options_.augment_pad, gen_);
   }
   SacMetrics m;
   Autocast autocast(options_.bf16 && device_.is_cuda());
@@ -283,7 +288,11 @@ SacMetrics Sac::update(const Batch& batch) {
 #ifdef DODGE_CUDA
   if (graph_ && options_.target_update_interval == 1) {
     Graph& g = *graph_;
+    // Streams and the pool belong to the current device: make it this agent's (cuda:N).
+    c10::cuda::CUDAGuard device_guard(device_);
     if (g.captured) {
+      TORCH_CHECK(batch.obs.sizes() == g.inputs.obs.sizes() && batch.actions.sizes() == g.inputs.actions.sizes(),
+                  "SAC: a captured update needs batches of the captured shape ", g.inputs.obs.sizes());
       g.inputs.obs.copy_(batch.obs, true);
       g.inputs.next_obs.copy_(batch.next_obs, true);
       g.inputs.actions.copy_(batch.actions, true);
@@ -293,28 +302,29 @@ SacMetrics Sac::update(const Batch& batch) {
       ++n_updates_;
       return g.outputs;
     }
+    if (!g.side) g.side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device_.index());
+    const auto main_stream = c10::cuda::getCurrentCUDAStream(device_.index());
     if (g.warmup_left > 0) {
-      // Warm-up on a side stream, as capture requires (cuDNN/cuBLAS workspaces get allocated).
-      auto stream = c10::cuda::getStreamFromPool();
-      const auto main_stream = c10::cuda::getCurrentCUDAStream();
-      stream_wait(stream, main_stream);
+      // Warm-up on the side stream, as capture requires (cuDNN/cuBLAS workspaces get allocated).
+      stream_wait(*g.side, main_stream);
       {
-        c10::cuda::CUDAStreamGuard guard(stream);
+        c10::cuda::CUDAStreamGuard guard(*g.side);
         m = update_eager(batch);
         polyak();
       }
-      stream_wait(main_stream, stream);
+      stream_wait(main_stream, *g.side);
       --g.warmup_left;
       ++n_updates_;
       return m;
     }
     g.inputs = Batch{batch.obs.clone(), batch.actions.clone(), batch.rewards.clone(), batch.next_obs.clone(),
                      batch.not_done.clone()};
-    auto stream = c10::cuda::getStreamFromPool();
-    const auto main_stream = c10::cuda::getCurrentCUDAStream();
-    stream_wait(stream, main_stream);
+    stream_wait(*g.side, main_stream);
     {
-      c10::cuda::CUDAStreamGuard guard(stream);
+      c10::cuda::CUDAStreamGuard guard(*g.side);
+      // No autocast weight cache inside the graph: its casts would live in the graph's pool.
+      const bool cache = at::autocast::is_autocast_cache_enabled();
+      at::autocast::set_autocast_cache_enabled(false);
 #ifdef DODGE_GRAPH_GENERATORS
       g.graph.register_generator_state(gen_);
 #endif
@@ -322,8 +332,9 @@ SacMetrics Sac::update(const Batch& batch) {
       g.outputs = update_eager(g.inputs);
       polyak();
       g.graph.capture_end();
+      at::autocast::set_autocast_cache_enabled(cache);
     }
-    stream_wait(main_stream, stream);
+    stream_wait(main_stream, *g.side);
     g.captured = true;
     g.graph.replay();  // the capture itself did not run the update
     ++n_updates_;
@@ -421,7 +432,24 @@ void Sac::export_policy(const std::string& path) const {
   const torch::nn::Module* enc = options_.shared_encoder ? ptr(critic_encoder_) : ptr(actor_encoder_);
   for (const auto& kv : enc->named_parameters()) dict.insert("encoder." + kv.key(), kv.value().detach().cpu().clone());
   for (const auto& kv : actor_->named_parameters()) dict.insert("actor." + kv.key(), kv.value().detach().cpu().clone());
-  const std::vector<char> bytes = torch::pickle_save(dict);
+  // torch::pickle_save would tag the dict with torch.jit._pickle.restore_type_tag, which torch.load's
+  // default weights-only unpickler (torch >= 2.6) refuses: pickle it plainly, in the same zip layout.
+  std::vector<char> pickled;
+  torch::jit::Pickler pickler([&](const char* b, std::size_t n) { pickled.insert(pickled.end(), b, b + n); },
+                              nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(dict);
+  pickler.stop();
+  std::vector<char> bytes;
+  {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* b, std::size_t n) {
+      const char* c = static_cast<const char*>(b);
+      bytes.insert(bytes.end(), c, c + n);
+      return n;
+    });
+    torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(), writer);
+    writer.writeEndOfFile();
+  }
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error(path + ": cannot write the policy");

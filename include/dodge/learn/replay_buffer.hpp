@@ -27,6 +27,9 @@ struct ReplaySpec {
   int frame_stack = 1;
   std::vector<std::int64_t> obs_shape;  // one frame: {C, H, W} (uint8) or one vector: {D} (float)
   int action_dim = 3;
+  // Write through a staging row and one upload per step even on the CPU, as CUDA always does
+  // (tests compare both paths).
+  bool staged_writes = false;
   bool image() const { return obs_shape.size() == 3; }
   std::int64_t obs_bytes() const;       // bytes of one stored observation
 };
@@ -96,7 +99,9 @@ class ReplayBuffer {
   torch::Tensor gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,
                               const torch::Tensor& back, const torch::Tensor& age) const;
   void begin_row();
-  void finish_row(const std::uint8_t* episode_start);
+  std::uint8_t* staging_row();
+  void finish_row(const std::uint8_t* episode_start, std::int64_t prev, std::int64_t pushed, std::int64_t tail);
+  void upload_row(std::int64_t pos, std::int64_t prev, std::int64_t pushed, std::int64_t tail);
 
   ReplaySpec spec_;
   torch::Device device_;
@@ -108,9 +113,17 @@ class ReplayBuffer {
   torch::Tensor flags_;     // [R*N] uint8: bit 0 terminated, bit 1 truncated
   torch::Tensor back_;      // [R*N] uint8: frames of its episode before this one (capped)
   torch::Tensor fifo_;      // [R*N] int64: valid transition slots, oldest first (ring)
-  // Host staging (CUDA): two pinned rows used in turn, each reused only after its copy to the
-  // device has finished. Undefined on CPU, where frames are written straight into obs_.
+  // Staged writes (always on CUDA): a vectorized step goes into a host staging row, pinned on CUDA,
+  // laid out as frames | actions | rewards | flags | back | FIFO pushes; one asynchronous copy takes
+  // it to device_stage_, and device-side copies put each part in place. Two host rows are used in
+  // turn, each reused only after its copy has finished.
+  struct StageLayout {
+    std::int64_t actions = 0, rewards = 0, flags = 0, back = 0, push = 0, bytes = 0;  // byte offsets
+  };
+  bool staged_ = false;
+  StageLayout layout_;
   torch::Tensor staging_[2];
+  torch::Tensor device_stage_;
   int staging_index_ = 0;
   struct CopyEvents;
   std::shared_ptr<CopyEvents> events_;
@@ -120,7 +133,7 @@ class ReplayBuffer {
   std::vector<std::int64_t> row_valid_;  // valid FIFO entries per row position
   std::int64_t fifo_head_ = 0, valid_count_ = 0;
   std::vector<int> since_start_;         // per env, frames since its episode's first
-  // Scratch (host) for one row's metadata
+  // Scratch (host) for one row's metadata on the direct (unstaged) path
   std::vector<std::uint8_t> row_back_, row_flags_;
   std::vector<std::int64_t> push_slots_;
 };

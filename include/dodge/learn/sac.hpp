@@ -12,6 +12,8 @@
 
 #include <torch/torch.h>
 
+#include <limits>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,14 +37,15 @@ struct SacOptions {
   double tau = 0.005;
   bool learn_ent_coef = true;
   double ent_coef = 1.0;        // initial value when learned, else fixed
-  double target_entropy = 0.0;  // NaN: -action_dim
+  double target_entropy = std::numeric_limits<double>::quiet_NaN();  // NaN: -action_dim (SB3's "auto")
   int target_update_interval = 1;
   bool bf16 = false;            // CUDA autocast to bfloat16
   bool cuda_graph = false;      // capture the update on CUDA after warm-up
   std::uint64_t seed = 0;
 };
 
-// Device scalars (no host copy until to_host()).
+// Device scalars (no host copy until to_host()). With a captured CUDA graph every update returns the
+// same tensors, overwritten by the next replay: clone() what must outlive the next update.
 struct SacMetrics {
   torch::Tensor actor_loss, critic_loss, ent_coef, ent_coef_loss, q_mean, entropy;
 };
@@ -50,6 +53,10 @@ struct SacMetricsHost {
   double actor_loss = 0, critic_loss = 0, ent_coef = 0, ent_coef_loss = 0, q_mean = 0, entropy = 0;
 };
 SacMetricsHost to_host(const SacMetrics& m);
+
+// DrQ's random shift: each sample [B, C, H, W] moves by its own (dy, dx) in [-pad, pad] with edge
+// replication, the same for all its channels (so all frames of a stack move together).
+torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& generator);
 
 class Sac {
  public:
@@ -79,7 +86,6 @@ class Sac {
 
  private:
   SacMetrics update_eager(const Batch& batch);
-  torch::Tensor augment(const torch::Tensor& obs);
   torch::Tensor randn(const torch::Tensor& like);
   void polyak();
 
