@@ -60,11 +60,12 @@ ci() {
   local t0=$SECONDS
   command -v nvcc >/dev/null || { echo "build-cuda: nvcc is missing (the CUDA toolkit, /usr/local/cuda)" >&2; exit 1; }
   # shellcheck disable=SC2046
+  mkdir -p build-cuda
   cmake -S . -B build-cuda $(generator) -DCMAKE_BUILD_TYPE=Release -DDODGE_BUILD_VIEWER=OFF \
-    -DCMAKE_PREFIX_PATH="$PIP_TORCH_ROOT/torch" >build-cuda.configure.log 2>&1 ||
-    { cat build-cuda.configure.log; exit 1; }
-  grep -E "dodge:" build-cuda.configure.log
-  grep -q "CUDA code: ON" build-cuda.configure.log || { echo "build-cuda: the CUDA code is not enabled" >&2; exit 1; }
+    -DCMAKE_PREFIX_PATH="$PIP_TORCH_ROOT/torch" >build-cuda/configure.log 2>&1 ||
+    { cat build-cuda/configure.log; exit 1; }
+  grep -E "dodge:" build-cuda/configure.log
+  grep -q "CUDA code: ON" build-cuda/configure.log || { echo "build-cuda: the CUDA code is not enabled" >&2; exit 1; }
   # The executable and the learner's tests (the [cuda] ones compile every CUDA code path).
   cmake --build build-cuda -j "$JOBS" --target dodge test_learn
   log "built in $((SECONDS - t0)) s"

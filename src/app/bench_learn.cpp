@@ -255,7 +255,7 @@ void register_learn_benches(CLI::App& bench) {
   replay->add_option("--batch", o->batch, "batch sizes (comma list)")->capture_default_str();
   replay->add_option("--capacity", o->capacity, "transitions")->capture_default_str();
   replay->add_option("--device", o->device, "auto | cpu | cuda")->capture_default_str();
-  replay->add_option("--steps", o->steps, "samples per repeat")->capture_default_str();
+  replay->add_option("--steps", o->steps, "samples per repeat")->check(CLI::PositiveNumber)->capture_default_str();
   replay->add_option("--repeats", o->repeats, "timed repeats")->capture_default_str();
   replay->add_option("--json", o->json, "JSON output (default results/bench/replay.json)");
   o->res = "default";
@@ -274,7 +274,7 @@ void register_learn_benches(CLI::App& bench) {
   update->add_option("--precision", u->precision, "fp32 | bf16 (CUDA)")->capture_default_str();
   update->add_option("--cuda-graph", u->cuda_graph, "capture the update as a CUDA graph")->capture_default_str();
   update->add_option("--device", u->device, "auto | cpu | cuda")->capture_default_str();
-  update->add_option("--steps", u->steps, "updates per repeat")->capture_default_str();
+  update->add_option("--steps", u->steps, "updates per repeat")->check(CLI::PositiveNumber)->capture_default_str();
   update->add_option("--repeats", u->repeats, "timed repeats")->capture_default_str();
   update->add_option("--warmup", u->warmup, "warm-up updates")->capture_default_str();
   update->add_option("--obs", [](const std::vector<std::string>& v) { return v.size() == 1 && v[0] == "topdown"; },
@@ -286,7 +286,7 @@ void register_learn_benches(CLI::App& bench) {
   auto* tr = bench.add_subcommand("train", "End-to-end dodge train env steps/s (one update per env step)");
   tr->add_option("--config", t->config, "config")->capture_default_str();
   tr->add_option("--envs", t->envs, "n_envs values (comma list; default: the config's)");
-  tr->add_option("--steps", t->steps, "timed env steps")->capture_default_str();
+  tr->add_option("--steps", t->steps, "timed env steps")->check(CLI::PositiveNumber)->capture_default_str();
   tr->add_option("--warmup", t->warmup_steps, "env steps before the timed part")->capture_default_str();
   tr->add_option("--device", t->device, "auto | cpu | cuda")->capture_default_str();
   tr->add_option("--set", t->overrides, "config overrides")->take_all();

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "dodge/app/setup.hpp"
@@ -18,6 +19,16 @@ const std::vector<std::string>& checkpoint_files() {
   return files;
 }
 
+namespace {
+// fsync of a file or a folder (a folder's entry list is what a rename changes).
+void fsync_path(const fs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+}  // namespace
+
 void write_checkpoint_atomically(const std::string& dir, const std::function<void(const std::string&)>& fill) {
   const fs::path target(dir);
   const fs::path tmp = target.string() + ".tmp";
@@ -27,11 +38,14 @@ void write_checkpoint_atomically(const std::string& dir, const std::function<voi
   try {
     fs::create_directories(tmp);
     fill(tmp.string());
-    // Make the data durable before the rename makes it visible.
-    ::sync();
+    // Make the data durable before the rename makes it visible, and the rename durable after.
+    for (const auto& e : fs::directory_iterator(tmp))
+      if (e.is_regular_file()) fsync_path(e.path());
+    fsync_path(tmp);
     fs::remove_all(old, ec);
     if (fs::exists(target)) fs::rename(target, old);
     fs::rename(tmp, target);
+    fsync_path(target.has_parent_path() ? target.parent_path() : fs::path("."));
     fs::remove_all(old, ec);
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);

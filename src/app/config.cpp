@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -365,10 +366,25 @@ Config parse_config(const std::string& text, const std::string& source) {
 }
 
 Config load_config(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path + ": is a directory; --config takes a YAML file (e.g. configs/quickstart.yaml)");
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot open the config file (missing or unreadable)");
   std::stringstream ss;
   ss << in.rdbuf();
+  // An empty or comment-only file is almost always a mistake (a user who wants every default has
+  // configs/example.yaml).
+  bool empty = false;
+  try {
+    const YAML::Node root = YAML::Load(ss.str());
+    empty = root.IsNull() || (root.IsMap() && root.size() == 0);
+  } catch (const YAML::ParserException&) {
+    // parse_config reports the syntax error with its line and column
+  }
+  if (empty)
+    throw ConfigError(path + ": the config is empty (no keys); give at least one of the sections env, sac, train, "
+                      "or start from configs/example.yaml");
   Config c = parse_config(ss.str(), path);
   std::string stem = path;
   const auto slash = stem.find_last_of('/');

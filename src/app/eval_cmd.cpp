@@ -34,6 +34,9 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   if (a.episodes < 1) throw UserError("--episodes must be at least 1");
+  // Output paths first: a typo must not cost the time of the episodes.
+  if (!a.json.empty()) require_writable_file("--json", a.json);
+  if (!a.record.empty()) require_writable_file("--record", a.record);
   const std::string dir = find_checkpoint(a.path);
   const int envs = std::max(1, std::min(a.envs, a.episodes));
   auto agent = Agent::load(dir, a.overrides, a.device, envs);

@@ -82,13 +82,17 @@ RunLogger::~RunLogger() {
   if (evals_) std::fclose(evals_);
 }
 
-void RunLogger::record(std::int64_t step, const std::map<std::string, double>& s) {
+void RunLogger::write_row(const std::map<std::string, double>& s) {
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     const auto it = s.find(columns_[i]);
     if (i) std::fputc(',', progress_);
     if (it != s.end() && std::isfinite(it->second)) std::fprintf(progress_, "%.10g", it->second);
   }
   std::fputc('\n', progress_);
+}
+
+void RunLogger::record(std::int64_t step, const std::map<std::string, double>& s) {
+  write_row(s);
   for (const auto& kv : s)
     if (std::isfinite(kv.second)) tb_->add_scalar(kv.first, kv.second, step);
   const auto r = s.find("rollout/ep_rew_mean");
@@ -102,6 +106,10 @@ void RunLogger::record_eval(std::int64_t step, double mean, double std_r, double
                             double success) {
   std::fprintf(evals_, "%lld,%.6f,%.6f,%.3f,%.3f,%.4f\n", static_cast<long long>(step), mean, std_r, mean_len,
                std_len, success);
+  // progress.csv gets a row at the evaluation's step with the eval columns, as SB3's EvalCallback dumps one.
+  write_row({{"time/total_timesteps", static_cast<double>(step)},
+             {"eval/mean_reward", mean},
+             {"eval/mean_ep_length", mean_len}});
   tb_->add_scalar("eval/mean_reward", mean, step);
   tb_->add_scalar("eval/mean_ep_length", mean_len, step);
   tb_->add_scalar("eval/success_rate", success, step);

@@ -6,7 +6,10 @@
 #endif
 
 #include <cmath>
+#include <filesystem>
 #include <thread>
+
+#include <unistd.h>
 
 namespace dodge::app {
 
@@ -26,6 +29,18 @@ torch::Device resolve_device(const std::string& name) {
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw UserError("device " + name + ": allowed: auto | cpu | cuda | cuda:N");
+}
+
+void require_writable_file(const std::string& option, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (fs::is_directory(p, ec)) throw UserError(option + " " + path + ": is a folder; give a file name");
+  if (!fs::is_directory(dir, ec))
+    throw UserError(option + " " + path + ": the folder " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0 || (fs::exists(p, ec) && ::access(p.c_str(), W_OK) != 0))
+    throw UserError(option + " " + path + ": cannot be written (permission denied)");
 }
 
 ObsSpec obs_spec(const Config& c) {

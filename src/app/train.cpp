@@ -539,9 +539,12 @@ void Trainer::run() {
   logger_->write_curve(config_.name);
   logger_->flush();
   write_summary(interrupted ? "interrupted" : "completed");
-  spdlog::info("{} at step {}: {} episodes, ep_rew_mean {:.1f}, best eval {:.1f}; {} in {}", 
-               interrupted ? "interrupted" : "done", num_timesteps_, episodes_, mean_of(ep_rew_),
-               best_eval_ > -1e299 ? best_eval_ : std::nan(""), interrupted ? "checkpoint" : "final/", run_dir_);
+  spdlog::info("{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
+               episodes_,
+               ep_rew_.empty() ? std::string("no episode finished yet")
+                               : fmt::format("ep_rew_mean {:.1f}", mean_of(ep_rew_)),
+               best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
+               interrupted ? "checkpoint" : "final/", run_dir_);
 }
 
 }  // namespace
@@ -560,7 +563,11 @@ void register_train(CLI::App& app) {
   cmd->add_option("--device", args->device, "auto | cpu | cuda | cuda:N (overrides train.device)");
   cmd->add_option_function<std::int64_t>("--seed", [args](const std::int64_t& s) { args->seed = s; }, "train.seed");
   cmd->add_option_function<std::int64_t>(
-      "--steps", [args](const std::int64_t& s) { args->steps = s; },
+      "--steps",
+      [args](const std::int64_t& s) {
+        if (s <= 0) throw CLI::ValidationError("--steps", "must be a positive integer, got " + std::to_string(s));
+        args->steps = s;
+      },
       "env steps to train (with --resume: this many more)");
   cmd->add_option("--results", args->results, "results root folder")->capture_default_str();
   cmd->callback([args] { train(*args); });

@@ -8,6 +8,7 @@
 
 #include "dodge/app/agent.hpp"
 #include "dodge/app/config.hpp"
+#include "dodge/app/setup.hpp"
 #include "dodge/viewer/session.hpp"
 #include "dodge/viewer/viewer.hpp"
 
@@ -52,6 +53,9 @@ void add_window_options(CLI::App* cmd, WindowOptions& o) {
 }
 
 SessionOptions session_options(const WindowOptions& o) {
+  // Output paths before the window opens and the agent loads.
+  if (!o.record.empty()) app::require_writable_file("--record", o.record);
+  if (!o.screenshot.empty()) app::require_writable_file("--screenshot", o.screenshot);
   SessionOptions s;
   s.fps = o.fps;
   s.seed = o.seed;
@@ -81,12 +85,12 @@ struct PlayOptions {
 };
 
 void run_play(const PlayOptions& o) {
+  SessionOptions so = session_options(o.window);
   app::Config config;
   config.name = "play";
   if (!o.config.empty()) config = app::load_config(o.config);
   app::apply_overrides(config, o.window.overrides);
   app::validate(config);
-  SessionOptions so = session_options(o.window);
   so.auto_restart = o.demo;  // a person restarts with R; the demo pilot goes on by itself
   Viewer viewer(viewer_options(o.window, config, "dodge play"));
   PlaySession session(viewer, config, so,
@@ -110,10 +114,11 @@ std::string path_tail(const std::string& path, std::size_t max) {
 }
 
 void run_watch(const WatchOptions& o) {
+  const SessionOptions so = session_options(o.window);
   auto agent = app::Agent::load(o.path, o.window.overrides, o.device, 1);
   const std::string title = "dodge watch " + agent->checkpoint_dir();
   Viewer viewer(viewer_options(o.window, agent->config(), title));
-  WatchSession session(viewer, *agent, session_options(o.window), !o.stochastic,
+  WatchSession session(viewer, *agent, so, !o.stochastic,
                        "dodge watch " + path_tail(agent->checkpoint_dir(), 40));
   session.run();
 }

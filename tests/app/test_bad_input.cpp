@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 
 #include "dodge/app/checkpoint.hpp"
 #include "test_util.hpp"
@@ -141,4 +143,120 @@ TEST_CASE("dump-obs writes frames and stacks, and refuses an unwritable folder",
                                  "/sub"),
                        "cannot write to the folder");
   check_one_line_error(run_dodge("dump-obs --out " + (tmp.path / "o2").string()), "dump-obs shows images");
+}
+
+TEST_CASE("train: a folder, an empty or comment-only config, and --steps below 1 are refused", "[cli][bad-input]") {
+  TempDir tmp("bad_config2");
+  const std::string results = (tmp.path / "r").string();
+  const auto base = "train --results " + results + " --config ";
+  fs::create_directories(tmp.path / "configs");
+  check_one_line_error(run_dodge(base + (tmp.path / "configs").string()), "configs: is a directory");
+  const auto empty = write(tmp.path / "empty.yaml", "");
+  check_one_line_error(run_dodge(base + empty), "empty.yaml: the config is empty");
+  const auto comments = write(tmp.path / "comments.yaml", "# only a comment\n\n   # and another\n");
+  check_one_line_error(run_dodge(base + comments), "comments.yaml: the config is empty");
+  const std::string ok = write_tiny_config(tmp.path, "ok");
+  check_one_line_error(run_dodge(base + ok + " --steps -1"), "--steps: must be a positive integer, got -1");
+  check_one_line_error(run_dodge(base + ok + " --steps 0"), "--steps: must be a positive integer, got 0");
+  CHECK_FALSE(fs::exists(tmp.path / "r"));  // nothing was written
+}
+
+TEST_CASE("eval: output paths are checked before any episode is played", "[cli][bad-input]") {
+  TempDir tmp("bad_eval_out");
+  const std::string run = tiny_run(tmp);
+  for (const std::string opt : {"--json", "--record"}) {
+    const auto r = run_dodge("eval " + run + " --episodes 1 " + opt + " /nonexistent-dir/x.out");
+    check_one_line_error(r, opt + " /nonexistent-dir/x.out: the folder /nonexistent-dir does not exist");
+    CHECK_THAT(r.output, !Catch::Contains("episode   1"));  // failed before playing
+  }
+  check_one_line_error(run_dodge("eval " + run + " --episodes 1 --json " + tmp.path.string()), "is a folder");
+}
+
+TEST_CASE("a full disk while writing replay.zst keeps the previous checkpoint", "[cli][bad-input]") {
+  TempDir tmp("disk_full_replay");
+  const std::string run = tiny_run(tmp);
+  const fs::path final_dir = fs::path(run) / "final";
+  // A per-file size limit above every other checkpoint file but below the replay buffer: only
+  // replay.zst (the largest file, written after agent.pt, trainer.pt and env_state.bin) fails.
+  std::uintmax_t others = 0;
+  for (const auto& e : fs::directory_iterator(final_dir))
+    if (e.path().filename() != "replay.zst") others = std::max(others, fs::file_size(e.path()));
+  const auto replay_before = fs::file_size(final_dir / "replay.zst");
+  const auto agent_before = fs::file_size(final_dir / "agent.pt");
+  const std::uintmax_t limit_blocks = others / 512 + 8;  // /bin/sh's ulimit -f counts 512-byte blocks
+  // 5000 more steps fill the buffer (5000 transitions): its file is then about 225 KB, agent.pt 173 KB.
+  REQUIRE(replay_before > 0);
+  const auto r = run_shell("trap '' XFSZ; ulimit -f " + std::to_string(limit_blocks) + "; " + std::string(DODGE_BINARY) +
+                           " train --resume " + run + " --steps 5000 --set train.eval_freq=0 --set train.checkpoint_freq=0");
+  INFO(r.output << "\nlimit " << limit_blocks * 512 << " B, largest other file " << others << " B");
+  CHECK(r.code != 0);
+  CHECK_THAT(r.output, Catch::Contains("replay.zst") && Catch::Contains("previous checkpoint is kept"));
+  CHECK(dodge::app::checkpoint_step(final_dir.string()) == 300);
+  CHECK(fs::file_size(final_dir / "replay.zst") == replay_before);
+  CHECK(fs::file_size(final_dir / "agent.pt") == agent_before);
+  CHECK_FALSE(fs::exists(fs::path(run) / "final.tmp"));
+  // The run resumes from it afterwards.
+  const auto again = run_dodge("train --resume " + run + " --steps 100 --set train.eval_freq=0");
+  INFO(again.output);
+  CHECK(again.code == 0);
+  CHECK_THAT(again.output, Catch::Contains(" at step 300\n"));
+}
+
+TEST_CASE("kill -9 at random moments while checkpoints are written: resume finds the newest complete one",
+          "[cli][bad-input][kill]") {
+  TempDir tmp("kill9");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const std::string results = (tmp.path / "r").string();
+  // A checkpoint (with the replay buffer) every 100 steps, all kept: most of the time goes into writing them.
+  const std::string opts = " --set train.checkpoint_freq=100 --set train.keep_checkpoints=1000"
+                           " --set train.eval_freq=0 --set train.log_interval=100000";
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> delay_ms(1200, 3500);
+  auto complete = [&](const fs::path& run) {
+    std::map<std::string, std::int64_t> found;  // name -> step
+    if (!fs::exists(run / "checkpoints")) return found;
+    for (const auto& e : fs::directory_iterator(run / "checkpoints")) {
+      const std::string name = e.path().filename().string();
+      if (name.find('.') != std::string::npos) continue;  // a .tmp left by the kill
+      for (const auto& f : dodge::app::checkpoint_files()) {
+        INFO(name << " lacks " << f);
+        REQUIRE(fs::exists(e.path() / f));  // every visible checkpoint is complete
+      }
+      REQUIRE(fs::exists(e.path() / "replay.zst"));
+      found[name] = dodge::app::checkpoint_step(e.path().string());
+      REQUIRE(found[name] == std::stoll(name.substr(5)));
+    }
+    return found;
+  };
+  std::string run;
+  std::map<std::string, std::int64_t> before;
+  for (int round = 0; round < 4; ++round) {
+    const int ms = delay_ms(rng) + (round == 0 ? 1000 : 0);  // the first run also creates its folder
+    const std::string cmd = run.empty() ? "train --config " + cfg + " --results " + results + " --steps 1000000" + opts
+                                        : "train --resume " + run + " --steps 1000000" + opts;
+    const auto r = run_shell(std::string(DODGE_BINARY) + " " + cmd + " > " + tmp.file("log") + " 2>&1 & pid=$!; sleep " +
+                             std::to_string(ms / 1000.0) + "; kill -9 $pid; wait $pid; echo killed $?");
+    INFO("round " << round << ", killed after " << ms << " ms: " << r.output);
+    REQUIRE_THAT(r.output, Catch::Contains("killed 137"));
+    if (run.empty()) {
+      REQUIRE(fs::exists(fs::path(results) / "tiny"));
+      for (const auto& e : fs::directory_iterator(fs::path(results) / "tiny")) run = e.path().string();
+    }
+    const auto now = complete(run);
+    for (const auto& kv : before) CHECK(now.count(kv.first) == 1);  // nothing older was lost
+    if (!now.empty()) {
+      std::int64_t newest = 0;
+      for (const auto& kv : now) newest = std::max(newest, kv.second);
+      CHECK(dodge::app::find_checkpoint(run) == (fs::path(run) / "checkpoints" / ("step_" + std::to_string(newest))).string());
+    }
+    before = now;
+  }
+  REQUIRE_FALSE(before.empty());
+  std::int64_t newest = 0;
+  for (const auto& kv : before) newest = std::max(newest, kv.second);
+  const auto last = run_dodge("train --resume " + run + " --steps 100" + opts);
+  INFO(last.output);
+  CHECK(last.code == 0);
+  CHECK_THAT(last.output, Catch::Contains("resumed from " + (fs::path(run) / "checkpoints").string()) &&
+                              Catch::Contains(" at step " + std::to_string(newest) + "\n"));
 }

@@ -116,7 +116,7 @@ TEST_CASE("with_thrower appends the oldest indicator and its time fraction", "[g
   CHECK(o[68] == Approx(0.4));
 }
 
-TEST_CASE("same seed gives bit-identical 10,000-step trajectories; another seed differs", "[game][determinism]") {
+TEST_CASE("same seed gives bit-identical 10,000-step trajectories, another seed differs", "[game][determinism]") {
   GameConfig c;
   const Trace a = run(c, 4, 1, 42, 2500);  // 4 envs x 2500 steps = 10,000 env steps
   const Trace b = run(c, 4, 1, 42, 2500);
@@ -137,7 +137,7 @@ TEST_CASE("1, 2 and 8 threads give identical results", "[game][determinism]") {
   CHECK(run(c, 13, 8, 7, 600) == one);
 }
 
-TEST_CASE("each env has its own stream; episodes differ", "[game][determinism]") {
+TEST_CASE("each env has its own stream, episodes differ", "[game][determinism]") {
   GameConfig c;
   VecEnv env(c, 3, 1, 5);
   env.reset(nullptr);
@@ -147,7 +147,7 @@ TEST_CASE("each env has its own stream; episodes differ", "[game][determinism]")
   CHECK(Rng::for_episode(5, 0, 0).next() == Rng::for_episode(5, 0, 0).next());
 }
 
-TEST_CASE("auto-reset on the next step; episode ends are reported", "[game][vecenv]") {
+TEST_CASE("auto-reset on the next step, episode ends are reported", "[game][vecenv]") {
   GameConfig c;
   c.max_episode_steps = 3;
   VecEnv env(c, 2, 1, 1);

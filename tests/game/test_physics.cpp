@@ -304,7 +304,7 @@ TEST_CASE("tilt is visual only", "[game]") {
   CHECK(s.player.sprint == 0.0);
 }
 
-TEST_CASE("keyboard directions are unit vectors; shift sprints; space jumps", "[game]") {
+TEST_CASE("keyboard directions are unit vectors, shift sprints, space jumps", "[game]") {
   float a[6];
   Keys k;
   k.up = true;
@@ -385,7 +385,7 @@ TEST_CASE("dodge bonus at a known distance, none without balls or beyond the thr
   CHECK(step(p, s, a, rng).reward == 1.0);
 }
 
-TEST_CASE("truncation at max_episode_steps; both flags can be set on one step", "[game]") {
+TEST_CASE("truncation at max_episode_steps, both flags can be set on one step", "[game]") {
   GameConfig c;
   c.max_episode_steps = 5;
   GameParams p = resolve(c);

@@ -111,7 +111,7 @@ TEST_CASE("a buffer larger than memory is refused before allocating", "[replay]"
   }
 }
 
-TEST_CASE("stacks never cross an episode start; positions before it repeat the first frame", "[replay]") {
+TEST_CASE("stacks never cross an episode start, positions before it repeat the first frame", "[replay]") {
   const int n = 3, k = 4;
   ReplayBuffer rb(small_spec(300, n, k), torch::kCPU);
   Sim sim(n, {5, 3, 7});
@@ -265,7 +265,7 @@ TEST_CASE("vector observations are stored and stacked as floats", "[replay]") {
   CHECK(b.actions[0][0].item<float>() == 0.25f);
 }
 
-TEST_CASE("save and load round-trip exactly; damaged files are clear errors", "[replay]") {
+TEST_CASE("save and load round-trip exactly, and damaged files are clear errors", "[replay]") {
   const int n = 2, k = 3;
   ReplayBuffer a(small_spec(30, n, k), torch::kCPU);
   Sim sim(n, {4, 9});

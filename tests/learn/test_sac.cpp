@@ -247,7 +247,7 @@ TEST_CASE("the entropy coefficient moves toward its target", "[sac]") {
   }
 }
 
-TEST_CASE("same seed gives identical parameters after K updates; another seed differs", "[sac]") {
+TEST_CASE("same seed gives identical parameters after K updates, another seed differs", "[sac]") {
   auto run = [](std::uint64_t seed, bool shared) {
     SacOptions o = small_image_options(shared);
     o.seed = seed;

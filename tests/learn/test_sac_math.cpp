@@ -153,7 +153,7 @@ TEST_CASE("critic loss and entropy-coefficient loss equal SB3's formulas recompu
   }
 }
 
-TEST_CASE("the actor step moves only the actor; the critic step only the critic and its encoder", "[sac]") {
+TEST_CASE("the actor step moves only the actor, the critic step only the critic and its encoder", "[sac]") {
   for (const bool shared : {true, false}) {
     for (const bool frozen_critic : {true, false}) {
       SacOptions o;

@@ -86,7 +86,7 @@ TEST_CASE("FrameStacker: stack of one is the newest frame", "[frame_stack]") {
   CHECK(stack_ids(s, 0) == std::vector<int>{8});
 }
 
-TEST_CASE("FrameStacker: envs are independent; write_all concatenates", "[frame_stack]") {
+TEST_CASE("FrameStacker: envs are independent, write_all concatenates", "[frame_stack]") {
   FrameStacker s(3, 3, kFrameBytes);
   push(s, 0, 1, true);
   push(s, 1, 50, true);

@@ -28,6 +28,8 @@ class RunLogger {
   void flush();
 
  private:
+  void write_row(const std::map<std::string, double>& scalars);
+
   std::string run_dir_;
   std::FILE* progress_ = nullptr;
   std::FILE* evals_ = nullptr;

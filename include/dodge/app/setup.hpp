@@ -15,6 +15,10 @@ namespace dodge::app {
 // "auto" -> CUDA when available, else CPU. Throws UserError for a device that is not there.
 torch::Device resolve_device(const std::string& name);
 
+// Checks, before any work starts, that `path` can be written as a file (its folder exists and is
+// writable, and it is not a folder); otherwise a UserError naming the option and the path.
+void require_writable_file(const std::string& option, const std::string& path);
+
 struct ObsSpec {
   bool image = false;
   std::vector<std::int64_t> frame;    // one observation: {C, H, W} or {D}
