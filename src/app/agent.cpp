@@ -29,6 +29,7 @@ class LoadedAgent : public Agent {
   }
   void act(bool deterministic, float* actions) override { runner_.act(deterministic, actions); }
   std::vector<std::uint8_t> stacked_frames(int env) const override { return runner_.stacked_frames(env); }
+  std::vector<std::uint8_t> stacked_observation(int env) const override { return runner_.stacked_observation(env); }
 
  private:
   std::string dir_;

@@ -1,11 +1,16 @@
-// dodge dump-obs: PNGs of what the CNN sees, for a seeded episode with random actions.
+// dodge dump-obs: what the network sees (PNGs of frames and stacks, stacks.bin), for a seeded episode
+// played with random actions or, with --policy, by a checkpoint (its actions go to actions.json).
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
+#include "dodge/app/agent.hpp"
 #include "dodge/app/commands.hpp"
 #include "dodge/app/config.hpp"
 #include "dodge/app/image_io.hpp"
+#include "dodge/app/setup.hpp"
 #include "dodge/game/vec_env.hpp"
 #include "dodge/render/frame_stack.hpp"
 #include "dodge/render/render.hpp"
@@ -22,13 +27,19 @@ struct DumpArgs {
   std::string out;
   int scale = 4;
   std::int64_t seed = 0;
+  std::string policy;  // a checkpoint: it plays (deterministic), and its actions are written
+  std::string device = "auto";
 };
 
 void dump_obs(const DumpArgs& a) {
-  Config c = a.config_path.empty() ? Config{} : load_config(a.config_path);
-  apply_overrides(c, a.overrides);
+  // With --policy the checkpoint's own config (plus --set) decides what is observed.
+  std::unique_ptr<Agent> agent;
+  if (!a.policy.empty()) agent = Agent::load(a.policy, a.overrides, a.device, 1);
+  Config c = agent ? agent->config() : a.config_path.empty() ? Config{} : load_config(a.config_path);
+  if (!agent) apply_overrides(c, a.overrides);
   validate(c);
-  if (c.env.game.observation_mode != game::ObsMode::Topdown)
+  const bool image = c.env.game.observation_mode == game::ObsMode::Topdown;
+  if (!image && !agent)
     throw UserError("dump-obs: env.observation_mode is " + std::string(game::to_string(c.env.game.observation_mode)) +
                     "; dump-obs shows images, so use a topdown config or --set env.observation_mode=topdown");
   if (a.steps < 1 || a.scale < 1 || a.scale > 16) throw UserError("dump-obs: --steps >= 1 and --scale in [1, 16]");
@@ -46,49 +57,87 @@ void dump_obs(const DumpArgs& a) {
   game::VecEnv env(c.env.game, 1, 1, static_cast<std::uint64_t>(a.seed));
   render::FrameStacker stacker(1, k, rc.frame_bytes());
   render::Renderer renderer(rc);
+  // Every observation goes to the PNG stacker (images) and to the agent, as in evaluation.
   class Sink : public game::ObsSink {
    public:
-    Sink(render::Renderer& r, render::FrameStacker& s) : r_(r), s_(s) {}
+    Sink(render::Renderer& r, render::FrameStacker& s, bool image, Agent* agent)
+        : r_(r), s_(s), image_(image), agent_(agent) {}
     void write(int, const game::GameState& st) override {
-      r_.render(st, render::dense_view(r_.config(), s_.next_frame(0)));
-      s_.push(0, st.steps == 0);
+      if (image_) {
+        r_.render(st, render::dense_view(r_.config(), s_.next_frame(0)));
+        s_.push(0, st.steps == 0);
+      }
+      if (agent_) agent_->observe(0, st, st.steps == 0);
     }
 
    private:
     render::Renderer& r_;
     render::FrameStacker& s_;
-  } sink(renderer, stacker);
+    bool image_;
+    Agent* agent_;
+  } sink(renderer, stacker, image, agent.get());
   game::Rng rng(static_cast<std::uint64_t>(a.seed) + 17);
   std::vector<float> action(static_cast<std::size_t>(env.action_dim()));
   game::StepOutputs out;
   env.reset(&sink);
+  const ObsSpec spec = obs_spec(c);
+  // stacks.bin: every dumped stack as the network receives it (raw, C order), for other tools.
+  std::ofstream stacks((std::filesystem::path(a.out) / "stacks.bin").string(), std::ios::binary);
+  nlohmann::json actions = nlohmann::json::array();
   std::vector<std::uint8_t> stack(static_cast<std::size_t>(rc.frame_bytes() * k));
   for (int i = 0; i < a.skip + a.steps; ++i) {
-    for (auto& v : action) v = static_cast<float>(rng.uniform(-1.0, 1.0));
-    env.step(action.data(), out, &sink);
-    if (i < a.skip) continue;
-    const int n = i - a.skip;
-    stacker.write_stack(0, stack.data());
-    const std::uint8_t* newest = stack.data() + (k - 1) * rc.frame_bytes();
-    char name[64];
-    std::snprintf(name, sizeof name, "frame_%04d.png", n);
-    write_png((std::filesystem::path(a.out) / name).string(),
-              chw_to_image(newest, rc.channels(), rc.height, rc.width, a.scale));
-    // The k stacked frames side by side, oldest left, with a 2-pixel gap.
-    const int w = rc.width * a.scale, h = rc.height * a.scale, gap = 2;
-    Image strip(k * w + (k - 1) * gap, h, rc.channels());
-    std::fill(strip.pixels.begin(), strip.pixels.end(), 255);
-    for (int j = 0; j < k; ++j) {
-      const Image f = chw_to_image(stack.data() + j * rc.frame_bytes(), rc.channels(), rc.height, rc.width, a.scale);
-      for (int y = 0; y < h; ++y)
-        std::copy(f.at(0, y), f.at(0, y) + w * rc.channels(), strip.at(j * (w + gap), y));
+    // The decision at the current observation: the policy's mean action, or a random one.
+    if (agent)
+      agent->act(/*deterministic=*/true, action.data());
+    else
+      for (auto& v : action) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    if (i >= a.skip) {
+      const int n = i - a.skip;
+      if (agent) {
+        const auto obs = agent->stacked_observation(0);
+        stacks.write(reinterpret_cast<const char*>(obs.data()), static_cast<std::streamsize>(obs.size()));
+        actions.push_back(action);
+      }
+      if (image) {
+        stacker.write_stack(0, stack.data());
+        if (!agent) stacks.write(reinterpret_cast<const char*>(stack.data()), static_cast<std::streamsize>(stack.size()));
+        const std::uint8_t* newest = stack.data() + (k - 1) * rc.frame_bytes();
+        char name[64];
+        std::snprintf(name, sizeof name, "frame_%04d.png", n);
+        write_png((std::filesystem::path(a.out) / name).string(),
+                  chw_to_image(newest, rc.channels(), rc.height, rc.width, a.scale));
+        // The k stacked frames side by side, oldest left, with a 2-pixel gap.
+        const int w = rc.width * a.scale, h = rc.height * a.scale, gap = 2;
+        Image strip(k * w + (k - 1) * gap, h, rc.channels());
+        std::fill(strip.pixels.begin(), strip.pixels.end(), 255);
+        for (int j = 0; j < k; ++j) {
+          const Image f =
+              chw_to_image(stack.data() + j * rc.frame_bytes(), rc.channels(), rc.height, rc.width, a.scale);
+          for (int y = 0; y < h; ++y)
+            std::copy(f.at(0, y), f.at(0, y) + w * rc.channels(), strip.at(j * (w + gap), y));
+        }
+        std::snprintf(name, sizeof name, "stack_%04d.png", n);
+        write_png((std::filesystem::path(a.out) / name).string(), strip);
+      }
     }
-    std::snprintf(name, sizeof name, "stack_%04d.png", n);
-    write_png((std::filesystem::path(a.out) / name).string(), strip);
-    if (out.terminated[0] || out.truncated[0]) std::printf("step %d: episode ended\n", n);
+    env.step(action.data(), out, &sink);
+    if (i >= a.skip && (out.terminated[0] || out.truncated[0])) std::printf("step %d: episode ended\n", i - a.skip);
   }
-  std::printf("wrote %d frames and stacks (%dx%d %s, stack %d, scale %d) to %s\n", a.steps, rc.width, rc.height,
-              rc.grayscale ? "grey" : "RGB", k, a.scale, a.out.c_str());
+  stacks.close();
+  std::vector<std::int64_t> shape{a.steps};
+  shape.insert(shape.end(), spec.stacked.begin(), spec.stacked.end());
+  nlohmann::json meta{{"shape", shape}, {"dtype", image ? "uint8" : "float32"}, {"frame_stack", k},
+                      {"observation_mode", game::to_string(c.env.game.observation_mode)}};
+  std::ofstream((std::filesystem::path(a.out) / "stacks.json").string()) << meta.dump(2) << "\n";
+  if (agent) {
+    nlohmann::json j{{"checkpoint", agent->checkpoint_dir()}, {"deterministic_actions", actions}};
+    std::ofstream((std::filesystem::path(a.out) / "actions.json").string()) << j.dump(2) << "\n";
+  }
+  if (!stacks) throw UserError("dump-obs: writing " + a.out + "/stacks.bin failed (disk full?)");
+  std::printf("wrote %d %s (%s, stack %d%s) to %s\n", a.steps, image ? "frames and stacks" : "stacks",
+              image ? (std::to_string(rc.width) + "x" + std::to_string(rc.height) + (rc.grayscale ? " grey" : " RGB")).c_str()
+                    : "vectors",
+              k, agent ? ", with the policy's actions" : "", a.out.c_str());
 }
 
 }  // namespace
@@ -103,6 +152,9 @@ void register_dump_obs(CLI::App& app) {
   cmd->add_option("--out", a->out, "output folder")->required();
   cmd->add_option("--scale", a->scale, "nearest-neighbour upscaling")->capture_default_str();
   cmd->add_option("--seed", a->seed, "game seed")->capture_default_str();
+  cmd->add_option("--policy", a->policy,
+                  "a run or checkpoint: it plays (deterministic actions, written to actions.json) with its config");
+  cmd->add_option("--device", a->device, "auto | cpu | cuda (with --policy)")->capture_default_str();
   cmd->callback([a] { dump_obs(*a); });
 }
 

@@ -38,6 +38,10 @@ void PolicyRunner::act(bool deterministic, float* actions) {
 
 std::vector<std::uint8_t> PolicyRunner::stacked_frames(int env) const {
   if (!spec_.image) return {};
+  return stacked_observation(env);
+}
+
+std::vector<std::uint8_t> PolicyRunner::stacked_observation(int env) const {
   std::vector<std::uint8_t> v(static_cast<std::size_t>(stacker_.frame_bytes() * stacker_.stack()));
   stacker_.write_stack(env, v.data());
   return v;

@@ -407,6 +407,7 @@ class FakeAgent : public app::Agent {
     return std::vector<std::uint8_t>(static_cast<std::size_t>(config_.env.frame_stack) * r.frame_bytes(),
                                      255);
   }
+  std::vector<std::uint8_t> stacked_observation(int env) const override { return stacked_frames(env); }
   int observed = 0, starts = 0, acted = 0, last_steps = -1;
   bool last_deterministic = false;
 

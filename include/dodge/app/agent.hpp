@@ -31,6 +31,8 @@ class Agent : public GamePolicy {
   // What the network sees for env (topdown only): k frames, each C x H x W uint8, oldest first.
   // Empty for vector observations.
   virtual std::vector<std::uint8_t> stacked_frames(int env) const = 0;
+  // The network's input for env as raw bytes, in either mode: uint8 [k*C, H, W] or float32 [k*D].
+  virtual std::vector<std::uint8_t> stacked_observation(int env) const = 0;
 };
 
 }  // namespace dodge::app

@@ -33,7 +33,8 @@ class PolicyRunner : public GamePolicy {
   int n_envs() const override { return n_; }
   void observe(int env, const game::GameState& state, bool episode_start) override;
   void act(bool deterministic, float* actions) override;
-  std::vector<std::uint8_t> stacked_frames(int env) const;
+  std::vector<std::uint8_t> stacked_frames(int env) const;       // images only, else empty
+  std::vector<std::uint8_t> stacked_observation(int env) const;  // raw bytes of the network's input
 
  private:
   Config config_;

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Run a dodge policy in plain PyTorch: an example of using policy.pt outside dodge.
+
+Loads CKPT_DIR/policy.pt (a dict of CPU tensors: encoder.* and actor.*) and CKPT_DIR/manifest.json
+into a torch.nn.Module that mirrors src/learn/networks.cpp: the encoder is NatureCNN for images
+(uint8 input divided by 255; conv 8/4, 4/2, 3/1 and a linear layer, each followed by ReLU) or a
+flatten for state vectors; the actor is a trunk of Linear+ReLU per net_arch entry, then the mu and
+log_std heads; the deterministic action is tanh(mu).
+
+It computes the deterministic action for every observation stack in OBS_DIR (written by
+`dodge dump-obs`): stacks.bin (uint8 images or little-endian float32 vectors, C order) with
+stacks.json ({"shape": [steps, k*C, H, W] or [steps, k*D], "dtype": "uint8" | "float32"}),
+prints them, and when OBS_DIR/actions.json exists ({"deterministic_actions": [[...], ...]},
+dodge's own actions for the same stacks) checks that they agree within --tol.
+
+usage: policy_example.py CKPT_DIR OBS_DIR [--tol 1e-4] [--quiet]
+exit: 0 done (and equal to actions.json), 1 differs from actions.json, 2 bad input.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class NatureCNN(nn.Module):
+    """Keys conv1, conv2, conv3, fc, as NatureCnnImpl registers them."""
+
+    def __init__(self, c, h, w, features_dim):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, 32, 8, stride=4)
+        self.conv2 = nn.Conv2d(32, 64, 4, stride=2)
+        self.conv3 = nn.Conv2d(64, 64, 3, stride=1)
+
+        def out(n, k, s):
+            return (n - k) // s + 1
+
+        oh = out(out(out(h, 8, 4), 4, 2), 3, 1)
+        ow = out(out(out(w, 8, 4), 4, 2), 3, 1)
+        self.fc = nn.Linear(64 * oh * ow, features_dim)
+
+    def forward(self, x):
+        x = x.float() / 255.0
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.relu(self.conv3(x))
+        return F.relu(self.fc(x.flatten(1)))
+
+
+class Encoder(nn.Module):
+    """NatureCNN (key encoder.cnn.*) for [k*C, H, W] observations, a flatten for [k*D] ones."""
+
+    def __init__(self, obs_shape, features_dim):
+        super().__init__()
+        if len(obs_shape) == 3:
+            self.cnn = NatureCNN(*obs_shape, features_dim)
+            self.out_dim = features_dim
+        else:
+            self.cnn = None
+            self.out_dim = int(np.prod(obs_shape))
+
+    def forward(self, obs):
+        return self.cnn(obs) if self.cnn is not None else obs.float().flatten(1)
+
+
+class Actor(nn.Module):
+    """trunk (Linear, ReLU, Linear, ReLU, ...: keys trunk.0, trunk.2, ...), mu and log_std heads."""
+
+    def __init__(self, in_dim, net_arch, action_dim):
+        super().__init__()
+        layers, d = [], in_dim
+        for h in net_arch:
+            layers += [nn.Linear(d, h), nn.ReLU()]
+            d = h
+        self.trunk = nn.Sequential(*layers)
+        self.mu = nn.Linear(d, action_dim)
+        self.log_std = nn.Linear(d, action_dim)
+
+    def forward(self, features):
+        h = self.trunk(features)
+        return self.mu(h), self.log_std(h).clamp(-20.0, 2.0)
+
+
+class Policy(nn.Module):
+    def __init__(self, manifest):
+        super().__init__()
+        arch = manifest["architecture"]
+        obs_shape = manifest["observation_shape"]
+        self.encoder = Encoder(obs_shape, arch["features_dim"])
+        self.actor = Actor(self.encoder.out_dim, arch["net_arch"], manifest["action_dim"])
+
+    @torch.no_grad()
+    def deterministic_action(self, obs):
+        mu, _ = self.actor(self.encoder(obs))
+        return torch.tanh(mu)
+
+
+def fail(message):
+    print(f"policy_example: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def load_tensor_dict(path):
+    """torch.load of dodge's policy.pt. LibTorch's pickle_save tags the dict's type with
+    torch.jit._pickle.restore_type_tag (a function that returns its argument), which torch >= 2.6's
+    default weights_only=True loader refuses unless it is allowlisted; torch 1.13 needs nothing."""
+    if hasattr(torch.serialization, "safe_globals"):
+        from torch.jit._pickle import restore_type_tag
+        with torch.serialization.safe_globals([restore_type_tag]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    return torch.load(path, map_location="cpu")
+
+
+def load_policy(ckpt_dir):
+    manifest_path = os.path.join(ckpt_dir, "manifest.json")
+    weights_path = os.path.join(ckpt_dir, "policy.pt")
+    for path in (manifest_path, weights_path):
+        if not os.path.isfile(path):
+            fail(f"{path} is missing (pass a checkpoint folder: RUN/final, RUN/best or RUN/checkpoints/step_N)")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    policy = Policy(manifest)
+    state = load_tensor_dict(weights_path)
+    try:
+        policy.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        fail(f"{weights_path} does not match the network manifest.json describes: {e}")
+    return policy.eval(), manifest
+
+
+def load_stacks(obs_dir):
+    for name in ("stacks.json", "stacks.bin"):
+        if not os.path.isfile(os.path.join(obs_dir, name)):
+            fail(f"{os.path.join(obs_dir, name)} is missing (write it with dodge dump-obs)")
+    with open(os.path.join(obs_dir, "stacks.json")) as f:
+        meta = json.load(f)
+    dtype = {"uint8": np.dtype(np.uint8), "float32": np.dtype("<f4")}.get(meta["dtype"])
+    if dtype is None:
+        fail(f"{obs_dir}/stacks.json: dtype {meta['dtype']!r}, expected uint8 or float32")
+    data = np.fromfile(os.path.join(obs_dir, "stacks.bin"), dtype=dtype)
+    shape = [int(n) for n in meta["shape"]]
+    if data.size != int(np.prod(shape)):
+        fail(f"{obs_dir}/stacks.bin holds {data.size} values, stacks.json's shape {shape} needs {int(np.prod(shape))}")
+    # Little-endian float32 to the machine's float32 (no copy on x86).
+    return torch.from_numpy(data.reshape(shape).astype(dtype.newbyteorder("="), copy=False))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("ckpt_dir", help="a dodge checkpoint folder (with policy.pt and manifest.json)")
+    parser.add_argument("obs_dir", help="a folder written by dodge dump-obs (stacks.bin, stacks.json)")
+    parser.add_argument("--tol", type=float, default=1e-4, help="max abs difference from actions.json")
+    parser.add_argument("--quiet", action="store_true", help="do not print every action")
+    args = parser.parse_args()
+
+    policy, manifest = load_policy(args.ckpt_dir)
+    stacks = load_stacks(args.obs_dir)
+    if list(stacks.shape[1:]) != list(manifest["observation_shape"]):
+        fail(f"the stacks have shape {list(stacks.shape[1:])}, the checkpoint expects {manifest['observation_shape']}")
+    image = manifest["architecture"]["encoder"] == "NatureCNN"
+    if image != (stacks.dtype == torch.uint8):
+        fail(f"the stacks are {stacks.dtype}, the checkpoint's encoder ({manifest['architecture']['encoder']}) "
+             f"expects {'uint8' if image else 'float32'}")
+
+    actions = torch.cat([policy.deterministic_action(b) for b in stacks.split(256)]) if len(stacks) else \
+        torch.zeros(0, manifest["action_dim"])
+    print(f"{args.ckpt_dir}: {manifest['architecture']['encoder']} encoder, observation {manifest['observation_shape']}, "
+          f"step {manifest.get('step')}; {len(actions)} stacks from {args.obs_dir} (torch {torch.__version__})")
+    if not args.quiet:
+        for i, a in enumerate(actions.tolist()):
+            print(f"{i:6d} " + " ".join(f"{v:+.6f}" for v in a))
+
+    expected_path = os.path.join(args.obs_dir, "actions.json")
+    if not os.path.isfile(expected_path):
+        print("no actions.json: nothing to compare with")
+        return 0
+    with open(expected_path) as f:
+        expected = torch.tensor(json.load(f)["deterministic_actions"], dtype=torch.float64)
+    if expected.shape != actions.shape:
+        print(f"MISMATCH: actions.json has shape {list(expected.shape)}, computed {list(actions.shape)}")
+        return 1
+    if len(actions) == 0:
+        print("OK: no stacks")
+        return 0
+    diff = (actions.double() - expected).abs()
+    worst = float(diff.max())
+    step, dim = divmod(int(diff.argmax()), diff.shape[1])
+    where = f"step {step}, action {dim}: computed {actions[step, dim].item():+.7f}, dodge {expected[step, dim].item():+.7f}"
+    if worst > args.tol:
+        print(f"MISMATCH: max |difference| {worst:.3g} > {args.tol:g} at {where}")
+        return 1
+    print(f"OK: equal to dodge's actions.json within {args.tol:g} (max |difference| {worst:.3g} at {where})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
