@@ -94,15 +94,13 @@ void bench_replay(const LearnBenchOptions& o) {
     const double fill_rate = static_cast<double>(rows * n) / (now_seconds() - t0);
     auto gen = make_generator(device, 1);
     for (int b : batches) {
-      for (int i = 0; i < o.warmup; ++i) rb.sample(b, gen);
+      learn::Batch batch;  // reused, as the training loop does
+      for (int i = 0; i < o.warmup; ++i) rb.sample_into(batch, b, gen);
       sync(device);
       std::vector<double> rates;
       for (int r = 0; r < o.repeats; ++r) {
         const double s0 = now_seconds();
-        for (int i = 0; i < o.steps; ++i) {
-          auto batch = rb.sample(b, gen);
-          (void)batch;
-        }
+        for (int i = 0; i < o.steps; ++i) rb.sample_into(batch, b, gen);
         sync(device);
         rates.push_back(o.steps / (now_seconds() - s0));
       }
@@ -159,13 +157,20 @@ void bench_update(const LearnBenchOptions& o) {
         rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), zeros.data());
       }
       auto gen = make_generator(device, 2);
-      for (int i = 0; i < o.warmup; ++i) sac.update(rb.sample(b, gen));
+      learn::Batch batch;
+      for (int i = 0; i < o.warmup; ++i) {
+        rb.sample_into(batch, b, gen);
+        sac.update(batch);
+      }
       sync(device);
       std::vector<double> rates;
       learn::SacMetrics m;
       for (int r = 0; r < o.repeats; ++r) {
         const double t0 = now_seconds();
-        for (int i = 0; i < o.steps; ++i) m = sac.update(rb.sample(b, gen));
+        for (int i = 0; i < o.steps; ++i) {
+          rb.sample_into(batch, b, gen);
+          m = sac.update(batch);
+        }
         sync(device);
         rates.push_back(o.steps / (now_seconds() - t0));
       }

@@ -138,6 +138,7 @@ class Trainer {
   std::unique_ptr<BufferSink> sink_;
   std::unique_ptr<RunLogger> logger_;
   at::Generator sampler_gen_;
+  learn::Batch batch_;  // reused by every update's sample
   game::Rng action_rng_;
   game::StepOutputs out_;
   std::vector<float> actions_;
@@ -292,8 +293,10 @@ void Trainer::loop() {
     // Updates start once more than learning_starts steps were collected (as in SB3).
     if (num_timesteps_ > learning_starts_at_ && n_calls_ % config_.train.train_freq == 0 && buffer_->size() > 0) {
       const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
-      for (int g = 0; g < steps; ++g)
-        last_metrics_ = sac_->update(buffer_->sample(config_.sac.batch_size, sampler_gen_));
+      for (int g = 0; g < steps; ++g) {
+        buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_);
+        last_metrics_ = sac_->update(batch_);
+      }
     }
     if (num_timesteps_ - last_log_ >= config_.train.log_interval) log_progress();
     if (tty_) print_progress_bar();

@@ -266,29 +266,28 @@ void ReplayBuffer::commit_step(const float* actions, const float* rewards, const
   finish_row(episode_start, prev, pushed, tail);
 }
 
-torch::Tensor ReplayBuffer::gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,
+torch::Tensor ReplayBuffer::frame_indices(const torch::Tensor& slots, const torch::Tensor& rows,
                                           const torch::Tensor& back, const torch::Tensor& age) const {
   const std::int64_t k = spec_.frame_stack;
   const std::int64_t n = spec_.n_envs;
-  const std::int64_t b = slots.size(0);
-  torch::Tensor src;
-  if (k == 1) {
-    src = slots;
-  } else {
-    // Offset of stack position j (0 = newest) is min(j, back, age): the stack rule.
-    auto j = torch::arange(k - 1, -1, -1, slots.options());  // oldest first
-    auto limit = torch::minimum(back, age).unsqueeze(1);
-    auto off = torch::minimum(j.unsqueeze(0), limit);
-    auto env = (slots % n).unsqueeze(1);
-    src = ((rows.unsqueeze(1) - off + rows_) % rows_) * n + env;
-    src = src.reshape({-1});
-  }
-  auto frames = obs_.index_select(0, src);
-  if (spec_.image()) {
-    const auto c = spec_.obs_shape[0], h = spec_.obs_shape[1], w = spec_.obs_shape[2];
-    return frames.view({b, k * c, h, w});
-  }
-  return frames.view({b, k * numel(spec_.obs_shape)});
+  if (k == 1) return slots;
+  // Offset of stack position j (0 = newest) is min(j, back, age): the stack rule.
+  auto j = torch::arange(k - 1, -1, -1, slots.options());  // oldest first
+  auto limit = torch::minimum(back, age).unsqueeze(1);
+  auto off = torch::minimum(j.unsqueeze(0), limit);
+  auto env = (slots % n).unsqueeze(1);
+  return (((rows.unsqueeze(1) - off + rows_) % rows_) * n + env).reshape({-1});
+}
+
+static std::vector<std::int64_t> stacked_dims(const ReplaySpec& spec, std::int64_t b) {
+  const std::int64_t k = spec.frame_stack;
+  if (spec.image()) return {b, k * spec.obs_shape[0], spec.obs_shape[1], spec.obs_shape[2]};
+  return {b, k * numel(spec.obs_shape)};
+}
+
+torch::Tensor ReplayBuffer::gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,
+                                          const torch::Tensor& back, const torch::Tensor& age) const {
+  return obs_.index_select(0, frame_indices(slots, rows, back, age)).view(stacked_dims(spec_, slots.size(0)));
 }
 
 torch::Tensor ReplayBuffer::stacks(const torch::Tensor& slots) const {
@@ -309,6 +308,12 @@ torch::Tensor ReplayBuffer::current_stacks() const {
 }
 
 Batch ReplayBuffer::sample(std::int64_t batch_size, at::Generator& generator) const {
+  Batch batch;
+  sample_into(batch, batch_size, generator);
+  return batch;
+}
+
+void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator) const {
   if (valid_count_ == 0) throw std::logic_error("sample() from an empty replay buffer");
   const std::int64_t n = spec_.n_envs;
   auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device_);
@@ -320,20 +325,25 @@ Batch ReplayBuffer::sample(std::int64_t batch_size, at::Generator& generator) co
   auto age = (rows - oldest_pos + rows_) % rows_;
   auto next_rows = (rows + 1) % rows_;
   auto next_slots = next_rows * n + slots % n;
-  // One gather for obs and next obs.
+  // One gather for obs and next obs, into the batch's own storage when it has the right size.
   auto all_slots = torch::cat({slots, next_slots});
   auto all_rows = torch::cat({rows, next_rows});
   auto all_back = back_.index_select(0, all_slots).to(torch::kInt64);
   auto all_age = torch::cat({age, age + 1});
-  auto both = gather_stacks(all_slots, all_rows, all_back, all_age);
-  Batch batch;
-  batch.obs = both.narrow(0, 0, batch_size);
-  batch.next_obs = both.narrow(0, batch_size, batch_size);
+  const auto dims = stacked_dims(spec_, 2 * batch_size);
+  if (!batch.stacks.defined() || batch.stacks.sizes() != torch::IntArrayRef(dims) ||
+      batch.stacks.device() != obs_.device() || batch.stacks.scalar_type() != obs_.scalar_type())
+    batch.stacks = torch::empty(dims, obs_.options());
+  std::vector<std::int64_t> frames_dims{-1};
+  frames_dims.insert(frames_dims.end(), spec_.obs_shape.begin(), spec_.obs_shape.end());
+  auto frames = batch.stacks.view(frames_dims);
+  torch::index_select_out(frames, obs_, 0, frame_indices(all_slots, all_rows, all_back, all_age));
+  batch.obs = batch.stacks.narrow(0, 0, batch_size);
+  batch.next_obs = batch.stacks.narrow(0, batch_size, batch_size);
   batch.actions = actions_.index_select(0, slots);
   batch.rewards = rewards_.index_select(0, slots).unsqueeze(1);
   auto terminated = flags_.index_select(0, slots).bitwise_and(1);
   batch.not_done = (1 - terminated.to(torch::kFloat32)).unsqueeze(1);
-  return batch;
 }
 
 torch::Tensor ReplayBuffer::valid_slots() const {

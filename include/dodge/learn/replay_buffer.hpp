@@ -40,6 +40,9 @@ struct Batch {
   torch::Tensor rewards;   // [B, 1]
   torch::Tensor next_obs;  // like obs
   torch::Tensor not_done;  // [B, 1]: 0 where terminated, else 1 (truncation bootstraps)
+  // From ReplayBuffer::sample_into: [2B, ...] whose halves are obs and next_obs, reused by the next
+  // sample_into of the same size.
+  torch::Tensor stacks;
 };
 
 // The replay buffer would not fit on its device.
@@ -80,6 +83,10 @@ class ReplayBuffer {
 
   // B transitions, uniform over the valid ones, gathered on the device.
   Batch sample(std::int64_t batch_size, at::Generator& generator) const;
+  // The same into `batch`, reusing its stack storage: the training loop keeps one Batch, so a
+  // sample allocates no new frame memory (on the CPU a fresh 20-40 MB tensor per sample is a fresh
+  // mmap, and its page faults cost more than the gather). The previous contents are overwritten.
+  void sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator) const;
   // Stacks of given slots (obs) as sampled: [n, k*C, H, W].
   torch::Tensor stacks(const torch::Tensor& slots) const;
   // The newest row's stacks: the current observation of every env, [N, k*C, H, W].
@@ -98,6 +105,8 @@ class ReplayBuffer {
  private:
   torch::Tensor gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,
                               const torch::Tensor& back, const torch::Tensor& age) const;
+  torch::Tensor frame_indices(const torch::Tensor& slots, const torch::Tensor& rows, const torch::Tensor& back,
+                              const torch::Tensor& age) const;
   void begin_row();
   std::uint8_t* staging_row();
   void finish_row(const std::uint8_t* episode_start, std::int64_t prev, std::int64_t pushed, std::int64_t tail);
