@@ -26,6 +26,7 @@ SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
 DEVICE=cuda
 B=build-gpu/dodge
+PY="${PY:-python3}"  # a Python with torch, for the SB3-style eager update
 T0=$SECONDS
 
 if [ "$mode" = rehearse ]; then
@@ -35,6 +36,7 @@ if [ "$mode" = rehearse ]; then
   export TORCH_PREFIX="${TORCH_PREFIX:-${DODGE_CACHE:-$HOME/.cache/dodge}/torch-2.11.0-cu130/torch}"
   export DEPS_DIR="${DEPS_DIR:-/tmp/deps-rehearse}"
   DEVICE=cpu
+  python3 -c 'import torch' 2>/dev/null || PY="$(scripts/py-env.sh | tail -1)"
 fi
 small() { [ "$mode" = rehearse ] && echo "$2" || echo "$1"; }
 
@@ -46,6 +48,7 @@ step() {
   echo "== $name: $*"
   "$@" >"$OUT/$name.log" 2>&1
   rc=$?
+  [ "$name" = train ] && [ $rc -eq 124 ] && rc=0  # stopped by its time budget, as intended
   tail -n 25 "$OUT/$name.log"
   note "$(printf '%-16s %-6s %4ds  %s' "$name" "$([ $rc -eq 0 ] && echo ok || echo "rc=$rc")" $((SECONDS - t)) "$*")"
   return $rc
@@ -62,7 +65,8 @@ build() {
 
 gpu_info() {
   { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
-    nproc; python3 -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1
+    nproc; "$PY" -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda)' 2>/dev/null ||
+      echo "$PY has no torch"
     date -u +%Y-%m-%dT%H:%M:%SZ; git log -1 --format='%h %s' 2>/dev/null; } >"$OUT/machine.txt"
   note "machine: $(head -1 "$OUT/machine.txt"), $(sed -n 2p "$OUT/machine.txt") cores, $(sed -n 3p "$OUT/machine.txt")"
 }
@@ -82,7 +86,7 @@ bench() {
     step update_bf16 $B bench update --device cuda --batch 128,256,1024 --encoder shared,separate --precision bf16 \
       --steps 200 --warmup 20 --json "$OUT/update_bf16.json"
   fi
-  step sb3_style python3 scripts/bench/sb3_style_update.py --device $DEVICE --batch "$(small 256 32)" \
+  step sb3_style "$PY" scripts/bench/sb3_style_update.py --device $DEVICE --batch "$(small 256 32)" \
     --steps "$(small 100 2)" --json "$OUT/sb3_style.json"
   step replay $B bench replay --device $DEVICE --capacity "$(small 1000000 20000)" --batch 128,256 \
     --steps "$(small 200 2)" --json "$OUT/replay.json"

@@ -211,7 +211,7 @@ TEST_CASE("kill -9 at random moments while checkpoints are written: resume finds
   const std::string opts = " --set train.checkpoint_freq=100 --set train.keep_checkpoints=1000"
                            " --set train.eval_freq=0 --set train.log_interval=100000";
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> delay_ms(1200, 3500);
+  std::uniform_int_distribution<int> delay_ms(100, 2500);
   auto complete = [&](const fs::path& run) {
     std::map<std::string, std::int64_t> found;  // name -> step
     if (!fs::exists(run / "checkpoints")) return found;
@@ -231,10 +231,15 @@ TEST_CASE("kill -9 at random moments while checkpoints are written: resume finds
   std::string run;
   std::map<std::string, std::int64_t> before;
   for (int round = 0; round < 4; ++round) {
-    const int ms = delay_ms(rng) + (round == 0 ? 1000 : 0);  // the first run also creates its folder
+    const int ms = delay_ms(rng);
     const std::string cmd = run.empty() ? "train --config " + cfg + " --results " + results + " --steps 1000000" + opts
                                         : "train --resume " + run + " --steps 1000000" + opts;
-    const auto r = run_shell(std::string(DODGE_BINARY) + " " + cmd + " > " + tmp.file("log") + " 2>&1 & pid=$!; sleep " +
+    // Wait (up to 60 s) for a first checkpoint, so a slow machine still has one to resume from, then
+    // kill at a random moment.
+    const auto r = run_shell(std::string(DODGE_BINARY) + " " + cmd + " > " + tmp.file("log") +
+                             " 2>&1 & pid=$!; for i in $(seq 600); do find " + results +
+                             " -path '*/checkpoints/step_*' ! -name '*.*' 2>/dev/null | grep -q . && break; sleep 0.1;"
+                             " done; sleep " +
                              std::to_string(ms / 1000.0) + "; kill -9 $pid; wait $pid; echo killed $?");
     INFO("round " << round << ", killed after " << ms << " ms: " << r.output);
     REQUIRE_THAT(r.output, Catch::Contains("killed 137"));

@@ -423,3 +423,24 @@ TEST_CASE("sampling is uniform over the valid slots", "[replay]") {
   // Chi-square with v-1 degrees of freedom: mean v-1, sd sqrt(2(v-1)); 6 sd is far in the tail.
   CHECK(chi2 < (v - 1) + 6 * std::sqrt(2.0 * (v - 1)));
 }
+
+TEST_CASE("sample_into gives what sample gives and reuses its storage", "[replay]") {
+  ReplayBuffer rb(small_spec(40, 2, 3), torch::kCPU);
+  Sim sim(2, {5, 7});
+  sim.reset(rb);
+  for (int i = 0; i < 30; ++i) sim.step(rb);
+  auto g1 = cpu_gen(12), g2 = cpu_gen(12);
+  const Batch x = rb.sample(16, g1);
+  Batch y;
+  rb.sample_into(y, 16, g2);
+  CHECK(torch::equal(x.obs, y.obs));
+  CHECK(torch::equal(x.next_obs, y.next_obs));
+  CHECK(torch::equal(x.actions, y.actions));
+  CHECK(torch::equal(x.not_done, y.not_done));
+  const void* storage = y.stacks.data_ptr();
+  rb.sample_into(y, 16, g2);
+  CHECK(y.stacks.data_ptr() == storage);  // no new frame memory
+  CHECK(y.obs.data_ptr() == storage);
+  rb.sample_into(y, 8, g2);  // another size gets its own storage
+  CHECK(y.obs.size(0) == 8);
+}
