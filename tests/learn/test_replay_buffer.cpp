@@ -27,7 +27,15 @@ struct Sim {
   std::int64_t steps = 0;
   Sim(int n_envs, std::vector<int> lengths) : n(n_envs), len(lengths), t(n, 0), ep(n, 0), pending_reset(n, 0) {}
 
+  bool vectors = false;  // write a 5-float vector per env instead of a 1x2x2 frame
+
   void write_frames(ReplayBuffer& rb) {
+    if (vectors) {
+      float* v = rb.next_vectors();
+      for (int e = 0; e < n; ++e)
+        for (int d = 0; d < 5; ++d) v[e * 5 + d] = static_cast<float>(code(e, ep[e], t[e]) + d);
+      return;
+    }
     std::uint8_t* f = rb.next_frames();
     for (int e = 0; e < n; ++e) {
       f[e * 4 + 0] = static_cast<std::uint8_t>(t[e]);
@@ -345,39 +353,11 @@ TEST_CASE("staged writes (the CUDA path) store exactly what direct writes store"
     ReplaySpec staged = s;
     staged.staged_writes = true;
     ReplayBuffer direct_rb(s, torch::kCPU), staged_rb(staged, torch::kCPU);
-    Sim sim(3, {4, 6, 9});
-    auto write = [&](ReplayBuffer& rb) {
-      if (!vectors) return sim.write_frames(rb);
-      float* v = rb.next_vectors();
-      for (int e = 0; e < 3; ++e)
-        for (int d = 0; d < 5; ++d) v[e * 5 + d] = static_cast<float>(code(e, sim.ep[e], sim.t[e]) + d);
-    };
     for (ReplayBuffer* rb : {&direct_rb, &staged_rb}) {
-      Sim fresh(3, {4, 6, 9});
-      sim = fresh;
-      write(*rb);
-      rb->commit_reset();
-      for (int i = 0; i < 40; ++i) {
-        // Sim::step writes frames itself; for vectors overwrite them before committing.
-        std::vector<float> a(6), r(3);
-        std::vector<std::uint8_t> term(3), trunc(3), start(3);
-        for (int e = 0; e < 3; ++e) {
-          a[2 * e] = static_cast<float>(i + e);
-          a[2 * e + 1] = -static_cast<float>(i);
-          r[e] = 0.5f * static_cast<float>(i * 3 + e);
-          if (sim.pending_reset[e]) {
-            sim.pending_reset[e] = 0;
-            sim.ep[e] += 1;
-            sim.t[e] = 0;
-            start[e] = 1;
-          } else if (++sim.t[e] == sim.len[e]) {
-            (e == 1 ? trunc : term)[e] = 1;
-            sim.pending_reset[e] = 1;
-          }
-        }
-        write(*rb);
-        rb->commit_step(a.data(), r.data(), term.data(), trunc.data(), start.data());
-      }
+      Sim sim(3, {4, 6, 9});
+      sim.vectors = vectors;
+      sim.reset(*rb);
+      for (int i = 0; i < 40; ++i) sim.step(*rb);
     }
     INFO((vectors ? "vectors" : "frames"));
     CHECK(torch::equal(direct_rb.valid_slots(), staged_rb.valid_slots()));
