@@ -14,14 +14,14 @@ if [ "${1:-}" = "--sanitize" ]; then
   [ -f build-asan/CMakeCache.txt ] ||
     cmake -S . -B build-asan "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDODGE_BUILD_VIEWER=OFF \
       -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
-  cmake --build build-asan -j "$(nproc)" --target test_game test_render test_learn test_app
+  cmake --build build-asan -j "$(nproc)" --target test_game test_render test_learn test_run
   # LibTorch is not instrumented: its own allocations are not ours to report as leaks.
   export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:${ASAN_OPTIONS:-}"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
   build-asan/test_game
   build-asan/test_render
   build-asan/test_learn "[replay]"
-  build-asan/test_app "[config]"
+  build-asan/test_run "[config]"
   echo "test.sh --sanitize: game, render, replay and config tests clean under ASan + UBSan"
   exit 0
 fi

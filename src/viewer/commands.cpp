@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "dodge/app/agent.hpp"
-#include "dodge/app/config.hpp"
-#include "dodge/app/setup.hpp"
+#include "dodge/run/agent.hpp"
+#include "dodge/run/config.hpp"
+#include "dodge/run/setup.hpp"
 #include "dodge/viewer/session.hpp"
 #include "dodge/viewer/viewer.hpp"
 
@@ -54,8 +54,8 @@ void add_window_options(CLI::App* cmd, WindowOptions& o) {
 
 SessionOptions session_options(const WindowOptions& o) {
   // Output paths before the window opens and the agent loads.
-  if (!o.record.empty()) app::require_writable_file("--record", o.record);
-  if (!o.screenshot.empty()) app::require_writable_file("--screenshot", o.screenshot);
+  if (!o.record.empty()) run::require_writable_file("--record", o.record);
+  if (!o.screenshot.empty()) run::require_writable_file("--screenshot", o.screenshot);
   SessionOptions s;
   s.fps = o.fps;
   s.seed = o.seed;
@@ -68,7 +68,7 @@ SessionOptions session_options(const WindowOptions& o) {
   return s;
 }
 
-ViewerOptions viewer_options(const WindowOptions& o, const app::Config& config, const std::string& title) {
+ViewerOptions viewer_options(const WindowOptions& o, const run::Config& config, const std::string& title) {
   ViewerOptions v;
   v.width = o.width;
   v.height = o.height;
@@ -86,11 +86,11 @@ struct PlayOptions {
 
 void run_play(const PlayOptions& o) {
   SessionOptions so = session_options(o.window);
-  app::Config config;
+  run::Config config;
   config.name = "play";
-  if (!o.config.empty()) config = app::load_config(o.config);
-  app::apply_overrides(config, o.window.overrides);
-  app::validate(config);
+  if (!o.config.empty()) config = run::load_config(o.config);
+  run::apply_overrides(config, o.window.overrides);
+  run::validate(config);
   so.auto_restart = o.demo;  // a person restarts with R; the demo pilot goes on by itself
   Viewer viewer(viewer_options(o.window, config, "dodge play"));
   PlaySession session(viewer, config, so,
@@ -115,7 +115,7 @@ std::string path_tail(const std::string& path, std::size_t max) {
 
 void run_watch(const WatchOptions& o) {
   const SessionOptions so = session_options(o.window);
-  auto agent = app::Agent::load(o.path, o.window.overrides, o.device, 1);
+  auto agent = run::Agent::load(o.path, o.window.overrides, o.device, 1);
   const std::string title = "dodge watch " + agent->checkpoint_dir();
   Viewer viewer(viewer_options(o.window, agent->config(), title));
   WatchSession session(viewer, *agent, so, !o.stochastic,

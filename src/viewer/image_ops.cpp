@@ -9,9 +9,9 @@
 
 namespace dodge::viewer {
 
-app::Image downscale2(const app::Image& in) {
+output::Image downscale2(const output::Image& in) {
   const int w = std::max(1, in.width / 2), h = std::max(1, in.height / 2), c = in.channels;
-  app::Image out(w, h, c);
+  output::Image out(w, h, c);
   for (int y = 0; y < h; ++y) {
     const int y0 = std::min(2 * y, in.height - 1), y1 = std::min(2 * y + 1, in.height - 1);
     for (int x = 0; x < w; ++x) {
@@ -26,9 +26,9 @@ app::Image downscale2(const app::Image& in) {
   return out;
 }
 
-app::Image resize_nearest(const app::Image& in, int width, int height) {
+output::Image resize_nearest(const output::Image& in, int width, int height) {
   if (in.width == width && in.height == height) return in;
-  app::Image out(width, height, in.channels);
+  output::Image out(width, height, in.channels);
   for (int y = 0; y < height; ++y) {
     const int sy = std::min(in.height - 1, static_cast<int>(static_cast<long long>(y) * in.height / height));
     for (int x = 0; x < width; ++x) {
@@ -45,7 +45,7 @@ std::uint32_t pack(const std::uint8_t* p) {
 }
 }  // namespace
 
-app::Image reduce_colors(const app::Image& in, int max_colors) {
+output::Image reduce_colors(const output::Image& in, int max_colors) {
   if (in.channels != 3 || max_colors < 1) return in;
   const std::size_t n = static_cast<std::size_t>(in.width) * in.height;
   std::unordered_map<std::uint32_t, std::uint32_t> count;
@@ -75,7 +75,7 @@ app::Image reduce_colors(const app::Image& in, int max_colors) {
     }
     to.emplace(c, best);
   }
-  app::Image out = in;
+  output::Image out = in;
   for (std::size_t i = 0; i < n; ++i) {
     std::uint8_t* p = &out.pixels[i * 3];
     const std::uint32_t c = to.at(pack(p));

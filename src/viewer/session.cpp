@@ -14,14 +14,14 @@ constexpr int kMaxStepsPerFrame = 64;  // at high speed, drop the backlog rather
 constexpr double kGifMaxFps = 50.0;    // GIF delays are whole 1/100 s, at least 2
 }  // namespace
 
-Session::Session(Viewer& viewer, const app::Config& config, const SessionOptions& options)
+Session::Session(Viewer& viewer, const run::Config& config, const SessionOptions& options)
     : options_(options), viewer_(viewer), config_(config) {
-  if (options_.fps < 0 || options_.fps > 1000) throw app::UserError("--fps must be in [0, 1000]");
+  if (options_.fps < 0 || options_.fps > 1000) throw run::UserError("--fps must be in [0, 1000]");
   const double fps = options_.fps > 0 ? options_.fps : viewer_.refresh_rate();
   frame_seconds_ = 1.0 / fps;
   set_config(config);
   if (!options_.record_path.empty()) {
-    if (options_.record_episodes < 1) throw app::UserError("--record-episodes must be at least 1");
+    if (options_.record_episodes < 1) throw run::UserError("--record-episodes must be at least 1");
     // Keep every n-th frame so the GIF's rate is at most 50 fps and at most the agent's step rate.
     const double cap = std::min(kGifMaxFps, 1.0 / step_seconds_);
     gif_every_ = std::max(1, static_cast<int>(std::ceil(fps / cap - 1e-9)));
@@ -37,7 +37,7 @@ Session::~Session() {
   }
 }
 
-void Session::set_config(const app::Config& config) {
+void Session::set_config(const run::Config& config) {
   config_ = config;
   const auto& g = config_.env.game;
   env_ = std::make_unique<game::VecEnv>(g, 1, 1, options_.seed);
@@ -216,7 +216,7 @@ bool Session::frame() {
   ++frames_;
   if (recording_ && advanced && gif_counter_++ % gif_every_ == 0) record_frame();
   if (!options_.screenshot_path.empty() && frames_ >= options_.screenshot_frames) {
-    app::write_png(options_.screenshot_path, viewer_.read_pixels());
+    output::write_png(options_.screenshot_path, viewer_.read_pixels());
     std::printf("wrote %s (frame %d, %dx%d)\n", options_.screenshot_path.c_str(), frames_, viewer_.width(),
                 viewer_.height());
     std::fflush(stdout);
@@ -235,13 +235,13 @@ void Session::run() {
 }
 
 void Session::record_frame() {
-  app::Image image = viewer_.read_pixels();
+  output::Image image = viewer_.read_pixels();
   if (!options_.record_full_size) image = downscale2(image);
   if (!gif_) {
     gif_width_ = image.width;
     gif_height_ = image.height;
     gif_fps_ = 1.0 / (frame_seconds_ * gif_every_);
-    gif_ = std::make_unique<app::GifWriter>(options_.record_path, gif_width_, gif_height_, gif_fps_);
+    gif_ = std::make_unique<output::GifWriter>(options_.record_path, gif_width_, gif_height_, gif_fps_);
   }
   gif_->add_frame(reduce_colors(resize_nearest(image, gif_width_, gif_height_)));
 }
@@ -292,7 +292,7 @@ void Session::pace() {
 // ---------------------------------------------------------------------------------------------
 // play
 
-PlaySession::PlaySession(Viewer& viewer, const app::Config& config, const SessionOptions& options,
+PlaySession::PlaySession(Viewer& viewer, const run::Config& config, const SessionOptions& options,
                          std::function<game::Keys(const game::GameState&)> pilot)
     : Session(viewer, config, options), pilot_(std::move(pilot)) {}
 
@@ -307,7 +307,7 @@ bool PlaySession::on_key(SDL_Keycode key) {
     case SDLK_p: toggle_pause(); return true;
     case SDLK_l: {
       restart();  // the episode on screen ends here (and is reported) before the level changes
-      app::Config c = config();
+      run::Config c = config();
       c.env.game.level = c.env.game.level == 1 ? 2 : 1;
       set_config(c);
       return true;
@@ -419,7 +419,7 @@ std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GamePar
 // ---------------------------------------------------------------------------------------------
 // watch
 
-WatchSession::WatchSession(Viewer& viewer, app::Agent& agent, const SessionOptions& options,
+WatchSession::WatchSession(Viewer& viewer, run::Agent& agent, const SessionOptions& options,
                            bool deterministic, std::string title)
     : Session(viewer, agent.config(), options),
       agent_(agent),

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "dodge/app/config.hpp"
 #include "dodge/game/constants.hpp"
 #include "dodge/render/render.hpp"
+#include "dodge/run/error.hpp"
 
 namespace dodge::viewer {
 
@@ -58,8 +58,8 @@ constexpr SDL_Color kViewOutline{60, 60, 78, 255};  // the agent's view_extent w
 constexpr SDL_Color kGameOver{255, 70, 70, 255};
 constexpr SDL_Color kSurvived{120, 230, 120, 255};
 
-app::UserError no_display(const std::string& what) {
-  return app::UserError("cannot open a window (" + what +
+run::UserError no_display(const std::string& what) {
+  return run::UserError("cannot open a window (" + what +
                         "); no display? Record episodes without one: dodge eval RUN --record out.gif");
 }
 
@@ -98,7 +98,7 @@ Viewer::Viewer(const ViewerOptions& options) : options_(options) {
   SDL_RendererInfo info;
   if (SDL_GetRendererInfo(renderer_.get(), &info) == 0) renderer_name_ = info.name;
   SDL_SetRenderDrawBlendMode(renderer_.get(), SDL_BLENDMODE_BLEND);
-  if (TTF_Init() != 0) throw app::UserError(std::string("SDL_ttf: ") + TTF_GetError());
+  if (TTF_Init() != 0) throw run::UserError(std::string("SDL_ttf: ") + TTF_GetError());
   subsystems_.ttf = true;
   update_layout();
 }
@@ -112,10 +112,10 @@ void Viewer::open_fonts() {
   texts_.clear();
   font_.reset(TTF_OpenFont(path.c_str(), font_px_));
   if (!font_)
-    throw app::UserError("cannot load the HUD font " + path + " (" + TTF_GetError() +
+    throw run::UserError("cannot load the HUD font " + path + " (" + TTF_GetError() +
                          "); install fonts-dejavu-core or set DODGE_FONT to a .ttf file");
   big_font_.reset(TTF_OpenFont(path.c_str(), font_px_ * 4));
-  if (!big_font_) throw app::UserError("cannot load the HUD font " + path + " (" + TTF_GetError() + ")");
+  if (!big_font_) throw run::UserError("cannot load the HUD font " + path + " (" + TTF_GetError() + ")");
 }
 
 void Viewer::update_layout() {
@@ -514,10 +514,10 @@ void Viewer::present() {
   SDL_RenderPresent(renderer_.get());
 }
 
-app::Image Viewer::read_pixels() const {
+output::Image Viewer::read_pixels() const {
   int w = 0, h = 0;
   if (SDL_GetRendererOutputSize(renderer_.get(), &w, &h) != 0) w = width_, h = height_;
-  app::Image image(w, h, 3);
+  output::Image image(w, h, 3);
   if (SDL_RenderReadPixels(renderer_.get(), nullptr, SDL_PIXELFORMAT_RGB24, image.pixels.data(), w * 3) != 0)
     throw std::runtime_error(std::string("SDL_RenderReadPixels: ") + SDL_GetError());
   return image;

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "test_util.hpp"
-#include "dodge/app/agent.hpp"
-#include "dodge/app/image_io.hpp"
+#include "dodge/output/image_io.hpp"
 #include "dodge/render/render.hpp"
+#include "dodge/run/agent.hpp"
 #include "dodge/viewer/session.hpp"
 #include "dodge/viewer/viewer.hpp"
 #include "torch_catch.hpp"  // after the headers that pull in LibTorch (glog's CHECK)
@@ -48,7 +48,7 @@ bool is(const std::uint8_t* p, render::Rgb c) {
 }
 
 // Pixels in rect whose brightest channel exceeds min (text and shapes on a dark background).
-int bright_pixels(const app::Image& img, const SDL_Rect& r, int min) {
+int bright_pixels(const output::Image& img, const SDL_Rect& r, int min) {
   int n = 0;
   for (int y = std::max(0, r.y); y < std::min(img.height, r.y + r.h); ++y)
     for (int x = std::max(0, r.x); x < std::min(img.width, r.x + r.w); ++x) {
@@ -85,7 +85,7 @@ TEST_CASE("viewer: the player is drawn in its colour at its projected position",
   HudInfo hud;
   hud.title = "test";
   v.draw(s, hud);
-  const app::Image img = v.read_pixels();
+  const output::Image img = v.read_pixels();
   REQUIRE(img.width == 640);
   REQUIRE(img.height == 360);
   REQUIRE(img.channels == 3);
@@ -116,7 +116,7 @@ TEST_CASE("viewer: a missing HUD font is a user error naming the fix", "[viewer]
   o.font_path = "/nonexistent/font.ttf";
   CHECK_THROWS_WITH(Viewer(o),
                     Catch::Contains("/nonexistent/font.ttf") && Catch::Contains("fonts-dejavu-core"));
-  CHECK_THROWS_AS(Viewer(o), app::UserError);
+  CHECK_THROWS_AS(Viewer(o), run::UserError);
   // SDL is shut down cleanly: a window opens afterwards.
   Viewer ok(small_window());
   CHECK(ok.width() == 640);
@@ -128,7 +128,7 @@ TEST_CASE("viewer: a resized window keeps the world's aspect ratio", "[viewer]")
   v.set_size(400, 500);
   const game::GameState s = player_at(-2.0, 3.0);
   v.draw(s, HudInfo{});
-  const app::Image img = v.read_pixels();
+  const output::Image img = v.read_pixels();
   REQUIRE(img.width == 400);
   REQUIRE(img.height == 500);
   CHECK(v.pixels_per_unit() == Approx(400.0 / 24.0));  // the shorter side spans view_extent
@@ -147,7 +147,7 @@ TEST_CASE("viewer: the HUD draws text, and GAME OVER on a hit", "[viewer]") {
   hud.action = {0.5f, -1.0f, 1.0f};
   hud.controls = "keys";
   v.draw(s, hud);
-  app::Image img = v.read_pixels();
+  output::Image img = v.read_pixels();
   const SDL_Rect hr = v.hud_rect();
   CHECK(hr.w > 100);
   CHECK(hr.h > 50);
@@ -155,7 +155,7 @@ TEST_CASE("viewer: the HUD draws text, and GAME OVER on a hit", "[viewer]") {
   // The banner sits under the court.
   const int court_bottom = static_cast<int>(v.to_screen_y(-4.0));
   const SDL_Rect centre{img.width / 4, court_bottom, img.width / 2, img.height - court_bottom};
-  const auto red_pixels = [&](const app::Image& im) {
+  const auto red_pixels = [&](const output::Image& im) {
     int n = 0;
     for (int y = centre.y; y < centre.y + centre.h; ++y)
       for (int x = centre.x; x < centre.x + centre.w; ++x)
@@ -184,7 +184,7 @@ TEST_CASE("viewer: balls leave a fading trail, cleared at an episode start", "[v
   CHECK(v.trails().ago(0).at(0)[0] == Approx(-1.0));
   CHECK(v.trails().ago(3).at(0)[0] == Approx(-4.0));
   v.draw(s, HudInfo{});
-  const app::Image img = v.read_pixels();
+  const output::Image img = v.read_pixels();
   CHECK(is(img.at(static_cast<int>(v.to_screen_x(-1)), static_cast<int>(v.to_screen_y(2))),
            render::kBallColor));
   for (int back = 1; back <= 5; ++back) {
@@ -208,7 +208,7 @@ TEST_CASE("viewer: incoming balls outside the window get a border arrow", "[view
   game::GameState s = player_at(0, 0);
   s.balls.push_back(game::Ball{0, 20, 1.5, 0, -25, 0});  // above the window, flying down at the player
   v.draw(s, HudInfo{});
-  const app::Image img = v.read_pixels();
+  const output::Image img = v.read_pixels();
   int red = 0;
   for (int y = 0; y < 20; ++y)
     for (int x = 300; x < 340; ++x)
@@ -217,7 +217,7 @@ TEST_CASE("viewer: incoming balls outside the window get a border arrow", "[view
   // Flying away: no arrow.
   s.balls[0].vy = 25;
   v.draw(s, HudInfo{});
-  const app::Image img2 = v.read_pixels();
+  const output::Image img2 = v.read_pixels();
   red = 0;
   for (int y = 0; y < 20; ++y)
     for (int x = 300; x < 340; ++x)
@@ -233,13 +233,13 @@ TEST_CASE("viewer: window frames round-trip through a GIF", "[viewer][gif]") {
   HudInfo hud;
   hud.title = "gif";
   {
-    app::GifWriter gif(dir.file("a.gif"), 320, 180, 30.0);
+    output::GifWriter gif(dir.file("a.gif"), 320, 180, 30.0);
     for (int i = 0; i < 7; ++i) {
       s.player.x = -3 + i;
       s.steps = i;
       hud.step = i;
       v.draw(s, hud);
-      const app::Image frame = reduce_colors(downscale2(v.read_pixels()));
+      const output::Image frame = reduce_colors(downscale2(v.read_pixels()));
       REQUIRE(frame.width == 320);
       REQUIRE(frame.height == 180);
       gif.add_frame(frame);
@@ -247,7 +247,7 @@ TEST_CASE("viewer: window frames round-trip through a GIF", "[viewer][gif]") {
     }
     gif.close();
   }
-  const app::GifInfo info = app::read_gif_info(dir.file("a.gif"));
+  const output::GifInfo info = output::read_gif_info(dir.file("a.gif"));
   CHECK(info.frames == 7);
   CHECK(info.width == 320);
   CHECK(info.height == 180);
@@ -255,25 +255,25 @@ TEST_CASE("viewer: window frames round-trip through a GIF", "[viewer][gif]") {
 }
 
 TEST_CASE("viewer: image helpers for recordings", "[viewer][gif]") {
-  app::Image img(4, 2, 3);
+  output::Image img(4, 2, 3);
   for (int y = 0; y < 2; ++y)
     for (int x = 0; x < 4; ++x) img.at(x, y)[0] = static_cast<std::uint8_t>(x * 10 + y);
-  const app::Image half = downscale2(img);
+  const output::Image half = downscale2(img);
   REQUIRE(half.width == 2);
   REQUIRE(half.height == 1);
   CHECK(int(half.at(0, 0)[0]) == 6);  // (0 + 10 + 1 + 11) / 4 = 5.5, rounded
-  const app::Image big = resize_nearest(img, 8, 4);
+  const output::Image big = resize_nearest(img, 8, 4);
   CHECK(int(big.at(7, 3)[0]) == 31);
 
   // 400 colours: the 256 most frequent stay exact, the rest map to kept colours.
-  app::Image many(100, 40, 3);
+  output::Image many(100, 40, 3);
   for (int i = 0; i < 4000; ++i) {
     const int c = i < 2000 ? 0 : i % 400;
     many.pixels[i * 3 + 0] = static_cast<std::uint8_t>(c % 20 * 12);
     many.pixels[i * 3 + 1] = static_cast<std::uint8_t>(c / 20 * 12);
     many.pixels[i * 3 + 2] = 7;
   }
-  const app::Image fewer = reduce_colors(many);
+  const output::Image fewer = reduce_colors(many);
   std::vector<std::uint32_t> seen;
   for (int i = 0; i < 4000; ++i) {
     const std::uint8_t* p = &fewer.pixels[i * 3];
@@ -310,7 +310,7 @@ TEST_CASE("viewer: dodge play without a display exits 2 and suggests dodge eval 
 TEST_CASE("viewer: play steps the game with the training rules and handles R and L", "[viewer][play]") {
   headless();
   Viewer v(small_window());
-  app::Config config;
+  run::Config config;
   config.env.game.level = 1;  // slow throws: the player survives the first frames
   SessionOptions so;
   so.pace = false;
@@ -366,7 +366,7 @@ TEST_CASE("viewer: the demo pilot plays by itself and a screenshot ends the sess
   headless();
   TempDir dir("shot");
   Viewer v(small_window());
-  app::Config config;
+  run::Config config;
   SessionOptions so;
   so.pace = false;
   so.screenshot_path = dir.file("play.png");
@@ -374,7 +374,7 @@ TEST_CASE("viewer: the demo pilot plays by itself and a screenshot ends the sess
   PlaySession play(v, config, so, demo_pilot(game::resolve(config.env.game), 1));
   play.run();
   CHECK(play.frames_drawn() == 90);
-  const app::Image png = app::read_png(dir.file("play.png"));
+  const output::Image png = output::read_png(dir.file("play.png"));
   CHECK(png.width == 640);
   CHECK(png.height == 360);
 }
@@ -382,10 +382,10 @@ TEST_CASE("viewer: the demo pilot plays by itself and a screenshot ends the sess
 namespace {
 
 // A stand-in for a trained policy: runs right, shows a known input picture, counts its calls.
-class FakeAgent : public app::Agent {
+class FakeAgent : public run::Agent {
  public:
-  explicit FakeAgent(const app::Config& c) : config_(c) {}
-  const app::Config& config() const override { return config_; }
+  explicit FakeAgent(const run::Config& c) : config_(c) {}
+  const run::Config& config() const override { return config_; }
   const std::string& checkpoint_dir() const override { return dir_; }
   int n_envs() const override { return 1; }
   void observe(int env, const game::GameState& state, bool episode_start) override {
@@ -412,12 +412,12 @@ class FakeAgent : public app::Agent {
   bool last_deterministic = false;
 
  private:
-  app::Config config_;
+  run::Config config_;
   std::string dir_ = "fake/checkpoint";
 };
 
-app::Config topdown_config() {
-  app::Config c;
+run::Config topdown_config() {
+  run::Config c;
   c.env.game.level = 1;
   c.env.game.observation_mode = game::ObsMode::Topdown;
   c.env.render.width = c.env.render.height = 84;
@@ -449,7 +449,7 @@ TEST_CASE("viewer: watch drives the agent and shows its stacked input", "[viewer
   const SDL_Rect in = v.inset_rect();
   CHECK(in.x > v.width() / 2);
   CHECK(in.w > 84);
-  const app::Image img = v.read_pixels();
+  const output::Image img = v.read_pixels();
   int white = 0;
   for (int y = in.y; y < in.y + in.h; ++y)
     for (int x = in.x; x < in.x + in.w; ++x)
@@ -483,7 +483,7 @@ TEST_CASE("viewer: watch drives the agent and shows its stacked input", "[viewer
 TEST_CASE("viewer: watch of a vector policy shows a note instead of frames", "[viewer][watch]") {
   headless();
   Viewer v(small_window());
-  app::Config c;
+  run::Config c;
   c.env.game.observation_mode = game::ObsMode::WithThrower;
   FakeAgent agent(c);
   SessionOptions so;
@@ -499,7 +499,7 @@ TEST_CASE("viewer: watch records the first episodes as a GIF at the game's rate"
   headless();
   TempDir dir("rec");
   Viewer v(small_window());
-  app::Config c = topdown_config();
+  run::Config c = topdown_config();
   c.env.game.max_episode_steps = 20;  // short episodes
   FakeAgent agent(c);
   SessionOptions so;
@@ -511,7 +511,7 @@ TEST_CASE("viewer: watch records the first episodes as a GIF at the game's rate"
   WatchSession watch(v, agent, so, true, "dodge watch fake");
   watch.run();
   CHECK(watch.episodes_finished() == 3);
-  const app::GifInfo info = app::read_gif_info(dir.file("watch.gif"));
+  const output::GifInfo info = output::read_gif_info(dir.file("watch.gif"));
   CHECK(info.width == 320);
   CHECK(info.height == 180);
   CHECK(info.delay_cs == 3);  // 60 frames/s kept every other frame: 30 fps

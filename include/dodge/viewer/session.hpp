@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "dodge/app/agent.hpp"
-#include "dodge/app/config.hpp"
-#include "dodge/app/image_io.hpp"
 #include "dodge/game/vec_env.hpp"
+#include "dodge/output/image_io.hpp"
+#include "dodge/run/agent.hpp"
+#include "dodge/run/config.hpp"
 #include "dodge/viewer/viewer.hpp"
 
 namespace dodge::viewer {
@@ -37,7 +37,7 @@ struct SessionOptions {
 
 class Session {
  public:
-  Session(Viewer& viewer, const app::Config& config, const SessionOptions& options);
+  Session(Viewer& viewer, const run::Config& config, const SessionOptions& options);
   virtual ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -50,7 +50,7 @@ class Session {
   bool press(SDL_Keycode key);
 
   const game::GameState& state() const { return env_->state(0); }
-  const app::Config& config() const { return config_; }
+  const run::Config& config() const { return config_; }
   int episodes_finished() const { return finished_; }
   int frames_drawn() const { return frames_; }
   bool paused() const { return paused_; }
@@ -71,7 +71,7 @@ class Session {
   virtual void episode_done(const game::EpisodeEnd& /*end*/, bool /*by_reset*/) {}
 
   // Rebuilds the game from a changed config (e.g. another level) and starts a new episode.
-  void set_config(const app::Config& config);
+  void set_config(const run::Config& config);
   // Ends the episode on screen (if any steps were taken) and starts a new one.
   void restart();
   void toggle_pause();
@@ -92,7 +92,7 @@ class Session {
   void pace();
 
   Viewer& viewer_;
-  app::Config config_;
+  run::Config config_;
   std::unique_ptr<game::VecEnv> env_;
   game::StepOutputs out_;
   std::vector<float> action_;
@@ -117,7 +117,7 @@ class Session {
   double fps_measured_ = 0.0;
   // Recording
   bool recording_ = false;
-  std::unique_ptr<app::GifWriter> gif_;  // opened at the first recorded frame (its size)
+  std::unique_ptr<output::GifWriter> gif_;  // opened at the first recorded frame (its size)
   int gif_every_ = 1;                    // keep every n-th frame in which the game advanced
   int gif_counter_ = 0;
   int recorded_episodes_ = 0;
@@ -128,7 +128,7 @@ class Session {
 // dodge play: a person plays with the keyboard (or a scripted pilot when keys is set).
 class PlaySession : public Session {
  public:
-  PlaySession(Viewer& viewer, const app::Config& config, const SessionOptions& options,
+  PlaySession(Viewer& viewer, const run::Config& config, const SessionOptions& options,
               std::function<game::Keys(const game::GameState&)> pilot = {});
   double best_score() const { return best_; }
 
@@ -152,7 +152,7 @@ std::function<game::Keys(const game::GameState&)> demo_pilot(const game::GamePar
 // dodge watch: a trained agent plays; the inset shows its stacked input frames.
 class WatchSession : public Session {
  public:
-  WatchSession(Viewer& viewer, app::Agent& agent, const SessionOptions& options, bool deterministic,
+  WatchSession(Viewer& viewer, run::Agent& agent, const SessionOptions& options, bool deterministic,
                std::string title);
   bool deterministic() const { return deterministic_; }
 
@@ -165,7 +165,7 @@ class WatchSession : public Session {
   void episode_done(const game::EpisodeEnd& end, bool by_reset) override;
 
  private:
-  app::Agent& agent_;
+  run::Agent& agent_;
   bool deterministic_;
   std::string title_;
   std::vector<std::uint8_t> stack_;

@@ -1,6 +1,6 @@
 // The SDL2 window of dodge watch / play: draws a game state at window resolution (court, thrower
 // indicators, balls with motion trails, the player, off-screen arrows), a HUD with SDL2_ttf, and
-// optionally the agent's stacked input frames. Frames can be read back as app::Image for tests,
+// optionally the agent's stacked input frames. Frames can be read back as output::Image for tests,
 // screenshots and GIF recordings.
 #pragma once
 
@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "dodge/app/image_io.hpp"
 #include "dodge/game/config.hpp"
 #include "dodge/game/game.hpp"
+#include "dodge/output/image_io.hpp"
 
 typedef struct _TTF_Font TTF_Font;
 
@@ -90,7 +90,7 @@ struct Events {
 
 class Viewer {
  public:
-  // Opens the window. Throws app::UserError when there is no display or no font.
+  // Opens the window. Throws run::UserError when there is no display or no font.
   explicit Viewer(const ViewerOptions& options);
   Viewer(const Viewer&) = delete;
   Viewer& operator=(const Viewer&) = delete;
@@ -103,7 +103,7 @@ class Viewer {
   void draw(const game::GameState& state, const HudInfo& hud, const InsetInfo* inset = nullptr);
   void present();
   // The back buffer as RGB (call between draw and present).
-  app::Image read_pixels() const;
+  output::Image read_pixels() const;
 
   Events poll_events();
   // Movement keys held now (WASD / arrows, Shift, Space).
@@ -177,11 +177,11 @@ class Viewer {
 };
 
 // Halves an image (2 x 2 box average), for smaller GIFs.
-app::Image downscale2(const app::Image& image);
+output::Image downscale2(const output::Image& image);
 // Nearest-neighbour resize (a window resized during a recording keeps the GIF's size).
-app::Image resize_nearest(const app::Image& image, int width, int height);
+output::Image resize_nearest(const output::Image& image, int width, int height);
 // Maps the colours of an RGB image to at most max_colors (the most frequent kept exactly, the others
 // to the nearest kept one), so GifWriter keeps the game's exact colours and text stays legible.
-app::Image reduce_colors(const app::Image& image, int max_colors = 256);
+output::Image reduce_colors(const output::Image& image, int max_colors = 256);
 
 }  // namespace dodge::viewer

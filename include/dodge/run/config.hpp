@@ -1,0 +1,104 @@
+// The run configuration: one struct per component with defaults, loaded from YAML, validated once.
+// Three sections (env, sac, train) with the original project's key names. Unknown keys, wrong
+// types and out-of-range values are errors naming file:line:column, the key, the value and what is
+// allowed. `--set section.key=value` overrides any key with the same checks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dodge/game/config.hpp"
+#include "dodge/render/render.hpp"
+#include "dodge/run/error.hpp"
+
+namespace YAML {
+class Node;
+}
+
+namespace dodge::run {
+
+// A user error in a config (file, key or value).
+class ConfigError : public UserError {
+ public:
+  using UserError::UserError;
+};
+
+struct EnvConfig {
+  game::GameConfig game;
+  render::RenderConfig render;  // used when game.observation_mode is topdown
+  int frame_stack = 1;          // frames per observation (1..16)
+  int n_envs = 1;               // parallel training games
+};
+
+struct SacConfig {
+  std::int64_t buffer_size = 1'000'000;  // transitions
+  int batch_size = 256;
+  double learning_rate = 3e-4;           // for all networks unless overridden below
+  double actor_learning_rate = 0.0;      // 0: learning_rate
+  double critic_learning_rate = 0.0;     // 0: learning_rate
+  double gamma = 0.99;
+  double tau = 0.005;
+  std::string ent_coef = "auto";         // "auto" (learned) or a fixed number
+  double ent_coef_init = 1.0;            // initial alpha when learned
+  std::string target_entropy_text = "auto";  // key target_entropy: auto (-action_dim) or a number
+  std::vector<int> net_arch = {256, 256};
+  int features_dim = 512;                // CNN encoder output
+  std::string encoder_mode = "shared";   // shared | separate
+  std::string augment = "random_shift";  // random_shift | none
+  int target_update_interval = 1;
+  std::string precision = "fp32";        // fp32 | bf16 (CUDA autocast)
+  bool cuda_graph = true;                // capture the update as a CUDA graph on CUDA
+};
+
+struct TrainConfig {
+  std::int64_t total_timesteps = 100'000;
+  std::int64_t learning_starts = 1000;   // env steps of uniform random actions first
+  int train_freq = 1;                    // env steps per env between update phases
+  int gradient_steps = 1;                // updates per phase (-1: as many as env steps collected)
+  std::int64_t eval_freq = 10'000;       // env steps between evaluations (0: never)
+  int n_eval_episodes = 10;
+  int eval_envs = 0;                     // 0: min(n_eval_episodes, 16)
+  std::int64_t checkpoint_freq = 50'000; // env steps between checkpoints (0: only final)
+  int keep_checkpoints = 3;
+  bool save_replay_buffer = false;
+  std::int64_t seed = 0;
+  std::string device = "auto";           // auto | cpu | cuda | cuda:N
+  int threads = 0;                       // env threads (0: 1 below 64 envs, else all cores)
+  std::int64_t log_interval = 1000;      // env steps between progress lines / metric reads
+};
+
+struct Config {
+  std::string name = "run";  // the config file's stem: results/<name>/...
+  EnvConfig env;
+  SacConfig sac;
+  TrainConfig train;
+};
+
+// One key of the schema, bound to a Config instance.
+struct Field {
+  std::string section, key;
+  std::string allowed;                            // "[16, 512]", "shared | separate", ...
+  std::function<void(const YAML::Node&)> set;     // parses and range-checks; throws ConfigError
+  std::function<std::string()> get;               // current value as YAML text
+};
+std::vector<Field> schema(Config& config);
+
+// Loads a YAML file over the defaults; throws ConfigError.
+Config load_config(const std::string& path);
+// Parses YAML text (source is the name used in messages).
+Config parse_config(const std::string& yaml_text, const std::string& source);
+// Applies "section.key=value" overrides in order; throws ConfigError naming the override.
+void apply_overrides(Config& config, const std::vector<std::string>& overrides);
+// Cross-key checks after loading and overriding; throws ConfigError.
+void validate(const Config& config);
+// The resolved config as YAML (every key, in schema order).
+std::string to_yaml(const Config& config);
+// Keys whose values differ between two configs ("env.image_width: 84 vs 64", ...).
+std::vector<std::string> diff(const Config& a, const Config& b, const std::vector<std::string>& keys);
+
+// Levenshtein-nearest candidate, or "" when nothing is close.
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace dodge::run

@@ -1,0 +1,46 @@
+// Turning a Config into the learner's pieces: device, observation shapes, SAC options.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "dodge/learn/replay_buffer.hpp"
+#include "dodge/learn/sac.hpp"
+#include "dodge/run/config.hpp"
+
+namespace dodge::run {
+
+// "auto" -> CUDA when available, else CPU. Throws UserError for a device that is not there.
+torch::Device resolve_device(const std::string& name);
+
+// Checks, before any work starts, that `path` can be written as a file (its folder exists and is
+// writable, and it is not a folder); otherwise a UserError naming the option and the path.
+void require_writable_file(const std::string& option, const std::string& path);
+
+struct ObsSpec {
+  bool image = false;
+  std::vector<std::int64_t> frame;    // one observation: {C, H, W} or {D}
+  std::vector<std::int64_t> stacked;  // the network input: {k*C, H, W} or {k*D}
+  int stack = 1;
+  int action_dim = 3;
+};
+ObsSpec obs_spec(const Config& config);
+
+learn::SacOptions sac_options(const Config& config);
+learn::ReplaySpec replay_spec(const Config& config);
+
+// Keys that fix the shapes of networks, env state and buffer: they must match on resume.
+const std::vector<std::string>& shape_keys();
+
+// A random generator on a device (CPU, or a new CUDA generator), seeded.
+at::Generator make_generator(const torch::Device& device, std::uint64_t seed);
+
+// Env threads for a config (train.threads, or all cores).
+int env_threads(const Config& config);
+
+// LibTorch intra-op threads on every core, unless OMP_NUM_THREADS says otherwise.
+void use_all_cores();
+
+}  // namespace dodge::run

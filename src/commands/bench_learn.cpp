@@ -1,0 +1,302 @@
+// dodge bench replay | update | train.
+#include <ATen/CPUGeneratorImpl.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "dodge/commands/bench.hpp"
+#include "dodge/learn/replay_buffer.hpp"
+#include "dodge/learn/sac.hpp"
+#include "dodge/run/config.hpp"
+#include "dodge/run/setup.hpp"
+#include "dodge/run/training.hpp"
+
+
+namespace dodge::commands {
+
+namespace {
+
+void sync(const torch::Device& d) {
+#ifdef DODGE_CUDA
+  if (d.is_cuda()) torch::cuda::synchronize(d.index());
+#else
+  (void)d;
+#endif
+}
+
+struct LearnBenchOptions {
+  std::string res = "84";
+  bool grey = true;
+  bool rgb = false;
+  int stack = 4;
+  std::string batch = "256";
+  std::string encoder = "shared,separate";
+  std::string device = "auto";
+  std::int64_t capacity = 100000;
+  int steps = 50;
+  int repeats = 3;
+  int warmup = 5;
+  std::string augment = "random_shift";
+  std::string precision = "fp32";
+  bool cuda_graph = true;
+  std::string json;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> v;
+  std::stringstream ss(s);
+  for (std::string x; std::getline(ss, x, ',');) v.push_back(x);
+  return v;
+}
+
+void bench_replay(const LearnBenchOptions& o) {
+  const torch::Device device = run::resolve_device(o.device);
+  output::BenchReport report;
+  report.name = "replay";
+  report.command = output::command_line();
+  struct Case {
+    int res, channels;
+  };
+  std::vector<Case> cases;
+  if (o.res == "default")
+    cases = {{84, 3}, {84, 1}, {256, 1}};
+  else
+    for (int r : parse_int_list(o.res, "--res")) cases.push_back({r, o.rgb ? 3 : 1});
+  const auto batches = parse_int_list(o.batch, "--batch");
+  std::printf("bench replay on %s: capacity %lld, stack %d, fill then sample\n", device.str().c_str(),
+              static_cast<long long>(o.capacity), o.stack);
+  for (const auto& c : cases) {
+    learn::ReplaySpec spec;
+    spec.capacity = o.capacity;
+    spec.n_envs = 16;
+    spec.frame_stack = o.stack;
+    spec.obs_shape = std::vector<std::int64_t>{c.channels, c.res, c.res};
+    spec.action_dim = 3;
+    learn::ReplayBuffer rb(spec, device);
+    const std::int64_t n = spec.n_envs;
+    std::vector<float> actions(static_cast<std::size_t>(n * 3), 0.1f), rewards(static_cast<std::size_t>(n), 1.0f);
+    std::vector<std::uint8_t> zeros(static_cast<std::size_t>(n), 0), starts(static_cast<std::size_t>(n), 0);
+    std::memset(rb.next_frames(), 7, static_cast<std::size_t>(n * spec.obs_bytes()));
+    rb.commit_reset();
+    // Fill the whole buffer once (every 100th step starts a new episode).
+    const double t0 = output::now_seconds();
+    std::int64_t rows = 0;
+    for (; rows < rb.rows() + 2; ++rows) {
+      // Whole frames are written, as the renderer does, so every page is real.
+      std::memset(rb.next_frames(), static_cast<int>(rows % 251), static_cast<std::size_t>(n * spec.obs_bytes()));
+      for (auto& s : starts) s = (rows % 100 == 99) ? 1 : 0;
+      rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), starts.data());
+    }
+    sync(device);
+    const double fill_rate = static_cast<double>(rows * n) / (output::now_seconds() - t0);
+    auto gen = run::make_generator(device, 1);
+    for (int b : batches) {
+      learn::Batch batch;  // reused, as the training loop does
+      for (int i = 0; i < o.warmup; ++i) rb.sample_into(batch, b, gen);
+      sync(device);
+      std::vector<double> rates;
+      for (int r = 0; r < o.repeats; ++r) {
+        const double s0 = output::now_seconds();
+        for (int i = 0; i < o.steps; ++i) rb.sample_into(batch, b, gen);
+        sync(device);
+        rates.push_back(o.steps / (output::now_seconds() - s0));
+      }
+      report.add_row({{"res", c.res},
+                      {"channels", c.channels},
+                      {"stack", o.stack},
+                      {"bytes/transition", static_cast<double>(learn::ReplayBuffer::bytes_per_transition(spec))},
+                      {"frame_bytes", static_cast<double>(spec.obs_bytes())},
+                      {"MB_total", static_cast<double>(learn::ReplayBuffer::bytes_needed(spec)) / 1e6},
+                      {"insert transitions/s", fill_rate},
+                      {"batch", b},
+                      {"batches/s", median(rates)}});
+    }
+  }
+  finish_report(report, o.json.empty() ? "results/bench/replay.json" : o.json);
+}
+
+void bench_update(const LearnBenchOptions& o) {
+  const torch::Device device = run::resolve_device(o.device);
+  output::BenchReport report;
+  report.name = "update";
+  report.command = output::command_line();
+  const int res = parse_int_list(o.res, "--res").at(0);
+  const int c = o.rgb ? 3 : 1;
+  std::printf("bench update on %s: %dx%d %s x %d, SAC (twin Q, target, entropy), augment %s, precision %s%s\n",
+              device.str().c_str(), res, res, o.rgb ? "RGB" : "grey", o.stack, o.augment.c_str(), o.precision.c_str(),
+              device.is_cuda() ? (o.cuda_graph ? ", CUDA graph" : ", eager") : "");
+  for (const auto& enc : split(o.encoder)) {
+    if (enc != "shared" && enc != "separate") throw run::UserError("--encoder " + enc + ": allowed: shared | separate");
+    for (int b : parse_int_list(o.batch, "--batch")) {
+      learn::SacOptions so;
+      so.obs_shape = std::vector<std::int64_t>{c * o.stack, res, res};
+      so.action_dim = 3;
+      so.shared_encoder = enc == "shared";
+      so.augment = o.augment == "random_shift";
+      so.bf16 = o.precision == "bf16";
+      so.cuda_graph = o.cuda_graph;
+      so.target_entropy = std::nan("");
+      learn::Sac sac(so, device);
+      // Batches drawn from a small replay buffer, as in training.
+      learn::ReplaySpec spec;
+      spec.capacity = std::max<std::int64_t>(4096, 4 * b);
+      spec.n_envs = 8;
+      spec.frame_stack = o.stack;
+      spec.obs_shape = std::vector<std::int64_t>{c, res, res};
+      spec.action_dim = 3;
+      learn::ReplayBuffer rb(spec, device);
+      std::vector<float> actions(8 * 3, 0.2f), rewards(8, 1.0f);
+      std::vector<std::uint8_t> zeros(8, 0);
+      std::memset(rb.next_frames(), 40, static_cast<std::size_t>(8 * spec.obs_bytes()));
+      rb.commit_reset();
+      for (std::int64_t r = 0; r < rb.rows() - 1; ++r) {
+        std::memset(rb.next_frames(), static_cast<int>(r % 200), static_cast<std::size_t>(8 * spec.obs_bytes()));
+        rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), zeros.data());
+      }
+      auto gen = run::make_generator(device, 2);
+      learn::Batch batch;
+      for (int i = 0; i < o.warmup; ++i) {
+        rb.sample_into(batch, b, gen);
+        sac.update(batch);
+      }
+      sync(device);
+      std::vector<double> rates;
+      learn::SacMetrics m;
+      for (int r = 0; r < o.repeats; ++r) {
+        const double t0 = output::now_seconds();
+        for (int i = 0; i < o.steps; ++i) {
+          rb.sample_into(batch, b, gen);
+          m = sac.update(batch);
+        }
+        sync(device);
+        rates.push_back(o.steps / (output::now_seconds() - t0));
+      }
+      const auto h = learn::to_host(m);
+      if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
+      report.add_row({{"shared", enc == "shared" ? 1 : 0},
+                      {"batch", b},
+                      {"updates/s", median(rates)},
+                      {"min", *std::min_element(rates.begin(), rates.end())},
+                      {"max", *std::max_element(rates.begin(), rates.end())},
+                      {"samples/s", median(rates) * b}});
+    }
+  }
+  finish_report(report, o.json.empty() ? "results/bench/update.json" : o.json);
+}
+
+struct TrainBenchOptions {
+  std::string config = "configs/sac_topdown_cnn.yaml";
+  std::string envs = "";
+  std::int64_t steps = 2000;
+  std::int64_t warmup_steps = 1000;
+  std::string device = "auto";
+  std::vector<std::string> overrides;
+  std::string json;
+};
+
+void bench_train(const TrainBenchOptions& o) {
+  output::BenchReport report;
+  report.name = "train";
+  report.command = output::command_line();
+  run::Config base = run::load_config(o.config);
+  run::apply_overrides(base, o.overrides);
+  std::vector<int> env_counts = o.envs.empty() ? std::vector<int>{base.env.n_envs} : parse_int_list(o.envs, "--envs");
+  const auto tmp = std::filesystem::temp_directory_path() / ("dodge_bench_train_" + std::to_string(::getpid()));
+  std::printf("bench train: %s, %lld env steps after %lld warm-up steps (random actions + updates), one update per "
+              "env step\n",
+              o.config.c_str(), static_cast<long long>(o.steps), static_cast<long long>(o.warmup_steps));
+  for (int n : env_counts) {
+    // Warm-up run (learning_starts steps) then the timed steps, all updates at one per env step.
+    run::TrainArgs a;
+    a.config_path = o.config;
+    a.results = tmp.string();
+    a.device = o.device;
+    a.steps = o.warmup_steps + o.steps;
+    a.overrides = o.overrides;
+    for (const std::string& s : std::vector<std::string>{"env.n_envs=" + std::to_string(n), "train.gradient_steps=" + std::to_string(n), "train.train_freq=1",
+          "train.eval_freq=0", "train.checkpoint_freq=0", "train.save_replay_buffer=false",
+          "train.learning_starts=" + std::to_string(o.warmup_steps), "train.log_interval=" + std::to_string(o.steps),
+          "sac.buffer_size=" + std::to_string(std::max<std::int64_t>(50000, 2 * (o.steps + o.warmup_steps)))})
+      a.overrides.push_back(s);
+    run::train(a);
+    // The loop logged fps per log interval; the last row covers the timed steps with updates.
+    std::ifstream p;
+    for (const auto& cfg_dir : std::filesystem::directory_iterator(tmp))
+      for (const auto& run : std::filesystem::directory_iterator(cfg_dir.path())) p.open(run.path() / "logs" / "progress.csv");
+    std::string line, last;
+    std::getline(p, line);
+    std::vector<std::pair<double, double>> rows;  // (steps, elapsed)
+    while (std::getline(p, line)) {
+      std::stringstream ss(line);
+      std::string steps, fps, elapsed;
+      std::getline(ss, steps, ',');
+      std::getline(ss, fps, ',');
+      std::getline(ss, elapsed, ',');
+      rows.emplace_back(std::stod(steps), std::stod(elapsed));
+    }
+    double rate = 0;
+    for (std::size_t i = 1; i < rows.size(); ++i)
+      if (rows[i - 1].first >= static_cast<double>(o.warmup_steps))
+        rate = (rows[i].first - rows[i - 1].first) / (rows[i].second - rows[i - 1].second);
+    if (rate == 0 && rows.size() >= 2)
+      rate = (rows.back().first - rows[rows.size() - 2].first) / (rows.back().second - rows[rows.size() - 2].second);
+    report.add_row({{"envs", n}, {"batch", base.sac.batch_size}, {"env steps/s", rate}, {"updates/s", rate}});
+    std::filesystem::remove_all(tmp);
+  }
+  finish_report(report, o.json.empty() ? "results/bench/train.json" : o.json);
+}
+
+}  // namespace
+
+void register_learn_benches(CLI::App& bench) {
+  auto o = std::make_shared<LearnBenchOptions>();
+  auto* replay = bench.add_subcommand("replay", "Replay buffer: bytes per transition, inserts/s, sampled batches/s");
+  replay->add_option("--res", o->res, "square frame sizes (comma list), or 'default' for 84 RGB, 84 grey, 256 grey");
+  replay->add_flag("--rgb", o->rgb, "RGB frames (default grey)");
+  replay->add_option("--stack", o->stack, "frame stack")->capture_default_str();
+  replay->add_option("--batch", o->batch, "batch sizes (comma list)")->capture_default_str();
+  replay->add_option("--capacity", o->capacity, "transitions")->capture_default_str();
+  replay->add_option("--device", o->device, "auto | cpu | cuda")->capture_default_str();
+  replay->add_option("--steps", o->steps, "samples per repeat")->check(CLI::PositiveNumber)->capture_default_str();
+  replay->add_option("--repeats", o->repeats, "timed repeats")->capture_default_str();
+  replay->add_option("--json", o->json, "JSON output (default results/bench/replay.json)");
+  o->res = "default";
+  o->steps = 200;
+  replay->callback([o] { bench_replay(*o); });
+
+  auto u = std::make_shared<LearnBenchOptions>();
+  auto* update = bench.add_subcommand("update", "SAC updates/s on image batches from a replay buffer");
+  update->add_option("--res", u->res, "square frame size")->capture_default_str();
+  update->add_flag("--grey,--gray", u->grey, "grey frames (the default)");
+  update->add_flag("--rgb", u->rgb, "RGB frames");
+  update->add_option("--stack", u->stack, "frame stack")->capture_default_str();
+  update->add_option("--batch", u->batch, "batch sizes (comma list)")->capture_default_str();
+  update->add_option("--encoder", u->encoder, "shared | separate (comma list)")->capture_default_str();
+  update->add_option("--augment", u->augment, "random_shift | none")->capture_default_str();
+  update->add_option("--precision", u->precision, "fp32 | bf16 (CUDA)")->capture_default_str();
+  update->add_option("--cuda-graph", u->cuda_graph, "capture the update as a CUDA graph")->capture_default_str();
+  update->add_option("--device", u->device, "auto | cpu | cuda")->capture_default_str();
+  update->add_option("--steps", u->steps, "updates per repeat")->check(CLI::PositiveNumber)->capture_default_str();
+  update->add_option("--repeats", u->repeats, "timed repeats")->capture_default_str();
+  update->add_option("--warmup", u->warmup, "warm-up updates")->capture_default_str();
+  update->add_option("--obs", [](const std::vector<std::string>& v) { return v.size() == 1 && v[0] == "topdown"; },
+                     "topdown (images; the only choice)");
+  update->add_option("--json", u->json, "JSON output (default results/bench/update.json)");
+  update->callback([u] { bench_update(*u); });
+
+  auto t = std::make_shared<TrainBenchOptions>();
+  auto* tr = bench.add_subcommand("train", "End-to-end dodge train env steps/s (one update per env step)");
+  tr->add_option("--config", t->config, "config")->capture_default_str();
+  tr->add_option("--envs", t->envs, "n_envs values (comma list; default: the config's)");
+  tr->add_option("--steps", t->steps, "timed env steps")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--warmup", t->warmup_steps, "env steps before the timed part")->capture_default_str();
+  tr->add_option("--device", t->device, "auto | cpu | cuda")->capture_default_str();
+  tr->add_option("--set", t->overrides, "config overrides")->take_all();
+  tr->add_option("--json", t->json, "JSON output (default results/bench/train.json)");
+  tr->callback([t] { bench_train(*t); });
+}
+
+}  // namespace dodge::commands

@@ -1,0 +1,133 @@
+#include "dodge/output/bench_report.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+
+namespace dodge::output {
+
+namespace {
+std::string format_number(double v) {
+  char buf[64];
+  if (std::isnan(v)) return "-";
+  if (std::abs(v) >= 1000 || v == std::floor(v))
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (std::abs(v) >= 10)
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+  // Thousands separators for large numbers keep tables readable.
+  std::string s = buf;
+  if (s.find('.') == std::string::npos && s.size() > 4) {
+    std::string out;
+    int n = 0;
+    for (auto it = s.rbegin(); it != s.rend(); ++it) {
+      if (n && n % 3 == 0 && *it != '-') out.insert(out.begin(), ',');
+      out.insert(out.begin(), *it);
+      ++n;
+    }
+    s = out;
+  }
+  return s;
+}
+}  // namespace
+
+void BenchReport::add_row(const std::vector<std::pair<std::string, double>>& values) {
+  if (columns.empty())
+    for (const auto& kv : values) columns.push_back(kv.first);
+  std::vector<std::string> row;
+  std::vector<double> nums;
+  for (const auto& kv : values) {
+    row.push_back(format_number(kv.second));
+    nums.push_back(kv.second);
+  }
+  rows.push_back(row);
+  numbers.push_back(nums);
+}
+
+std::string BenchReport::table() const {
+  std::vector<std::size_t> w(columns.size());
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    w[c] = columns[c].size();
+    for (const auto& r : rows) w[c] = std::max(w[c], r[c].size());
+  }
+  std::ostringstream os;
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      os << (c ? "  " : "");
+      os << std::string(w[c] - cells[c].size(), ' ') << cells[c];
+    }
+    os << "\n";
+  };
+  line(columns);
+  std::vector<std::string> rule;
+  for (auto x : w) rule.push_back(std::string(x, '-'));
+  line(rule);
+  for (const auto& r : rows) line(r);
+  return os.str();
+}
+
+void BenchReport::write_json(const std::string& path) const {
+  nlohmann::json j;
+  j["benchmark"] = name;
+  j["command"] = command;
+  j["machine"] = machine_description();
+  j["date"] = now_iso8601();
+  j["rows"] = nlohmann::json::array();
+  for (const auto& r : numbers) {
+    nlohmann::json row;
+    for (std::size_t c = 0; c < columns.size(); ++c) row[columns[c]] = r[c];
+    j["rows"].push_back(row);
+  }
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(path + ": cannot write the benchmark JSON");
+  out << j.dump(2) << "\n";
+}
+
+std::string machine_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " logical cores";
+}
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+std::string join_args(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace dodge::output
+
+namespace dodge::output {
+std::string& command_line() {
+  static std::string s;
+  return s;
+}
+}  // namespace dodge::output

@@ -1,0 +1,139 @@
+#include "dodge/output/run_logger.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "dodge/output/plot.hpp"
+
+namespace dodge::output {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& progress_columns() {
+  static const std::vector<std::string> cols = {
+      "time/total_timesteps", "time/fps",           "time/time_elapsed",  "time/episodes",
+      "rollout/ep_rew_mean",  "rollout/ep_len_mean", "train/actor_loss",   "train/critic_loss",
+      "train/ent_coef",       "train/ent_coef_loss", "train/q_mean",       "train/entropy",
+      "train/n_updates",      "eval/mean_reward",    "eval/mean_ep_length"};
+  return cols;
+}
+
+namespace {
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> v;
+  std::stringstream ss(line);
+  std::string item;
+  while (std::getline(ss, item, ',')) v.push_back(item);
+  if (!line.empty() && line.back() == ',') v.push_back("");
+  return v;
+}
+}  // namespace
+
+RunLogger::RunLogger(const std::string& run_dir, bool resume) : run_dir_(run_dir), columns_(progress_columns()) {
+  const fs::path logs = fs::path(run_dir) / "logs";
+  std::error_code ec;
+  fs::create_directories(logs, ec);
+  const fs::path progress = logs / "progress.csv";
+  const fs::path evals = fs::path(run_dir) / "evaluations.csv";
+  // Reload what earlier sessions logged, for the learning curve.
+  if (resume) {
+    std::ifstream in(progress);
+    std::string line;
+    std::getline(in, line);
+    const auto header = split_csv(line);
+    int si = -1, ri = -1;
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == "time/total_timesteps") si = static_cast<int>(i);
+      if (header[i] == "rollout/ep_rew_mean") ri = static_cast<int>(i);
+    }
+    while (si >= 0 && ri >= 0 && std::getline(in, line)) {
+      const auto cells = split_csv(line);
+      if (static_cast<int>(cells.size()) <= std::max(si, ri) || cells[static_cast<std::size_t>(ri)].empty()) continue;
+      steps_.push_back(std::stod(cells[static_cast<std::size_t>(si)]));
+      ep_rew_.push_back(std::stod(cells[static_cast<std::size_t>(ri)]));
+    }
+    std::ifstream ein(evals);
+    std::getline(ein, line);
+    while (std::getline(ein, line)) {
+      const auto cells = split_csv(line);
+      if (cells.size() < 2) continue;
+      eval_steps_.push_back(std::stod(cells[0]));
+      eval_rew_.push_back(std::stod(cells[1]));
+    }
+  }
+  const bool new_progress = !fs::exists(progress) || !resume;
+  progress_ = std::fopen(progress.c_str(), new_progress ? "w" : "a");
+  const bool new_evals = !fs::exists(evals) || !resume;
+  evals_ = std::fopen(evals.c_str(), new_evals ? "w" : "a");
+  if (!progress_ || !evals_) throw std::runtime_error(run_dir + ": cannot write the run's log files");
+  if (new_progress) {
+    for (std::size_t i = 0; i < columns_.size(); ++i) std::fprintf(progress_, "%s%s", i ? "," : "", columns_[i].c_str());
+    std::fprintf(progress_, "\n");
+  }
+  if (new_evals) std::fprintf(evals_, "timesteps,mean_reward,std_reward,mean_ep_length,std_ep_length,success_rate\n");
+  tb_ = std::make_unique<TensorBoardWriter>((logs / "tensorboard").string());
+}
+
+RunLogger::~RunLogger() {
+  if (progress_) std::fclose(progress_);
+  if (evals_) std::fclose(evals_);
+}
+
+void RunLogger::write_row(const std::map<std::string, double>& s) {
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    const auto it = s.find(columns_[i]);
+    if (i) std::fputc(',', progress_);
+    if (it != s.end() && std::isfinite(it->second)) std::fprintf(progress_, "%.10g", it->second);
+  }
+  std::fputc('\n', progress_);
+}
+
+void RunLogger::record(std::int64_t step, const std::map<std::string, double>& s) {
+  write_row(s);
+  for (const auto& kv : s)
+    if (std::isfinite(kv.second)) tb_->add_scalar(kv.first, kv.second, step);
+  const auto r = s.find("rollout/ep_rew_mean");
+  if (r != s.end() && std::isfinite(r->second)) {
+    steps_.push_back(static_cast<double>(step));
+    ep_rew_.push_back(r->second);
+  }
+}
+
+void RunLogger::record_eval(std::int64_t step, double mean, double std_r, double mean_len, double std_len,
+                            double success) {
+  std::fprintf(evals_, "%lld,%.6f,%.6f,%.3f,%.3f,%.4f\n", static_cast<long long>(step), mean, std_r, mean_len,
+               std_len, success);
+  // progress.csv gets a row at the evaluation's step with the eval columns, as SB3's EvalCallback dumps one.
+  write_row({{"time/total_timesteps", static_cast<double>(step)},
+             {"eval/mean_reward", mean},
+             {"eval/mean_ep_length", mean_len}});
+  tb_->add_scalar("eval/mean_reward", mean, step);
+  tb_->add_scalar("eval/mean_ep_length", mean_len, step);
+  tb_->add_scalar("eval/success_rate", success, step);
+  eval_steps_.push_back(static_cast<double>(step));
+  eval_rew_.push_back(mean);
+}
+
+void RunLogger::write_curve(const std::string& title) {
+  Series train{"episode reward (mean of last 100)", steps_, ep_rew_, 40, 110, 220, false};
+  Series eval{"evaluation (deterministic)", eval_steps_, eval_rew_, 230, 80, 30, true};
+  PlotOptions o;
+  o.title = title;
+  o.x_label = "env steps";
+  o.y_label = "reward";
+  const std::string path = (fs::path(run_dir_) / "learning_curve.png").string();
+  const std::string tmp = path + ".tmp";
+  write_learning_curve(tmp, {train, eval}, o);
+  fs::rename(tmp, path);
+}
+
+void RunLogger::flush() {
+  std::fflush(progress_);
+  std::fflush(evals_);
+  tb_->flush();
+}
+
+}  // namespace dodge::output

@@ -1,0 +1,135 @@
+#include "dodge/run/setup.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#ifdef DODGE_CUDA
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <unistd.h>
+
+namespace dodge::run {
+
+torch::Device resolve_device(const std::string& name) {
+  const bool cuda = torch::cuda::is_available();
+  if (name == "auto") return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (name == "cpu") return torch::kCPU;
+  if (name.rfind("cuda", 0) == 0) {
+    if (!cuda)
+      throw UserError("device " + name +
+                      ": no CUDA device is available (this dodge is built with a CPU-only LibTorch or no GPU is "
+                      "visible); use --device cpu or build for CUDA (README: Building for CUDA)");
+    const int index = name.size() > 5 ? std::stoi(name.substr(5)) : 0;
+    if (index >= static_cast<int>(torch::cuda::device_count()))
+      throw UserError("device " + name + ": only " + std::to_string(torch::cuda::device_count()) +
+                      " CUDA device(s) are visible");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw UserError("device " + name + ": allowed: auto | cpu | cuda | cuda:N");
+}
+
+void require_writable_file(const std::string& option, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (fs::is_directory(p, ec)) throw UserError(option + " " + path + ": is a folder; give a file name");
+  if (!fs::is_directory(dir, ec))
+    throw UserError(option + " " + path + ": the folder " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0 || (fs::exists(p, ec) && ::access(p.c_str(), W_OK) != 0))
+    throw UserError(option + " " + path + ": cannot be written (permission denied)");
+}
+
+ObsSpec obs_spec(const Config& c) {
+  ObsSpec s;
+  s.stack = c.env.frame_stack;
+  s.action_dim = game::action_dim(c.env.game.action_space_type);
+  if (c.env.game.observation_mode == game::ObsMode::Topdown) {
+    s.image = true;
+    const auto& r = c.env.render;
+    s.frame = {r.channels(), r.height, r.width};
+    s.stacked = {r.channels() * s.stack, r.height, r.width};
+  } else {
+    const int d = game::vector_obs_size(c.env.game.observation_mode);
+    s.frame = {d};
+    s.stacked = {d * s.stack};
+  }
+  return s;
+}
+
+learn::SacOptions sac_options(const Config& c) {
+  const ObsSpec spec = obs_spec(c);
+  learn::SacOptions o;
+  o.obs_shape = spec.stacked;
+  o.action_dim = spec.action_dim;
+  o.net_arch = c.sac.net_arch;
+  o.features_dim = c.sac.features_dim;
+  o.shared_encoder = c.sac.encoder_mode == "shared";
+  o.augment = c.sac.augment == "random_shift";
+  o.actor_lr = c.sac.actor_learning_rate > 0 ? c.sac.actor_learning_rate : c.sac.learning_rate;
+  o.critic_lr = c.sac.critic_learning_rate > 0 ? c.sac.critic_learning_rate : c.sac.learning_rate;
+  o.ent_coef_lr = c.sac.learning_rate;
+  o.gamma = c.sac.gamma;
+  o.tau = c.sac.tau;
+  o.learn_ent_coef = c.sac.ent_coef == "auto";
+  o.ent_coef = o.learn_ent_coef ? c.sac.ent_coef_init : std::stod(c.sac.ent_coef);
+  o.target_entropy = c.sac.target_entropy_text == "auto" ? std::nan("") : std::stod(c.sac.target_entropy_text);
+  o.target_update_interval = c.sac.target_update_interval;
+  o.bf16 = c.sac.precision == "bf16";
+  o.cuda_graph = c.sac.cuda_graph;
+  o.seed = static_cast<std::uint64_t>(c.train.seed);
+  return o;
+}
+
+learn::ReplaySpec replay_spec(const Config& c) {
+  const ObsSpec spec = obs_spec(c);
+  learn::ReplaySpec r;
+  r.capacity = c.sac.buffer_size;
+  r.n_envs = c.env.n_envs;
+  r.frame_stack = c.env.frame_stack;
+  r.obs_shape = spec.frame;
+  r.action_dim = spec.action_dim;
+  return r;
+}
+
+const std::vector<std::string>& shape_keys() {
+  static const std::vector<std::string> keys = {
+      "env.observation_mode", "env.action_space_type", "env.image_width",  "env.image_height",
+      "env.image_grayscale",  "env.frame_stack",       "env.n_envs",       "sac.net_arch",
+      "sac.features_dim",     "sac.encoder_mode",      "sac.ent_coef"};
+  return keys;
+}
+
+at::Generator make_generator(const torch::Device& device, std::uint64_t seed) {
+#ifdef DODGE_CUDA
+  if (device.is_cuda()) {
+    auto g = at::cuda::detail::createCUDAGenerator(device.index());
+    g.set_current_seed(seed);
+    return g;
+  }
+#endif
+  (void)device;
+  return at::detail::createCPUGenerator(seed);
+}
+
+void use_all_cores() {
+  // Debian's LibTorch starts with one intra-op thread.
+  if (!std::getenv("OMP_NUM_THREADS")) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+int env_threads(const Config& c) {
+  if (c.train.threads > 0) return c.train.threads;
+  // A few games step and render in microseconds; extra threads would only compete with the
+  // learner's for the cores. Many games are worth spreading.
+  if (c.env.n_envs < 64) return 1;
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::min(hw, c.env.n_envs);
+}
+
+}  // namespace dodge::run

@@ -1,0 +1,563 @@
+// A training session: the loop, checkpoints, resume, evaluation and logs.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <atomic>
+#include <cstring>
+#include <cmath>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "dodge/game/vec_env.hpp"
+#include "dodge/learn/archive_io.hpp"
+#include "dodge/learn/replay_buffer.hpp"
+#include "dodge/learn/sac.hpp"
+#include "dodge/output/bench_report.hpp"
+#include "dodge/output/run_logger.hpp"
+#include "dodge/render/render.hpp"
+#include "dodge/run/checkpoint.hpp"
+#include "dodge/run/config.hpp"
+#include "dodge/run/evaluate.hpp"
+#include "dodge/run/setup.hpp"
+#include "dodge/run/training.hpp"
+
+
+namespace dodge::run {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_stop_requests{0};
+
+void on_signal(int) {
+  if (g_stop_requests.fetch_add(1) >= 1) {
+    const char msg[] = "\ndodge: second interrupt, aborting now\n";
+    ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    ::_exit(130);
+  }
+  const char msg[] = "\ndodge: interrupt: finishing the step, writing a checkpoint (Ctrl-C again aborts)\n";
+  ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)ignored;
+}
+
+class SignalScope {
+ public:
+  SignalScope() {
+    g_stop_requests = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalScope() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// Writes each env's observation into the replay buffer row being filled.
+class BufferSink : public game::ObsSink {
+ public:
+  BufferSink(const Config& c, bool image)
+      : image_(image),
+        frames_(c.env.render, nullptr, c.env.render.frame_bytes()),
+        params_(game::resolve(c.env.game)),
+        dim_(game::vector_obs_size(c.env.game.observation_mode)) {}
+  void point_at(learn::ReplayBuffer& rb) {
+    if (image_)
+      frames_.set_base(rb.next_frames());
+    else
+      vectors_ = rb.next_vectors();
+  }
+  void write(int env, const game::GameState& s) override {
+    if (image_)
+      frames_.write(env, s);
+    else
+      game::write_vector_obs(params_, s, vectors_ + static_cast<std::int64_t>(env) * dim_);
+  }
+
+ private:
+  bool image_;
+  render::FrameSink frames_;
+  game::GameParams params_;
+  int dim_;
+  float* vectors_ = nullptr;
+};
+
+std::string timestamp() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d_%H%M%S", std::localtime(&t));
+  return buf;
+}
+
+double mean_of(const std::deque<double>& v) {
+  if (v.empty()) return std::nan("");
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainArgs& args) : args_(args) {}
+  void run();
+
+ private:
+  void setup();
+  void loop();
+  void log_progress();
+  void run_eval();
+  void save_checkpoint(const std::string& dir, bool with_replay);
+  void save_trainer_state(const std::string& path) const;
+  void load_trainer_state(const std::string& path);
+  void prune_checkpoints();
+  void write_summary(const std::string& stopped);
+  void print_progress_bar();
+
+  TrainArgs args_;
+  Config config_;
+  std::string run_dir_, resume_from_;
+  torch::Device device_{torch::kCPU};
+  std::unique_ptr<game::VecEnv> env_;
+  std::unique_ptr<learn::ReplayBuffer> buffer_;
+  std::unique_ptr<learn::Sac> sac_;
+  std::unique_ptr<BufferSink> sink_;
+  std::unique_ptr<output::RunLogger> logger_;
+  at::Generator sampler_gen_;
+  learn::Batch batch_;  // reused by every update's sample
+  game::Rng action_rng_;
+  game::StepOutputs out_;
+  std::vector<float> actions_;
+  // Counters (saved in checkpoints)
+  std::int64_t num_timesteps_ = 0, n_calls_ = 0, episodes_ = 0, learning_starts_at_ = 0, total_ = 0;
+  std::int64_t last_log_ = 0, last_eval_ = 0, last_ckpt_ = 0, best_eval_step_ = -1;
+  double best_eval_ = -1e300, peak_ep_rew_ = -1e300, elapsed_before_ = 0;
+  std::deque<double> ep_rew_, ep_len_;
+  std::optional<learn::SacMetrics> last_metrics_;
+  std::optional<EvalSummary> last_eval_summary_;
+  // Session
+  std::int64_t session_start_steps_ = 0;
+  double session_start_time_ = 0, last_bar_time_ = 0;
+  bool tty_ = false;
+};
+
+void Trainer::setup() {
+  // Config: from the file, or from the checkpoint when resuming.
+  Config ckpt_config;
+  if (!args_.resume.empty()) {
+    resume_from_ = find_checkpoint(args_.resume);
+    ckpt_config = load_checkpoint_config(resume_from_);
+    config_ = args_.config_path.empty() ? ckpt_config : load_config(args_.config_path);
+    if (!args_.config_path.empty()) config_.name = ckpt_config.name;
+  } else {
+    if (args_.config_path.empty()) throw UserError("train: --config FILE is required (or --resume RUN_DIR)");
+    config_ = load_config(args_.config_path);
+  }
+  apply_overrides(config_, args_.overrides);
+  if (args_.seed) config_.train.seed = *args_.seed;
+  if (!args_.device.empty()) config_.train.device = args_.device;
+  validate(config_);
+  if (!resume_from_.empty()) check_compatible(config_, ckpt_config, resume_from_);
+  device_ = resolve_device(config_.train.device);
+
+  // Run folder.
+  if (!resume_from_.empty()) {
+    run_dir_ = run_dir_of_checkpoint(resume_from_);
+  } else {
+    fs::path base = fs::path(args_.results) / config_.name / timestamp();
+    fs::path dir = base;
+    for (int i = 2; fs::exists(dir); ++i) dir = base.string() + "_" + std::to_string(i);
+    run_dir_ = dir.string();
+  }
+  std::error_code ec;
+  fs::create_directories(run_dir_, ec);
+  {
+    std::ofstream probe(fs::path(run_dir_) / "config.yaml");
+    probe << to_yaml(config_);
+    if (ec || !probe) throw UserError("cannot write the results folder " + run_dir_ + " (permissions or disk?)");
+  }
+
+  // Games, buffer, learner.
+  const ObsSpec spec = obs_spec(config_);
+  const int n = config_.env.n_envs;
+  env_ = std::make_unique<game::VecEnv>(config_.env.game, n, env_threads(config_),
+                                        static_cast<std::uint64_t>(config_.train.seed));
+  const auto rspec = replay_spec(config_);
+  try {
+    buffer_ = std::make_unique<learn::ReplayBuffer>(rspec, device_);
+  } catch (const learn::OutOfMemory& e) {
+    throw UserError(std::string("sac.buffer_size = ") + std::to_string(config_.sac.buffer_size) + ": " + e.what());
+  }
+  spdlog::info("replay buffer: {} transitions x {} B = {:.1f} MB on {}", buffer_->capacity(),
+               learn::ReplayBuffer::bytes_per_transition(rspec),
+               static_cast<double>(learn::ReplayBuffer::bytes_needed(rspec)) / 1e6, device_.str());
+  sac_ = std::make_unique<learn::Sac>(sac_options(config_), device_);
+  sampler_gen_ = make_generator(device_, static_cast<std::uint64_t>(config_.train.seed) + 7919);
+  action_rng_ = game::Rng(static_cast<std::uint64_t>(config_.train.seed) ^ 0xA5A5A5A5ull);
+  sink_ = std::make_unique<BufferSink>(config_, spec.image);
+  actions_.assign(static_cast<std::size_t>(n * spec.action_dim), 0.0f);
+  out_.resize(n);
+
+  if (!resume_from_.empty()) {
+    try {
+      sac_->load((fs::path(resume_from_) / "agent.pt").string());
+      load_trainer_state((fs::path(resume_from_) / "trainer.pt").string());
+      std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
+      env_->load_state(es);
+    } catch (const UserError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw UserError("checkpoint " + resume_from_ + " is damaged: " + std::string(e.what()).substr(0, 300));
+    }
+    const fs::path replay = fs::path(resume_from_) / "replay.zst";
+    bool loaded = false;
+    if (fs::exists(replay)) {
+      try {
+        buffer_->load(replay.string());
+        loaded = true;
+      } catch (const std::exception& e) {
+        throw UserError(std::string(e.what()));
+      }
+    }
+    if (!loaded) {
+      spdlog::warn("checkpoint {} has no replay buffer (train.save_replay_buffer was off): starting with an empty "
+                   "buffer and {} steps of random actions",
+                   resume_from_, config_.train.learning_starts);
+      learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
+      sink_->point_at(*buffer_);
+      for (int e = 0; e < n; ++e) sink_->write(e, env_->state(e));
+      buffer_->commit_reset();
+    }
+    spdlog::info("resumed from {} at step {}", resume_from_, num_timesteps_);
+  } else {
+    learning_starts_at_ = config_.train.learning_starts;
+    sink_->point_at(*buffer_);
+    env_->reset(sink_.get());
+    buffer_->commit_reset();
+  }
+  total_ = args_.steps ? (resume_from_.empty() ? *args_.steps : num_timesteps_ + *args_.steps)
+                       : config_.train.total_timesteps;
+  config_.train.total_timesteps = total_;
+  {
+    std::ofstream cfg(fs::path(run_dir_) / "config.yaml");
+    cfg << to_yaml(config_);
+  }
+  try {
+    logger_ = std::make_unique<output::RunLogger>(run_dir_, !resume_from_.empty());
+  } catch (const std::exception& e) {
+    throw UserError(e.what());
+  }
+  last_log_ = last_eval_ = last_ckpt_ = num_timesteps_;
+  tty_ = ::isatty(STDOUT_FILENO) != 0;
+  spdlog::info("training {} on {}: {} env steps, {} envs, obs {}, results in {}", config_.name, device_.str(), total_,
+               n, game::to_string(config_.env.game.observation_mode), run_dir_);
+}
+
+void Trainer::loop() {
+  const int n = config_.env.n_envs;
+  const int dim = static_cast<int>(actions_.size()) / n;
+  session_start_steps_ = num_timesteps_;
+  session_start_time_ = output::now_seconds();
+  while (num_timesteps_ < total_) {
+    if (num_timesteps_ < learning_starts_at_) {
+      for (auto& a : actions_) a = static_cast<float>(action_rng_.uniform(-1.0, 1.0));
+    } else {
+      auto a = sac_->act(buffer_->current_stacks(), false).to(torch::kCPU).contiguous();
+      std::memcpy(actions_.data(), a.data_ptr<float>(), sizeof(float) * static_cast<std::size_t>(n * dim));
+    }
+    sink_->point_at(*buffer_);
+    env_->step(actions_.data(), out_, sink_.get());
+    buffer_->commit_step(actions_.data(), out_.rewards.data(), out_.terminated.data(), out_.truncated.data(),
+                         out_.episode_start.data());
+    num_timesteps_ += n;
+    n_calls_ += 1;
+    for (const auto& f : out_.finished) {
+      ++episodes_;
+      ep_rew_.push_back(f.episode_return);
+      ep_len_.push_back(f.length);
+      if (ep_rew_.size() > 100) {
+        ep_rew_.pop_front();
+        ep_len_.pop_front();
+      }
+    }
+    // Updates start once more than learning_starts steps were collected (as in SB3).
+    if (num_timesteps_ > learning_starts_at_ && n_calls_ % config_.train.train_freq == 0 && buffer_->size() > 0) {
+      const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
+      for (int g = 0; g < steps; ++g) {
+        buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_);
+        last_metrics_ = sac_->update(batch_);
+      }
+    }
+    if (num_timesteps_ - last_log_ >= config_.train.log_interval) log_progress();
+    if (tty_) print_progress_bar();
+    if (config_.train.eval_freq > 0 && num_timesteps_ / config_.train.eval_freq > last_eval_ / config_.train.eval_freq) {
+      last_eval_ = num_timesteps_;
+      run_eval();
+    }
+    if (config_.train.checkpoint_freq > 0 &&
+        num_timesteps_ / config_.train.checkpoint_freq > last_ckpt_ / config_.train.checkpoint_freq &&
+        num_timesteps_ < total_) {
+      last_ckpt_ = num_timesteps_;
+      log_progress();  // also checks the losses are finite before saving
+      save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
+                      config_.train.save_replay_buffer);
+      prune_checkpoints();
+    }
+    if (g_stop_requests.load() > 0) break;
+  }
+}
+
+void Trainer::log_progress() {
+  last_log_ = num_timesteps_;
+  const double elapsed = output::now_seconds() - session_start_time_;
+  std::map<std::string, double> s;
+  s["time/total_timesteps"] = static_cast<double>(num_timesteps_);
+  s["time/fps"] = elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
+  s["time/time_elapsed"] = elapsed_before_ + elapsed;
+  s["time/episodes"] = static_cast<double>(episodes_);
+  s["rollout/ep_rew_mean"] = mean_of(ep_rew_);
+  s["rollout/ep_len_mean"] = mean_of(ep_len_);
+  if (!ep_rew_.empty()) peak_ep_rew_ = std::max(peak_ep_rew_, s["rollout/ep_rew_mean"]);
+  if (last_metrics_) {
+    const learn::SacMetricsHost m = learn::to_host(*last_metrics_);  // the only host sync, once per log
+    if (!std::isfinite(m.critic_loss) || !std::isfinite(m.actor_loss) || !std::isfinite(m.ent_coef)) {
+      logger_->record(num_timesteps_, s);
+      logger_->flush();
+      write_summary("diverged");
+      throw std::runtime_error("training diverged at step " + std::to_string(num_timesteps_) + ": critic loss " +
+                               std::to_string(m.critic_loss) + ", actor loss " + std::to_string(m.actor_loss) +
+                               ", ent_coef " + std::to_string(m.ent_coef) +
+                               " (not finite); the last good checkpoint is kept in " + run_dir_ +
+                               ". Try a lower sac.learning_rate.");
+    }
+    s["train/actor_loss"] = m.actor_loss;
+    s["train/critic_loss"] = m.critic_loss;
+    s["train/ent_coef"] = m.ent_coef;
+    s["train/ent_coef_loss"] = m.ent_coef_loss;
+    s["train/q_mean"] = m.q_mean;
+    s["train/entropy"] = m.entropy;
+  }
+  s["train/n_updates"] = static_cast<double>(sac_->updates());
+  logger_->record(num_timesteps_, s);
+  logger_->flush();
+  if (!tty_)
+    spdlog::info("step {:>9}/{}  fps {:>7.0f}  episodes {:>6}  ep_rew_mean {:>8.1f}  ep_len_mean {:>6.1f}  "
+                 "{}",
+                 num_timesteps_, total_, s["time/fps"], episodes_, s["rollout/ep_rew_mean"], s["rollout/ep_len_mean"],
+                 s.count("train/critic_loss")
+                     ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
+                     : std::string("(random actions, no updates yet)"));
+}
+
+void Trainer::print_progress_bar() {
+  const double now = output::now_seconds();
+  if (now - last_bar_time_ < 0.25 && num_timesteps_ < total_) return;
+  last_bar_time_ = now;
+  const double elapsed = now - session_start_time_;
+  const double fps = elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
+  const double frac = static_cast<double>(num_timesteps_) / static_cast<double>(std::max<std::int64_t>(1, total_));
+  const int width = 30;
+  const int filled = static_cast<int>(frac * width);
+  std::string bar(static_cast<std::size_t>(std::clamp(filled, 0, width)), '#');
+  bar += std::string(static_cast<std::size_t>(width - std::clamp(filled, 0, width)), '.');
+  const double eta = fps > 0 ? static_cast<double>(total_ - num_timesteps_) / fps : 0.0;
+  std::printf("\r[%s] %5.1f%% %lld/%lld  %.0f steps/s  ETA %02d:%02d:%02d  ep_rew_mean %.1f   ", bar.c_str(),
+              100.0 * frac, static_cast<long long>(num_timesteps_), static_cast<long long>(total_), fps,
+              static_cast<int>(eta) / 3600, static_cast<int>(eta) / 60 % 60, static_cast<int>(eta) % 60,
+              ep_rew_.empty() ? 0.0 : mean_of(ep_rew_));
+  std::fflush(stdout);
+}
+
+void Trainer::run_eval() {
+  const int envs = config_.train.eval_envs > 0 ? config_.train.eval_envs : std::min(config_.train.n_eval_episodes, 16);
+  PolicyRunner runner(config_, *sac_, envs);
+  EvalOptions o;
+  o.episodes = config_.train.n_eval_episodes;
+  o.envs = envs;
+  o.threads = env_threads(config_);
+  o.seed = static_cast<std::uint64_t>(config_.train.seed) + 1'000'003;
+  o.deterministic = true;
+  const EvalSummary s = evaluate(config_, runner, o);
+  last_eval_summary_ = s;
+  logger_->record_eval(num_timesteps_, s.mean_return, s.std_return, s.mean_length, s.std_length, s.success_rate);
+  if (tty_) std::printf("\n");
+  spdlog::info("eval at step {}: mean reward {:.1f} +/- {:.1f}, length {:.1f}, survived {:.0f}%{}", num_timesteps_,
+               s.mean_return, s.std_return, s.mean_length, 100 * s.success_rate,
+               s.mean_return > best_eval_ ? " (new best)" : "");
+  if (s.mean_return > best_eval_) {
+    best_eval_ = s.mean_return;
+    best_eval_step_ = num_timesteps_;
+    save_checkpoint((fs::path(run_dir_) / "best").string(), false);
+  }
+  logger_->write_curve(config_.name);
+  logger_->flush();
+}
+
+void Trainer::save_trainer_state(const std::string& path) const {
+  torch::serialize::OutputArchive ar;
+  auto i64 = [](std::int64_t v) { return torch::tensor(v, torch::kInt64); };
+  auto f64 = [](double v) { return torch::tensor(v, torch::kFloat64); };
+  ar.write("num_timesteps", i64(num_timesteps_));
+  ar.write("n_calls", i64(n_calls_));
+  ar.write("episodes", i64(episodes_));
+  ar.write("learning_starts_at", i64(learning_starts_at_));
+  ar.write("best_eval", f64(best_eval_));
+  ar.write("best_eval_step", i64(best_eval_step_));
+  ar.write("peak_ep_rew", f64(peak_ep_rew_));
+  ar.write("elapsed", f64(elapsed_before_ + output::now_seconds() - session_start_time_));
+  ar.write("ep_rew", torch::tensor(std::vector<double>(ep_rew_.begin(), ep_rew_.end()), torch::kFloat64));
+  ar.write("ep_len", torch::tensor(std::vector<double>(ep_len_.begin(), ep_len_.end()), torch::kFloat64));
+  const auto& rs = action_rng_.state();
+  std::vector<std::int64_t> words(rs.begin(), rs.end());
+  ar.write("action_rng", torch::tensor(words, torch::kInt64));
+  ar.write("sampler_rng", sampler_gen_.get_state());
+  ar.write("sampler_on_cuda", torch::tensor(device_.is_cuda() ? 1 : 0, torch::kInt64));
+  learn::save_archive(ar, path);
+}
+
+void Trainer::load_trainer_state(const std::string& path) {
+  torch::serialize::InputArchive ar;
+  ar.load_from(path);
+  auto read = [&](const char* key) {
+    torch::Tensor t;
+    if (!ar.try_read(key, t)) throw UserError(path + ": missing " + key + " (damaged checkpoint?)");
+    return t;
+  };
+  num_timesteps_ = read("num_timesteps").item<std::int64_t>();
+  n_calls_ = read("n_calls").item<std::int64_t>();
+  episodes_ = read("episodes").item<std::int64_t>();
+  learning_starts_at_ = read("learning_starts_at").item<std::int64_t>();
+  best_eval_ = read("best_eval").item<double>();
+  best_eval_step_ = read("best_eval_step").item<std::int64_t>();
+  peak_ep_rew_ = read("peak_ep_rew").item<double>();
+  elapsed_before_ = read("elapsed").item<double>();
+  auto r = read("ep_rew"), l = read("ep_len");
+  ep_rew_.assign(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
+  ep_len_.assign(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
+  auto w = read("action_rng");
+  std::array<std::uint64_t, 4> s{};
+  for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(w[i].item<std::int64_t>());
+  action_rng_.set_state(s);
+  // Sampler states only fit a generator on the same kind of device (resuming elsewhere reseeds).
+  torch::Tensor on_cuda;
+  if (ar.try_read("sampler_on_cuda", on_cuda) && (on_cuda.item<std::int64_t>() == 1) == device_.is_cuda())
+    sampler_gen_.set_state(read("sampler_rng"));
+  else
+    spdlog::warn("{}: the checkpoint was written on another kind of device; the replay sampler is reseeded", path);
+}
+
+void Trainer::save_checkpoint(const std::string& dir, bool with_replay) {
+  write_checkpoint_atomically(dir, [&](const std::string& tmp) {
+    const fs::path t(tmp);
+    {
+      std::ofstream cfg(t / "config.yaml");
+      cfg << to_yaml(config_);
+      if (!cfg) throw std::runtime_error("config.yaml: write failed");
+    }
+    sac_->save((t / "agent.pt").string());
+    save_trainer_state((t / "trainer.pt").string());
+    {
+      std::ofstream es(t / "env_state.bin", std::ios::binary);
+      env_->save_state(es);
+      es.flush();
+      if (!es) throw std::runtime_error("env_state.bin: write failed");
+    }
+    if (with_replay) buffer_->save((t / "replay.zst").string());
+    sac_->export_policy((t / "policy.pt").string());
+    write_manifest((t / "manifest.json").string(), config_, num_timesteps_);
+  });
+}
+
+void Trainer::prune_checkpoints() {
+  const fs::path dir = fs::path(run_dir_) / "checkpoints";
+  std::vector<std::pair<std::int64_t, fs::path>> found;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("step_", 0) != 0 || name.find('.') != std::string::npos) continue;
+    found.emplace_back(std::stoll(name.substr(5)), e.path());
+  }
+  std::sort(found.begin(), found.end());
+  const auto keep = static_cast<std::size_t>(config_.train.keep_checkpoints);
+  for (std::size_t i = 0; i + keep < found.size(); ++i) fs::remove_all(found[i].second);
+}
+
+void Trainer::write_summary(const std::string& stopped) {
+  nlohmann::json j;
+  j["config"] = config_.name;
+  j["run_dir"] = run_dir_;
+  j["device"] = device_.str();
+  j["stopped"] = stopped;
+  const double session = output::now_seconds() - session_start_time_;
+  j["duration_seconds"] = elapsed_before_ + session;
+  j["session_seconds"] = session;
+  j["total_timesteps"] = num_timesteps_;
+  j["session_fps"] = session > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / session : 0.0;
+  j["episodes"] = episodes_;
+  j["n_updates"] = sac_->updates();
+  auto num = [](double v) { return std::isfinite(v) && std::abs(v) < 1e299 ? nlohmann::json(v) : nlohmann::json(); };
+  j["final_ep_rew_mean"] = num(mean_of(ep_rew_));
+  j["final_ep_len_mean"] = num(mean_of(ep_len_));
+  j["peak_ep_rew_mean"] = num(peak_ep_rew_);
+  j["best_eval_mean_reward"] = num(best_eval_);
+  j["best_eval_step"] = best_eval_step_;
+  if (last_eval_summary_) {
+    const auto& s = *last_eval_summary_;
+    j["final_eval"] = {{"step", last_eval_},
+                       {"mean_reward", s.mean_return},
+                       {"std_reward", s.std_return},
+                       {"mean_ep_length", s.mean_length},
+                       {"std_ep_length", s.std_length},
+                       {"success_rate", s.success_rate},
+                       {"episodes", s.episodes.size()}};
+  }
+  std::ofstream out(fs::path(run_dir_) / "training_summary.json");
+  out << j.dump(2) << "\n";
+}
+
+void Trainer::run() {
+  setup();
+  SignalScope signals;
+  loop();
+  if (tty_) std::printf("\n");
+  const bool interrupted = g_stop_requests.load() > 0;
+  if (last_log_ != num_timesteps_) log_progress();
+  if (interrupted) {
+    save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
+                    config_.train.save_replay_buffer);
+    prune_checkpoints();
+  } else {
+    if (config_.train.eval_freq > 0 && last_eval_ != num_timesteps_) run_eval();
+    save_checkpoint((fs::path(run_dir_) / "final").string(), config_.train.save_replay_buffer);
+  }
+  logger_->write_curve(config_.name);
+  logger_->flush();
+  write_summary(interrupted ? "interrupted" : "completed");
+  spdlog::info("{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
+               episodes_,
+               ep_rew_.empty() ? std::string("no episode finished yet")
+                               : fmt::format("ep_rew_mean {:.1f}", mean_of(ep_rew_)),
+               best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
+               interrupted ? "checkpoint" : "final/", run_dir_);
+}
+
+}  // namespace
+
+void train(const TrainArgs& args) {
+  Trainer t(args);
+  t.run();
+}
+
+}  // namespace dodge::run

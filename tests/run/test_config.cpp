@@ -1,0 +1,164 @@
+// Config loading: defaults, every range of GAME.md section 11, unknown keys, types, syntax, --set.
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "dodge/run/config.hpp"
+
+using namespace dodge::run;
+
+namespace {
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_config(yaml, "cfg.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string override_error(const std::string& o) {
+  Config c;
+  try {
+    apply_overrides(c, {o});
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("defaults follow GAME.md", "[config]") {
+  const Config c = parse_config("", "empty.yaml");
+  CHECK(c.env.game.level == 2);
+  CHECK(c.env.game.spawn_angle_degrees == 60.0);
+  CHECK(c.env.game.sprint_multiplier == 2.0);
+  CHECK(c.env.game.collision_penalty == -100.0);
+  CHECK(c.env.game.max_episode_steps == 1000);
+  CHECK(c.env.game.physics_hz == 60);
+  CHECK(c.env.render.width == 84);
+  CHECK(c.env.render.min_radius_px == 1.5);
+  CHECK(c.env.render.view_extent == 24.0);
+  const auto p = dodge::game::resolve(c.env.game);
+  CHECK(p.spawn_interval == 0.5);
+  CHECK(p.flight_time == 0.8);
+}
+
+TEST_CASE("values are read from every section", "[config]") {
+  const Config c = parse_config(
+      "env:\n  level: 1\n  spawn_angle_degrees: 30\n  observation_mode: topdown\n  image_grayscale: false\n"
+      "  projectile_spawn_interval: 1.25\nsac:\n  net_arch: [64, 32]\n  ent_coef: '0.1'\n"
+      "train:\n  seed: 5\n  device: cuda:1\n",
+      "x.yaml");
+  CHECK(c.env.game.level == 1);
+  CHECK(c.env.game.observation_mode == dodge::game::ObsMode::Topdown);
+  CHECK_FALSE(c.env.render.grayscale);
+  CHECK(dodge::game::resolve(c.env.game).spawn_interval == 1.25);
+  CHECK(dodge::game::resolve(c.env.game).flight_time == 2.0);  // level 1 default
+  CHECK(c.sac.net_arch == std::vector<int>{64, 32});
+  CHECK(c.sac.ent_coef == "0.1");
+  CHECK(c.train.seed == 5);
+  CHECK(c.train.device == "cuda:1");
+}
+
+TEST_CASE("every GAME.md range violation names the key, the value and the range", "[config]") {
+  struct Case {
+    std::string yaml, expected;
+  };
+  const Case cases[] = {
+      {"env: {level: 3}", "env.level = 3 is not allowed; allowed: an integer in [1, 2]"},
+      {"env: {spawn_angle_degrees: 0}", "env.spawn_angle_degrees = 0 is not allowed; allowed: a number in (0, 180]"},
+      {"env: {spawn_angle_degrees: 181}", "env.spawn_angle_degrees = 181"},
+      {"env: {sprint_multiplier: -1}", "env.sprint_multiplier = -1 is not allowed; allowed: a number in [0, 10]"},
+      {"env: {sprint_multiplier: 10.5}", "env.sprint_multiplier = 10.5"},
+      {"env: {thrower_delay_seconds: 11}", "env.thrower_delay_seconds = 11 is not allowed; allowed: a number in [0, 10]"},
+      {"env: {image_width: 15}", "env.image_width = 15 is not allowed; allowed: an integer in [16, 512]"},
+      {"env: {image_height: 513}", "env.image_height = 513 is not allowed; allowed: an integer in [16, 512]"},
+      {"env: {collision_penalty: 1}", "env.collision_penalty = 1 is not allowed; allowed: a number in [-1000000, 0]"},
+      {"env: {survival_reward: 101}", "env.survival_reward = 101 is not allowed; allowed: a number in [-100, 100]"},
+      {"env: {dodge_bonus_threshold: 0}", "env.dodge_bonus_threshold = 0 is not allowed; allowed: a number in (0, 50]"},
+      {"env: {dodge_bonus_multiplier: -0.5}", "env.dodge_bonus_multiplier = -0.5 is not allowed; allowed: a number in [0, 100]"},
+      {"env: {projectile_spawn_interval: 0}", "env.projectile_spawn_interval = 0 is not allowed"},
+      {"env: {projectile_spawn_interval: 61}", "allowed: null (the level's default) or a number in (0, 60]"},
+      {"env: {player_speed: 0}", "env.player_speed = 0 is not allowed; allowed: a number in (0, 50]"},
+      {"env: {max_episode_steps: 0}", "env.max_episode_steps = 0 is not allowed; allowed: an integer in [1, 1000000000]"},
+      {"env: {physics_hz: 1001}", "env.physics_hz = 1001 is not allowed; allowed: an integer in [1, 1000]"},
+      {"env: {frame_skip: 0}", "env.frame_skip = 0 is not allowed; allowed: an integer in [1, 1000]"},
+      {"env: {frame_stack: 17}", "env.frame_stack = 17 is not allowed; allowed: an integer in [1, 16]"},
+      {"env: {action_space_type: basic_2d}", "env.action_space_type = basic_2d is not allowed; allowed: basic_3d | basic_4d_jump | tilt_5d | full_6d"},
+      {"sac: {encoder_mode: both}", "sac.encoder_mode = both is not allowed; allowed: shared | separate"},
+      {"sac: {ent_coef: -1}", "sac.ent_coef = -1 is not allowed; allowed: auto or a positive number"},
+      {"sac: {net_arch: []}", "sac.net_arch = [] is not allowed"},
+      {"train: {device: gpu}", "train.device = gpu is not allowed; allowed: auto | cpu | cuda | cuda:N"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.yaml);
+    const std::string e = error_of(c.yaml);
+    CHECK_THAT(e, Catch::Contains(c.expected));
+    CHECK_THAT(e, Catch::StartsWith("cfg.yaml:1:"));
+  }
+}
+
+TEST_CASE("an unknown key names the file, line and key and suggests the nearest", "[config]") {
+  CHECK(error_of("env:\n  level: 2\n  sprint_multiplyer: 1.0\n") ==
+        "cfg.yaml:3:3: unknown key env.sprint_multiplyer; did you mean env.sprint_multiplier?");
+  CHECK(error_of("train:\n  batch_size: 64\n") ==
+        "cfg.yaml:2:3: unknown key train.batch_size; did you mean sac.batch_size?");
+  CHECK(error_of("enviroment:\n  level: 2\n") == "cfg.yaml:1:1: unknown section enviroment; did you mean env?");
+  CHECK_THAT(error_of("env:\n  zzzzzzzz: 1\n"), Catch::StartsWith("cfg.yaml:2:3: unknown key env.zzzzzzzz"));
+}
+
+TEST_CASE("wrong types and YAML syntax errors give file:line:column", "[config]") {
+  CHECK(error_of("env:\n  level: two\n") ==
+        "cfg.yaml:2:10: env.level must be an integer (an integer in [1, 2]), got \"two\"");
+  CHECK(error_of("env:\n  image_grayscale: maybe\n") ==
+        "cfg.yaml:2:20: env.image_grayscale must be true or false (true | false), got \"maybe\"");
+  CHECK_THAT(error_of("env:\n  level: [1, 2\n"), Catch::StartsWith("cfg.yaml:") && Catch::Contains("YAML syntax error"));
+  CHECK_THAT(error_of("env: 3\n"), Catch::Contains("section env must be a map"));
+}
+
+TEST_CASE("a missing file is a clear error", "[config]") {
+  CHECK_THROWS_WITH(load_config("/nonexistent/x.yaml"),
+                    "/nonexistent/x.yaml: cannot open the config file (missing or unreadable)");
+}
+
+TEST_CASE("command-line overrides (--set) reach any key with the same checks", "[config]") {
+  Config c;
+  apply_overrides(c, {"env.level=1", "sac.net_arch=[32, 32]", "train.seed=9", "env.image_grayscale=false"});
+  CHECK(c.env.game.level == 1);
+  CHECK(c.sac.net_arch == std::vector<int>{32, 32});
+  CHECK(c.train.seed == 9);
+  CHECK_FALSE(c.env.render.grayscale);
+  CHECK(override_error("env.level=5") == "--set env.level=5: env.level = 5 is not allowed; allowed: an integer in [1, 2]");
+  CHECK(override_error("env.levle=1") == "--set env.levle=1: unknown key env.levle; did you mean env.level?");
+  CHECK(override_error("level=1") == "--set level=1: expected section.key=value (e.g. train.seed=3)");
+  CHECK(override_error("trian.seed=1") == "--set trian.seed=1: unknown section trian; did you mean train?");
+}
+
+TEST_CASE("the resolved config round-trips through YAML", "[config]") {
+  Config c;
+  apply_overrides(c, {"env.level=1", "env.projectile_flight_time=1.5", "sac.learning_rate=0.001", "train.device=cpu"});
+  const std::string y = to_yaml(c);
+  const Config back = parse_config(y, "resolved.yaml");
+  CHECK(to_yaml(back) == y);
+  CHECK(back.env.game.projectile_flight_time.value() == 1.5);
+  CHECK_FALSE(back.env.game.projectile_spawn_interval.has_value());
+  CHECK(diff(c, back, {}).empty());
+  Config other = back;
+  other.env.render.width = 64;
+  CHECK(diff(c, other, {}) == std::vector<std::string>{"env.image_width: 84 vs 64"});
+  CHECK(diff(c, other, {"env.level"}).empty());
+}
+
+TEST_CASE("every shipped config loads", "[config]") {
+  for (const char* name : {"quickstart", "sac_topdown_cnn", "sac_topdown_cnn_rgb", "sac_level2_vector",
+                           "sac_level2_thrower", "sac_topdown_original", "example"}) {
+    const std::string path = std::string(DODGE_SOURCE_DIR) + "/configs/" + name + ".yaml";
+    INFO(path);
+    REQUIRE(std::ifstream(path).good());
+    const Config c = load_config(path);
+    CHECK(c.name == name);
+    CHECK_NOTHROW(validate(c));
+  }
+}

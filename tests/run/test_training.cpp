@@ -1,0 +1,169 @@
+// dodge train / eval end to end: results folder, logs, checkpoints, resume equality, signals.
+#include "torch_catch.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "dodge/output/image_io.hpp"
+#include "dodge/output/tensorboard.hpp"
+#include "dodge/run/checkpoint.hpp"
+#include "dodge/run/training.hpp"
+#include "test_util.hpp"
+
+using namespace dodge::run;
+using namespace dodge::output;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<std::string, torch::Tensor> read_agent(const fs::path& file) {
+  torch::serialize::InputArchive ar;
+  ar.load_from(file.string());
+  std::map<std::string, torch::Tensor> m;
+  for (const auto& key : ar.keys()) {
+    torch::Tensor t;
+    if (ar.try_read(key, t)) m[key] = t;
+  }
+  return m;
+}
+
+std::string only_run(const fs::path& results, const std::string& name) {
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(results / name)) runs.push_back(e.path());
+  REQUIRE(runs.size() == 1);
+  return runs[0].string();
+}
+
+}  // namespace
+
+TEST_CASE("a short training run produces the whole results folder", "[train]") {
+  TempDir tmp("train_e2e");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  TrainArgs args;
+  args.config_path = cfg;
+  args.results = (tmp.path / "results").string();
+  args.overrides = {"train.keep_checkpoints=2", "train.checkpoint_freq=200"};
+  train(args);
+  const fs::path run = only_run(tmp.path / "results", "tiny");
+  for (const char* f : {"config.yaml", "evaluations.csv", "training_summary.json", "learning_curve.png",
+                        "logs/progress.csv"})
+    CHECK(fs::exists(run / f));
+  for (const char* d : {"final", "best"})
+    for (const auto& f : checkpoint_files()) CHECK(fs::exists(run / d / f));
+  CHECK(fs::exists(run / "final" / "replay.zst"));
+  // Checkpoints every 200 steps, the last two kept (1000 is final/).
+  std::vector<std::string> kept;
+  for (const auto& e : fs::directory_iterator(run / "checkpoints")) kept.push_back(e.path().filename().string());
+  std::sort(kept.begin(), kept.end());
+  CHECK(kept == std::vector<std::string>{"step_600", "step_800"});
+  CHECK(checkpoint_step((run / "final").string()) == 1000);
+  CHECK(find_checkpoint(run.string()) == (run / "final").string());
+  // progress.csv: header with SB3 names, then rows.
+  std::ifstream p(run / "logs" / "progress.csv");
+  std::string header;
+  std::getline(p, header);
+  CHECK_THAT(header, Catch::Contains("rollout/ep_rew_mean") && Catch::Contains("train/critic_loss") &&
+                         Catch::Contains("train/ent_coef") && Catch::Contains("time/fps"));
+  int rows = 0;
+  for (std::string line; std::getline(p, line);) ++rows;
+  CHECK(rows >= 9);
+  // TensorBoard events read back with their CRCs checked.
+  std::vector<fs::path> events;
+  for (const auto& e : fs::directory_iterator(run / "logs" / "tensorboard")) events.push_back(e.path());
+  REQUIRE(events.size() == 1);
+  std::string version;
+  const auto scalars = read_tensorboard_scalars(events[0].string(), &version);
+  CHECK(version == "brain.Event:2");
+  std::set<std::string> tags;
+  for (const auto& s : scalars) tags.insert(s.tag);
+  for (const char* t : {"rollout/ep_rew_mean", "rollout/ep_len_mean", "train/actor_loss", "train/critic_loss",
+                        "train/ent_coef", "train/ent_coef_loss", "train/n_updates", "time/fps", "eval/mean_reward",
+                        "eval/mean_ep_length"})
+    CHECK(tags.count(t) == 1);
+  // Evaluations and the summary.
+  std::ifstream ev(run / "evaluations.csv");
+  int evals = -1;
+  for (std::string line; std::getline(ev, line);) ++evals;
+  CHECK(evals == 2);  // at 500 and 1000
+  nlohmann::json s = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+  CHECK(s["stopped"] == "completed");
+  CHECK(s["total_timesteps"] == 1000);
+  CHECK(s["duration_seconds"].get<double>() > 0);
+  CHECK(s.contains("best_eval_mean_reward"));
+  CHECK(s.contains("final_ep_rew_mean"));
+  CHECK(s["final_eval"]["episodes"] == 4);
+}
+
+TEST_CASE("a resumed run equals the uninterrupted one bit for bit", "[train][resume]") {
+  TempDir tmp("train_resume");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  TrainArgs straight;
+  straight.config_path = cfg;
+  straight.results = (tmp.path / "a").string();
+  straight.steps = 1000;
+  train(straight);
+  TrainArgs first = straight;
+  first.results = (tmp.path / "b").string();
+  first.steps = 500;
+  train(first);
+  const std::string run_b = only_run(tmp.path / "b", "tiny");
+  TrainArgs second;
+  second.resume = run_b;
+  second.steps = 500;
+  train(second);
+  const fs::path final_a = fs::path(only_run(tmp.path / "a", "tiny")) / "final";
+  const fs::path final_b = fs::path(run_b) / "final";
+  CHECK(checkpoint_step(final_b.string()) == 1000);
+  const auto a = read_agent(final_a / "agent.pt"), b = read_agent(final_b / "agent.pt");
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.size() > 20);
+  int differing = 0;
+  for (const auto& kv : a)
+    if (!torch::equal(kv.second, b.at(kv.first))) ++differing;
+  CHECK(differing == 0);
+  // The logs were appended, not restarted.
+  std::ifstream p(fs::path(run_b) / "logs" / "progress.csv");
+  int headers = 0;
+  for (std::string line; std::getline(p, line);) headers += line.rfind("time/total_timesteps", 0) == 0;
+  CHECK(headers == 1);
+}
+
+TEST_CASE("dodge eval prints episodes and a summary and writes JSON", "[train][eval]") {
+  TempDir tmp("eval_cmd");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const std::string results = (tmp.path / "r").string();
+  REQUIRE(run_dodge("train --config " + cfg + " --results " + results + " --steps 400").code == 0);
+  const std::string run = only_run(results, "tiny");
+  const std::string json = (tmp.path / "eval.json").string();
+  const std::string gif = (tmp.path / "ep.gif").string();
+  const auto r = run_dodge("eval " + run + " --episodes 5 --json " + json + " --record " + gif);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("episode   5: return") && Catch::Contains("mean return") &&
+                           Catch::Contains("success rate"));
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(json));
+  CHECK(j["episodes"].size() == 5);
+  CHECK(j.contains("mean_return"));
+  CHECK(j.contains("success_rate"));
+  const GifInfo g = read_gif_info(gif);
+  CHECK(g.frames > 2);
+  CHECK(g.width == 256);
+}
+
+TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[train][signal]") {
+  TempDir tmp("sigint");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const std::string results = (tmp.path / "r").string();
+  const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + results +
+                           " --steps 100000000 & pid=$!; sleep 4; kill -INT $pid; wait $pid)");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("interrupt"));
+  const std::string run = only_run(results, "tiny");
+  const std::string ckpt = find_checkpoint(run);
+  CHECK_THAT(ckpt, Catch::Contains("checkpoints/step_"));
+  nlohmann::json s = nlohmann::json::parse(std::ifstream(fs::path(run) / "training_summary.json"));
+  CHECK(s["stopped"] == "interrupted");
+}
