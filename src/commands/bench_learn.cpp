@@ -19,14 +19,6 @@ namespace dodge::commands {
 
 namespace {
 
-void sync(const torch::Device& d) {
-#ifdef DODGE_CUDA
-  if (d.is_cuda()) torch::cuda::synchronize(d.index());
-#else
-  (void)d;
-#endif
-}
-
 struct LearnBenchOptions {
   std::string res = "84";
   bool grey = true;
@@ -90,18 +82,18 @@ void bench_replay(const LearnBenchOptions& o) {
       for (auto& s : starts) s = (rows % 100 == 99) ? 1 : 0;
       rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), starts.data());
     }
-    sync(device);
+    run::synchronize(device);
     const double fill_rate = static_cast<double>(rows * n) / (output::now_seconds() - t0);
     auto gen = run::make_generator(device, 1);
     for (int b : batches) {
       learn::Batch batch;  // reused, as the training loop does
       for (int i = 0; i < o.warmup; ++i) rb.sample_into(batch, b, gen);
-      sync(device);
+      run::synchronize(device);
       std::vector<double> rates;
       for (int r = 0; r < o.repeats; ++r) {
         const double s0 = output::now_seconds();
         for (int i = 0; i < o.steps; ++i) rb.sample_into(batch, b, gen);
-        sync(device);
+        run::synchronize(device);
         rates.push_back(o.steps / (output::now_seconds() - s0));
       }
       report.add_row({{"res", c.res},
@@ -162,7 +154,7 @@ void bench_update(const LearnBenchOptions& o) {
         rb.sample_into(batch, b, gen);
         sac.update(batch);
       }
-      sync(device);
+      run::synchronize(device);
       std::vector<double> rates;
       learn::SacMetrics m;
       for (int r = 0; r < o.repeats; ++r) {
@@ -171,7 +163,7 @@ void bench_update(const LearnBenchOptions& o) {
           rb.sample_into(batch, b, gen);
           m = sac.update(batch);
         }
-        sync(device);
+        run::synchronize(device);
         rates.push_back(o.steps / (output::now_seconds() - t0));
       }
       const auto h = learn::to_host(m);
@@ -205,46 +197,47 @@ void bench_train(const TrainBenchOptions& o) {
   run::apply_overrides(base, o.overrides);
   std::vector<int> env_counts = o.envs.empty() ? std::vector<int>{base.env.n_envs} : parse_int_list(o.envs, "--envs");
   const auto tmp = std::filesystem::temp_directory_path() / ("dodge_bench_train_" + std::to_string(::getpid()));
-  std::printf("bench train: %s, %lld env steps after %lld warm-up steps (random actions + updates), one update per "
-              "env step\n",
-              o.config.c_str(), static_cast<long long>(o.steps), static_cast<long long>(o.warmup_steps));
+  const bool cuda = run::resolve_device(o.device.empty() ? base.train.device : o.device).is_cuda();
+  std::printf("bench train: %s, %lld timed env steps after %lld warm-up steps (updates from step %lld on), one "
+              "update per env step%s\n",
+              o.config.c_str(), static_cast<long long>(o.steps), static_cast<long long>(o.warmup_steps),
+              static_cast<long long>(o.warmup_steps / 2),
+              cuda ? "; the phase shares come from a second run that waits for the GPU at each phase" : "");
   for (int n : env_counts) {
-    // Warm-up run (learning_starts steps) then the timed steps, all updates at one per env step.
     run::TrainArgs a;
     a.config_path = o.config;
     a.results = tmp.string();
     a.device = o.device;
     a.steps = o.warmup_steps + o.steps;
     a.overrides = o.overrides;
-    for (const std::string& s : std::vector<std::string>{"env.n_envs=" + std::to_string(n), "train.gradient_steps=" + std::to_string(n), "train.train_freq=1",
-          "train.eval_freq=0", "train.checkpoint_freq=0", "train.save_replay_buffer=false",
-          "train.learning_starts=" + std::to_string(o.warmup_steps), "train.log_interval=" + std::to_string(o.steps),
-          "sac.buffer_size=" + std::to_string(std::max<std::int64_t>(50000, 2 * (o.steps + o.warmup_steps)))})
+    // Updates (and CUDA graph capture) start halfway through the warm-up; the timed steps follow it.
+    a.timing_starts_at = o.warmup_steps;
+    for (const std::string& s : std::vector<std::string>{
+             "env.n_envs=" + std::to_string(n), "train.gradient_steps=" + std::to_string(n), "train.train_freq=1",
+             "train.eval_freq=0", "train.checkpoint_freq=0", "train.save_replay_buffer=false",
+             "train.learning_starts=" + std::to_string(o.warmup_steps / 2),
+             "train.log_interval=" + std::to_string(o.warmup_steps + o.steps),
+             "sac.buffer_size=" + std::to_string(std::max<std::int64_t>(50000, 2 * (o.steps + o.warmup_steps)))})
       a.overrides.push_back(s);
-    run::train(a);
-    // The loop logged fps per log interval; the last row covers the timed steps with updates.
-    std::ifstream p;
-    for (const auto& cfg_dir : std::filesystem::directory_iterator(tmp))
-      for (const auto& run : std::filesystem::directory_iterator(cfg_dir.path())) p.open(run.path() / "logs" / "progress.csv");
-    std::string line, last;
-    std::getline(p, line);
-    std::vector<std::pair<double, double>> rows;  // (steps, elapsed)
-    while (std::getline(p, line)) {
-      std::stringstream ss(line);
-      std::string steps, fps, elapsed;
-      std::getline(ss, steps, ',');
-      std::getline(ss, fps, ',');
-      std::getline(ss, elapsed, ',');
-      rows.emplace_back(std::stod(steps), std::stod(elapsed));
-    }
-    double rate = 0;
-    for (std::size_t i = 1; i < rows.size(); ++i)
-      if (rows[i - 1].first >= static_cast<double>(o.warmup_steps))
-        rate = (rows[i].first - rows[i - 1].first) / (rows[i].second - rows[i - 1].second);
-    if (rate == 0 && rows.size() >= 2)
-      rate = (rows.back().first - rows[rows.size() - 2].first) / (rows.back().second - rows[rows.size() - 2].second);
-    report.add_row({{"envs", n}, {"batch", base.sac.batch_size}, {"env steps/s", rate}, {"updates/s", rate}});
+    const run::TrainTimings t = run::train(a);
     std::filesystem::remove_all(tmp);
+    run::TrainTimings shares = t;
+    if (cuda) {
+      a.sync_phases = true;
+      shares = run::train(a);
+      std::filesystem::remove_all(tmp);
+    }
+    const double rate = t.seconds > 0 ? static_cast<double>(t.env_steps) / t.seconds : 0.0;
+    auto pct = [&](double s) { return shares.seconds > 0 ? 100.0 * s / shares.seconds : 0.0; };
+    report.add_row({{"envs", n},
+                    {"batch", base.sac.batch_size},
+                    {"env steps/s", rate},
+                    {"updates/s", rate},
+                    {"env+render %", pct(shares.env)},
+                    {"upload %", pct(shares.upload)},
+                    {"act %", pct(shares.act)},
+                    {"update %", pct(shares.update)},
+                    {"other %", pct(shares.other)}});
   }
   finish_report(report, o.json.empty() ? "results/bench/train.json" : o.json);
 }
@@ -292,7 +285,9 @@ void register_learn_benches(CLI::App& bench) {
   tr->add_option("--config", t->config, "config")->capture_default_str();
   tr->add_option("--envs", t->envs, "n_envs values (comma list; default: the config's)");
   tr->add_option("--steps", t->steps, "timed env steps")->check(CLI::PositiveNumber)->capture_default_str();
-  tr->add_option("--warmup", t->warmup_steps, "env steps before the timed part")->capture_default_str();
+  tr->add_option("--warmup", t->warmup_steps, "env steps before the timed part (updates start halfway)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   tr->add_option("--device", t->device, "auto | cpu | cuda")->capture_default_str();
   tr->add_option("--set", t->overrides, "config overrides")->take_all();
   tr->add_option("--json", t->json, "JSON output (default results/bench/train.json)");

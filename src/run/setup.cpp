@@ -106,6 +106,14 @@ const std::vector<std::string>& shape_keys() {
   return keys;
 }
 
+void synchronize(const torch::Device& device) {
+#ifdef DODGE_CUDA
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+#else
+  (void)device;
+#endif
+}
+
 at::Generator make_generator(const torch::Device& device, std::uint64_t seed) {
 #ifdef DODGE_CUDA
   if (device.is_cuda()) {

@@ -113,7 +113,7 @@ double mean_of(const std::deque<double>& v) {
 class Trainer {
  public:
   explicit Trainer(const TrainArgs& args) : args_(args) {}
-  void run();
+  TrainTimings run();
 
  private:
   void setup();
@@ -127,7 +127,11 @@ class Trainer {
   void write_summary(const std::string& stopped);
   void print_progress_bar();
 
+  // Seconds since the last mark, after the device's queued work when args_.sync_phases.
+  double lap(double& mark) const;
+
   TrainArgs args_;
+  TrainTimings timings_;
   Config config_;
   std::string run_dir_, resume_from_;
   torch::Device device_{torch::kCPU};
@@ -271,17 +275,24 @@ void Trainer::loop() {
   const int dim = static_cast<int>(actions_.size()) / n;
   session_start_steps_ = num_timesteps_;
   session_start_time_ = output::now_seconds();
+  double mark = session_start_time_;
   while (num_timesteps_ < total_) {
+    const bool timed = num_timesteps_ >= args_.timing_starts_at;
+    TrainTimings t;
+    lap(mark);
     if (num_timesteps_ < learning_starts_at_) {
       for (auto& a : actions_) a = static_cast<float>(action_rng_.uniform(-1.0, 1.0));
     } else {
       auto a = sac_->act(buffer_->current_stacks(), false).to(torch::kCPU).contiguous();
       std::memcpy(actions_.data(), a.data_ptr<float>(), sizeof(float) * static_cast<std::size_t>(n * dim));
     }
+    t.act = lap(mark);
     sink_->point_at(*buffer_);
     env_->step(actions_.data(), out_, sink_.get());
+    t.env = lap(mark);
     buffer_->commit_step(actions_.data(), out_.rewards.data(), out_.terminated.data(), out_.truncated.data(),
                          out_.episode_start.data());
+    t.upload = lap(mark);
     num_timesteps_ += n;
     n_calls_ += 1;
     for (const auto& f : out_.finished) {
@@ -301,6 +312,7 @@ void Trainer::loop() {
         last_metrics_ = sac_->update(batch_);
       }
     }
+    t.update = lap(mark);
     if (num_timesteps_ - last_log_ >= config_.train.log_interval) log_progress();
     if (tty_) print_progress_bar();
     if (config_.train.eval_freq > 0 && num_timesteps_ / config_.train.eval_freq > last_eval_ / config_.train.eval_freq) {
@@ -316,8 +328,26 @@ void Trainer::loop() {
                       config_.train.save_replay_buffer);
       prune_checkpoints();
     }
+    t.other = lap(mark);
+    if (timed) {
+      timings_.env_steps += n;
+      timings_.act += t.act;
+      timings_.env += t.env;
+      timings_.upload += t.upload;
+      timings_.update += t.update;
+      timings_.other += t.other;
+      timings_.seconds += t.act + t.env + t.upload + t.update + t.other;
+    }
     if (g_stop_requests.load() > 0) break;
   }
+}
+
+double Trainer::lap(double& mark) const {
+  if (args_.sync_phases) synchronize(device_);
+  const double now = output::now_seconds();
+  const double dt = now - mark;
+  mark = now;
+  return dt;
 }
 
 void Trainer::log_progress() {
@@ -523,11 +553,14 @@ void Trainer::write_summary(const std::string& stopped) {
                        {"success_rate", s.success_rate},
                        {"episodes", s.episodes.size()}};
   }
+  const TrainTimings& t = timings_;
+  j["session_seconds_by_phase"] = {{"env_and_render", t.env}, {"upload", t.upload}, {"act", t.act},
+                                   {"update", t.update}, {"other", t.other}};
   std::ofstream out(fs::path(run_dir_) / "training_summary.json");
   out << j.dump(2) << "\n";
 }
 
-void Trainer::run() {
+TrainTimings Trainer::run() {
   setup();
   SignalScope signals;
   loop();
@@ -551,13 +584,21 @@ void Trainer::run() {
                                : fmt::format("ep_rew_mean {:.1f}", mean_of(ep_rew_)),
                best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
                interrupted ? "checkpoint" : "final/", run_dir_);
+  const TrainTimings& t = timings_;
+  if (t.seconds > 0) {
+    auto pct = [&](double s) { return 100.0 * s / t.seconds; };
+    spdlog::info("time{}: env+render {:.0f}%, upload {:.0f}%, act {:.0f}%, update {:.0f}%, logs/evals/checkpoints {:.0f}%",
+                 device_.is_cuda() && !args_.sync_phases ? " (host side: GPU work counts where the host waits)" : "", pct(t.env),
+                 pct(t.upload), pct(t.act), pct(t.update), pct(t.other));
+  }
+  return timings_;
 }
 
 }  // namespace
 
-void train(const TrainArgs& args) {
+TrainTimings train(const TrainArgs& args) {
   Trainer t(args);
-  t.run();
+  return t.run();
 }
 
 }  // namespace dodge::run

@@ -96,6 +96,33 @@ TEST_CASE("a short training run produces the whole results folder", "[train]") {
   CHECK(s["final_eval"]["episodes"] == 4);
 }
 
+TEST_CASE("a session reports where its time went, from timing_starts_at on", "[train][timings]") {
+  TempDir tmp("train_timings");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  TrainArgs args;
+  args.config_path = cfg;
+  args.results = (tmp.path / "results").string();
+  args.steps = 600;
+  args.timing_starts_at = 300;  // the last 150 iterations of 2 envs are timed; updates start at 200
+  args.sync_phases = true;
+  args.overrides = {"train.eval_freq=250"};
+  const TrainTimings t = train(args);
+  CHECK(t.env_steps == 300);
+  for (double s : {t.env, t.upload, t.act, t.update, t.other}) CHECK(s >= 0);
+  CHECK(t.seconds == Approx(t.env + t.upload + t.act + t.update + t.other).epsilon(1e-9));
+  // 300 SAC updates cost more than stepping 2 small games 150 times; the eval at 500 is "other".
+  CHECK(t.update > t.env);
+  CHECK(t.update > 0.1 * t.seconds);
+  CHECK(t.other > 0);
+  // The same split, for the whole session, in training_summary.json.
+  const fs::path run = only_run(tmp.path / "results", "tiny");
+  std::ifstream in(run / "training_summary.json");
+  const auto j = nlohmann::json::parse(in);
+  const auto& phases = j.at("session_seconds_by_phase");
+  for (const char* k : {"env_and_render", "upload", "act", "update", "other"}) CHECK(phases.at(k).get<double>() >= 0);
+  CHECK(phases.at("update").get<double>() == Approx(t.update));
+}
+
 TEST_CASE("a resumed run equals the uninterrupted one bit for bit", "[train][resume]") {
   TempDir tmp("train_resume");
   const std::string cfg = write_tiny_config(tmp.path, "tiny");

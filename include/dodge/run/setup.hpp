@@ -34,6 +34,9 @@ learn::ReplaySpec replay_spec(const Config& config);
 // Keys that fix the shapes of networks, env state and buffer: they must match on resume.
 const std::vector<std::string>& shape_keys();
 
+// Waits for the work queued on a device (nothing to wait for on the CPU).
+void synchronize(const torch::Device& device);
+
 // A random generator on a device (CPU, or a new CUDA generator), seeded.
 at::Generator make_generator(const torch::Device& device, std::uint64_t seed);
 
