@@ -3,24 +3,28 @@
 #
 #   scripts/gpu-session.sh bench      # build, [cuda] tests, bench update/replay/train, SB3-style eager update
 #   scripts/gpu-session.sh train      # build, a timed run of configs/sac_topdown_cnn.yaml, eval of best/
-#   scripts/gpu-session.sh all        # both (about 9 minutes with TRAIN_SECONDS=240)
+#   scripts/gpu-session.sh all        # both, within BUDGET_SECONDS: training gets the time the rest leaves
 #   scripts/gpu-session.sh rehearse   # on a CPU machine: the same steps with the CUDA-built binary,
 #                                     # --device cpu and tiny sizes, to prove the script runs
 #
 # Before the session, on a Debian machine in the repository root:
 #   scripts/build-cuda.sh fetch       # .gpu-deps/: our non-torch dependencies as .deb files
 # then run it through the device tool with carry [".gpu-deps"], e.g.
-#   run(command="scripts/gpu-session.sh all", carry=[".gpu-deps"], timeout_s=590)
+#   run(command="scripts/gpu-session.sh all", carry=[".gpu-deps"], timeout_s=600)
 # Every log and JSON goes under $OUT (default build-gpu/session); a short table is printed last.
-# Environment: OUT, TRAIN_SECONDS (default 240), EVAL_EPISODES (default 100), TORCH_PREFIX (the CUDA
-# LibTorch; default: python3's torch), JOBS (default nproc).
+# Environment: OUT, BUDGET_SECONDS (default 570: the whole script, inside the device's 600 s per call),
+# TRAIN_SECONDS (default: what the budget leaves after the steps before it and EVAL_RESERVE, 90 s, for
+# the evaluation), EVAL_EPISODES (default 100), TORCH_PREFIX (the CUDA LibTorch; default: python3's
+# torch), JOBS (default nproc).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
 OUT="${OUT:-build-gpu/session}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-TRAIN_SECONDS="${TRAIN_SECONDS:-240}"
+BUDGET_SECONDS="${BUDGET_SECONDS:-570}"
+EVAL_RESERVE="${EVAL_RESERVE:-90}"
+TRAIN_SECONDS="${TRAIN_SECONDS:-}"
 EVAL_EPISODES="${EVAL_EPISODES:-100}"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
@@ -49,6 +53,7 @@ step() {
   "$@" >"$OUT/$name.log" 2>&1
   rc=$?
   [ "$name" = train ] && [ $rc -eq 124 ] && rc=0  # stopped by its time budget, as intended
+  [ "$name" = eval ] && [ $rc -eq 124 ] && note "eval: stopped at the session's budget; the episodes so far are in eval.log"
   tail -n 25 "$OUT/$name.log"
   note "$(printf '%-16s %-6s %4ds  %s' "$name" "$([ $rc -eq 0 ] && echo ok || echo "rc=$rc")" $((SECONDS - t)) "$*")"
   return $rc
@@ -97,7 +102,14 @@ bench() {
 train() {
   local lib="${DEPS_DIR:-/tmp/deps}/usr/lib/x86_64-linux-gnu"
   export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"
-  local secs; secs=$(small "$TRAIN_SECONDS" 30)
+  local left=$((BUDGET_SECONDS - (SECONDS - T0)))
+  local secs=${TRAIN_SECONDS:-$((left - EVAL_RESERVE))}
+  secs=$(small "$secs" 30)
+  if [ "$secs" -lt 60 ] && [ "$mode" != rehearse ]; then
+    note "train: skipped, only ${left}s of the ${BUDGET_SECONDS}s budget left (set BUDGET_SECONDS or run 'train' alone)"
+    return 1
+  fi
+  note "train: ${secs}s of training (${left}s of the budget left)"
   local extra=()
   [ "$mode" = rehearse ] && extra=(--set sac.buffer_size=20000 --set train.learning_starts=500 --set train.eval_freq=1000
                                    --set train.n_eval_episodes=2)
@@ -107,7 +119,9 @@ train() {
   local run; run=$(ls -d "$OUT"/results/sac_topdown_cnn/*/ 2>/dev/null | tail -1)
   [ -n "$run" ] || { note "no run folder"; return 1; }
   local ck="$run/best"; [ -d "$ck" ] || ck="$run"
-  step eval $B eval "$ck" --episodes "$(small "$EVAL_EPISODES" 2)" --device $DEVICE --json "$OUT/eval.json"
+  left=$((BUDGET_SECONDS - (SECONDS - T0) - 10))
+  if [ "$mode" = rehearse ]; then left=600; elif [ "$left" -lt 20 ]; then left=20; fi
+  step eval timeout -s INT "$left" $B eval "$ck" --episodes "$(small "$EVAL_EPISODES" 2)" --device $DEVICE --json "$OUT/eval.json"
   cp "$run/training_summary.json" "$run/evaluations.csv" "$run/learning_curve.png" "$OUT/" 2>/dev/null
   grep -E "steps|ep_rew_mean" "$OUT/train.log" | tail -3 >>"$SUMMARY"
   tail -n 3 "$OUT/eval.log" >>"$SUMMARY"
