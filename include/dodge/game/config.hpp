@@ -1,4 +1,4 @@
-// Game configuration: every tunable of GAME.md with its default. Plain data; the app layer loads
+// Game configuration: every tunable of GAME.md with its default. Plain data; the run library loads
 // it from YAML and validates it, the game core only reads it (resolved into GameParams).
 #pragma once
 
