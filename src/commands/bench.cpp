@@ -43,7 +43,7 @@ void finish_report(const output::BenchReport& report, const std::string& json_pa
   std::printf("%s", report.table().c_str());
   try {
     report.write_json(json_path);
-  } catch (const std::exception& e) {
+  } catch (const output::WriteError& e) {
     throw run::UserError(e.what());
   }
   std::printf("wrote %s\n", json_path.c_str());

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <stdexcept>
 #include <thread>
 
 
@@ -91,7 +90,7 @@ void BenchReport::write_json(const std::string& path) const {
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   std::ofstream out(path);
-  if (!out) throw std::runtime_error(path + ": cannot write the benchmark JSON");
+  if (!out) throw WriteError(path + ": cannot write the benchmark JSON");
   out << j.dump(2) << "\n";
 }
 

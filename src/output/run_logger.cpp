@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 #include "dodge/output/plot.hpp"
 
@@ -68,7 +67,7 @@ RunLogger::RunLogger(const std::string& run_dir, bool resume) : run_dir_(run_dir
   progress_ = std::fopen(progress.c_str(), new_progress ? "w" : "a");
   const bool new_evals = !fs::exists(evals) || !resume;
   evals_ = std::fopen(evals.c_str(), new_evals ? "w" : "a");
-  if (!progress_ || !evals_) throw std::runtime_error(run_dir + ": cannot write the run's log files");
+  if (!progress_ || !evals_) throw WriteError(run_dir + ": cannot write the run's log files");
   if (new_progress) {
     for (std::size_t i = 0; i < columns_.size(); ++i) std::fprintf(progress_, "%s%s", i ? "," : "", columns_[i].c_str());
     std::fprintf(progress_, "\n");

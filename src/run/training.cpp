@@ -261,7 +261,7 @@ void Trainer::setup() {
   }
   try {
     logger_ = std::make_unique<output::RunLogger>(run_dir_, !resume_from_.empty());
-  } catch (const std::exception& e) {
+  } catch (const output::WriteError& e) {
     throw UserError(e.what());
   }
   last_log_ = last_eval_ = last_ckpt_ = num_timesteps_;
@@ -554,7 +554,7 @@ void Trainer::write_summary(const std::string& stopped) {
                        {"episodes", s.episodes.size()}};
   }
   const TrainTimings& t = timings_;
-  j["session_seconds_by_phase"] = {{"env_and_render", t.env}, {"upload", t.upload}, {"act", t.act},
+  j["loop_seconds_by_phase"] = {{"env_and_render", t.env}, {"upload", t.upload}, {"act", t.act},
                                    {"update", t.update}, {"other", t.other}};
   std::ofstream out(fs::path(run_dir_) / "training_summary.json");
   out << j.dump(2) << "\n";

@@ -265,3 +265,8 @@ TEST_CASE("kill -9 at random moments while checkpoints are written: resume finds
   CHECK_THAT(last.output, Catch::Contains("resumed from " + (fs::path(run) / "checkpoints").string()) &&
                               Catch::Contains(" at step " + std::to_string(newest) + "\n"));
 }
+
+TEST_CASE("bench: a --json path that cannot be written is a one-line error", "[cli][bad-input]") {
+  check_one_line_error(run_dodge("bench env --envs 1 --steps 100 --repeats 1 --warmup 0 --json /proc/dodge/x.json"),
+                       "/proc/dodge/x.json: cannot write the benchmark JSON");
+}

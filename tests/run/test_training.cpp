@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "dodge/output/image_io.hpp"
+#include "dodge/output/bench_report.hpp"
 #include "dodge/output/tensorboard.hpp"
 #include "dodge/run/checkpoint.hpp"
 #include "dodge/run/training.hpp"
@@ -103,24 +103,29 @@ TEST_CASE("a session reports where its time went, from timing_starts_at on", "[t
   args.config_path = cfg;
   args.results = (tmp.path / "results").string();
   args.steps = 600;
-  args.timing_starts_at = 300;  // the last 150 iterations of 2 envs are timed; updates start at 200
+  args.timing_starts_at = 300;  // the last 150 iterations of 2 envs; updates start at step 200
   args.sync_phases = true;
-  args.overrides = {"train.eval_freq=250"};
+  args.overrides = {"train.eval_freq=250", "train.checkpoint_freq=0"};
+  const double t0 = dodge::output::now_seconds();
   const TrainTimings t = train(args);
+  const double wall = dodge::output::now_seconds() - t0;
   CHECK(t.env_steps == 300);
-  for (double s : {t.env, t.upload, t.act, t.update, t.other}) CHECK(s >= 0);
-  CHECK(t.seconds == Approx(t.env + t.upload + t.act + t.update + t.other).epsilon(1e-9));
-  // 300 SAC updates cost more than stepping 2 small games 150 times; the eval at 500 is "other".
+  // Every phase ran in the timed part, and the timed part is a part of the whole call.
+  for (double s : {t.env, t.upload, t.act, t.update, t.other}) CHECK(s > 0);
+  CHECK(t.seconds < wall);
+  // 150 SAC updates cost more than stepping 2 small games 150 times; the eval at step 500 is "other".
   CHECK(t.update > t.env);
-  CHECK(t.update > 0.1 * t.seconds);
-  CHECK(t.other > 0);
-  // The same split, for the whole session, in training_summary.json.
+  CHECK(t.other > t.env);
+  // The same split in training_summary.json.
   const fs::path run = only_run(tmp.path / "results", "tiny");
   std::ifstream in(run / "training_summary.json");
   const auto j = nlohmann::json::parse(in);
-  const auto& phases = j.at("session_seconds_by_phase");
-  for (const char* k : {"env_and_render", "upload", "act", "update", "other"}) CHECK(phases.at(k).get<double>() >= 0);
+  const auto& phases = j.at("loop_seconds_by_phase");
+  CHECK(phases.at("env_and_render").get<double>() == Approx(t.env));
+  CHECK(phases.at("upload").get<double>() == Approx(t.upload));
+  CHECK(phases.at("act").get<double>() == Approx(t.act));
   CHECK(phases.at("update").get<double>() == Approx(t.update));
+  CHECK(phases.at("other").get<double>() == Approx(t.other));
 }
 
 TEST_CASE("a resumed run equals the uninterrupted one bit for bit", "[train][resume]") {
@@ -155,28 +160,6 @@ TEST_CASE("a resumed run equals the uninterrupted one bit for bit", "[train][res
   int headers = 0;
   for (std::string line; std::getline(p, line);) headers += line.rfind("time/total_timesteps", 0) == 0;
   CHECK(headers == 1);
-}
-
-TEST_CASE("dodge eval prints episodes and a summary and writes JSON", "[train][eval]") {
-  TempDir tmp("eval_cmd");
-  const std::string cfg = write_tiny_config(tmp.path, "tiny");
-  const std::string results = (tmp.path / "r").string();
-  REQUIRE(run_dodge("train --config " + cfg + " --results " + results + " --steps 400").code == 0);
-  const std::string run = only_run(results, "tiny");
-  const std::string json = (tmp.path / "eval.json").string();
-  const std::string gif = (tmp.path / "ep.gif").string();
-  const auto r = run_dodge("eval " + run + " --episodes 5 --json " + json + " --record " + gif);
-  INFO(r.output);
-  REQUIRE(r.code == 0);
-  CHECK_THAT(r.output, Catch::Contains("episode   5: return") && Catch::Contains("mean return") &&
-                           Catch::Contains("success rate"));
-  nlohmann::json j = nlohmann::json::parse(std::ifstream(json));
-  CHECK(j["episodes"].size() == 5);
-  CHECK(j.contains("mean_return"));
-  CHECK(j.contains("success_rate"));
-  const GifInfo g = read_gif_info(gif);
-  CHECK(g.frames > 2);
-  CHECK(g.width == 256);
 }
 
 TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[train][signal]") {

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "dodge/output/write_error.hpp"
+
 namespace dodge::output {
 
 struct BenchReport {
@@ -17,7 +19,7 @@ struct BenchReport {
 
   void add_row(const std::vector<std::pair<std::string, double>>& values);
   std::string table() const;
-  // Writes JSON (creating parent folders); throws std::runtime_error naming the file when it cannot.
+  // Writes JSON (creating parent folders); throws WriteError naming the file when it cannot.
   void write_json(const std::string& path) const;
 };
 
@@ -31,6 +33,6 @@ double now_seconds();
 }  // namespace dodge::output
 
 namespace dodge::output {
-// The command line of this process (set by run_cli), recorded in reports.
+// The command line of this process (set by main), recorded in reports.
 std::string& command_line();
 }  // namespace dodge::output

@@ -2,6 +2,7 @@
 // with the file name and the reason.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>

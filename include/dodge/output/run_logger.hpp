@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "dodge/output/tensorboard.hpp"
+#include "dodge/output/write_error.hpp"
 
 namespace dodge::output {
 
 class RunLogger {
  public:
-  // Opens (appending on resume) the files under run_dir; throws std::runtime_error when it cannot.
+  // Opens (appending on resume) the files under run_dir; throws WriteError when it cannot open
+  // its CSV files, std::runtime_error for other failures.
   RunLogger(const std::string& run_dir, bool resume);
   ~RunLogger();
 

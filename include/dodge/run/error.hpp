@@ -1,4 +1,4 @@
-// The one error type the front ends turn into a one-line message and exit code 2.
+// The one error type main turns into a one-line message and exit code 2.
 #pragma once
 
 #include <stdexcept>

@@ -2,6 +2,8 @@
 // stochastic actions, episodes spread over parallel envs without favouring short ones.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>

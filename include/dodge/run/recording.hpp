@@ -2,8 +2,10 @@
 // markers, in real time (agent steps subsampled to at most 30 frames/s).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dodge/game/game.hpp"
 #include "dodge/output/image_io.hpp"

@@ -1,0 +1,47 @@
+// dodge eval end to end: a trained run's episodes, summary, JSON and GIF.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dodge/output/image_io.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using dodge::output::GifInfo;
+using dodge::output::read_gif_info;
+
+namespace {
+
+std::string only_run(const fs::path& results, const std::string& name) {
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(results / name)) runs.push_back(e.path());
+  REQUIRE(runs.size() == 1);
+  return runs[0].string();
+}
+
+}  // namespace
+
+TEST_CASE("dodge eval prints episodes and a summary and writes JSON", "[eval]") {
+  TempDir tmp("eval_e2e");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const std::string results = (tmp.path / "r").string();
+  REQUIRE(run_dodge("train --config " + cfg + " --results " + results + " --steps 400").code == 0);
+  const std::string run = only_run(results, "tiny");
+  const std::string json = (tmp.path / "eval.json").string();
+  const std::string gif = (tmp.path / "ep.gif").string();
+  const auto r = run_dodge("eval " + run + " --episodes 5 --json " + json + " --record " + gif);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("episode   5: return") && Catch::Contains("mean return") &&
+                           Catch::Contains("success rate"));
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(json));
+  CHECK(j["episodes"].size() == 5);
+  CHECK(j.contains("mean_return"));
+  CHECK(j.contains("success_rate"));
+  const GifInfo g = read_gif_info(gif);
+  CHECK(g.frames > 2);
+  CHECK(g.width == 256);
+}
