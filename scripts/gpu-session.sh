@@ -114,8 +114,20 @@ train() {
   [ "$mode" = rehearse ] && extra=(--set sac.buffer_size=20000 --set train.learning_starts=500 --set train.eval_freq=1000
                                    --set train.n_eval_episodes=2)
   # SIGINT after the time budget: the loop finishes its step, writes a checkpoint and final/, exits 0.
-  step train timeout -s INT -k 60 "$secs" $B train --config configs/sac_topdown_cnn.yaml --device $DEVICE \
-    --results "$OUT/results" --set train.save_replay_buffer=false "${extra[@]}"
+  local t=$SECONDS
+  if ! step train timeout -s INT -k 60 "$secs" $B train --config configs/sac_topdown_cnn.yaml --device $DEVICE \
+    --results "$OUT/results" --set train.save_replay_buffer=false "${extra[@]}"; then
+    # A run that dies early (a CUDA graph that fails on this device, say) gets the rest of the time
+    # once more with eager updates, so the session still ends with a trained agent.
+    left=$((BUDGET_SECONDS - (SECONDS - T0) - EVAL_RESERVE))
+    [ "$mode" = rehearse ] && left=30
+    if [ $((SECONDS - t)) -lt $((secs / 2)) ] && [ "$left" -ge 30 ]; then
+      mv "$OUT/train.log" "$OUT/train_failed.log"
+      note "train: failed after $((SECONDS - t))s (train_failed.log); ${left}s more with sac.cuda_graph=false"
+      step train timeout -s INT -k 60 "$left" $B train --config configs/sac_topdown_cnn.yaml --device $DEVICE \
+        --results "$OUT/results" --set train.save_replay_buffer=false --set sac.cuda_graph=false "${extra[@]}"
+    fi
+  fi
   local run; run=$(ls -d "$OUT"/results/sac_topdown_cnn/*/ 2>/dev/null | tail -1)
   [ -n "$run" ] || { note "no run folder"; return 1; }
   local ck="$run/best"; [ -d "$ck" ] || ck="$run"
