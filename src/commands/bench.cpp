@@ -11,6 +11,7 @@
 #include "dodge/game/vec_env.hpp"
 #include "dodge/output/bench_report.hpp"
 #include "dodge/render/render.hpp"
+#include "dodge/run/setup.hpp"
 #include "dodge/run/config.hpp"
 
 namespace dodge::commands {
@@ -73,6 +74,7 @@ void bench_env(const EnvBenchOptions& o) {
   const auto thread_counts = parse_int_list(o.threads, "--threads");
   output::BenchReport report;
   report.name = "env";
+  run::require_creatable_file("--json", o.json);
   report.command = output::command_line();
   game::GameConfig gc;
   gc.level = o.level;

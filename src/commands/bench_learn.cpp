@@ -48,6 +48,7 @@ void bench_replay(const LearnBenchOptions& o) {
   const torch::Device device = run::resolve_device(o.device);
   output::BenchReport report;
   report.name = "replay";
+  run::require_creatable_file("--json", o.json.empty() ? "results/bench/replay.json" : o.json);
   report.command = output::command_line();
   struct Case {
     int res, channels;
@@ -114,6 +115,7 @@ void bench_update(const LearnBenchOptions& o) {
   const torch::Device device = run::resolve_device(o.device);
   output::BenchReport report;
   report.name = "update";
+  run::require_creatable_file("--json", o.json.empty() ? "results/bench/update.json" : o.json);
   report.command = output::command_line();
   const int res = parse_int_list(o.res, "--res").at(0);
   const int c = o.rgb ? 3 : 1;
@@ -192,6 +194,7 @@ struct TrainBenchOptions {
 void bench_train(const TrainBenchOptions& o) {
   output::BenchReport report;
   report.name = "train";
+  run::require_creatable_file("--json", o.json.empty() ? "results/bench/train.json" : o.json);
   report.command = output::command_line();
   run::Config base = run::load_config(o.config);
   run::apply_overrides(base, o.overrides);

@@ -46,6 +46,19 @@ void require_writable_file(const std::string& option, const std::string& path) {
     throw UserError(option + " " + path + ": cannot be written (permission denied)");
 }
 
+void require_creatable_file(const std::string& option, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::is_directory(p, ec)) throw UserError(option + " " + path + ": is a folder; give a file name");
+  fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  if (!fs::is_directory(dir, ec))
+    throw UserError(option + " " + path + ": " + dir.string() + " is not a folder");
+  if (::access(dir.c_str(), W_OK) != 0 || (fs::exists(p, ec) && ::access(p.c_str(), W_OK) != 0))
+    throw UserError(option + " " + path + ": cannot be written (permission denied)");
+}
+
 ObsSpec obs_spec(const Config& c) {
   ObsSpec s;
   s.stack = c.env.frame_stack;

@@ -270,3 +270,14 @@ TEST_CASE("bench: a --json path that cannot be written is a one-line error", "[c
   check_one_line_error(run_dodge("bench env --envs 1 --steps 100 --repeats 1 --warmup 0 --json /proc/dodge/x.json"),
                        "/proc/dodge/x.json: cannot write the benchmark JSON");
 }
+
+TEST_CASE("bench: a --json path below a file is refused before any measuring", "[cli][bad-input]") {
+  TempDir tmp("bench_json");
+  const std::string file = (tmp.path / "plain_file").string();
+  std::ofstream(file) << "x";
+  for (const char* bench : {"env --envs 1 --steps 100", "replay", "update", "train"}) {
+    const auto r = run_dodge(std::string("bench ") + bench + " --json " + file + "/sub/x.json");
+    check_one_line_error(r, file + "/sub/x.json: " + file + " is not a folder");
+    CHECK_THAT(r.output, !Catch::Contains("----"));  // no table: nothing was measured
+  }
+}

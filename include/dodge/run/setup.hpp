@@ -18,6 +18,9 @@ torch::Device resolve_device(const std::string& name);
 // Checks, before any work starts, that `path` can be written as a file (its folder exists and is
 // writable, and it is not a folder); otherwise a UserError naming the option and the path.
 void require_writable_file(const std::string& option, const std::string& path);
+// The same for a file whose missing folders the writer creates (bench JSON): the nearest existing
+// folder above it must be writable.
+void require_creatable_file(const std::string& option, const std::string& path);
 
 struct ObsSpec {
   bool image = false;
