@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 // A fresh folder under /tmp, removed with everything in it at the end of the scope.
@@ -56,4 +58,14 @@ inline std::string write_tiny_config(const std::filesystem::path& dir, const std
        "  checkpoint_freq: 500\n  save_replay_buffer: true\n  log_interval: 100\n  threads: 1\n  seed: 3\n"
        "  device: cpu\n";
   return path;
+}
+
+// The one run folder under results/<name>/ (a test made exactly one run there); throws otherwise.
+inline std::string only_run(const std::filesystem::path& results, const std::string& name) {
+  std::vector<std::filesystem::path> runs;
+  for (const auto& e : std::filesystem::directory_iterator(results / name)) runs.push_back(e.path());
+  if (runs.size() != 1)
+    throw std::runtime_error((results / name).string() + ": expected one run folder, found " +
+                             std::to_string(runs.size()));
+  return runs[0].string();
 }

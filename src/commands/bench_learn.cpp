@@ -230,8 +230,8 @@ void bench_train(const TrainBenchOptions& o) {
       shares = run::train(a);
       std::filesystem::remove_all(tmp);
     }
-    const double rate = t.seconds > 0 ? static_cast<double>(t.env_steps) / t.seconds : 0.0;
-    auto pct = [&](double s) { return shares.seconds > 0 ? 100.0 * s / shares.seconds : 0.0; };
+    const double rate = t.seconds() > 0 ? static_cast<double>(t.env_steps) / t.seconds() : 0.0;
+    auto pct = [&](double s) { return shares.seconds() > 0 ? 100.0 * s / shares.seconds() : 0.0; };
     report.add_row({{"envs", n},
                     {"batch", base.sac.batch_size},
                     {"env steps/s", rate},

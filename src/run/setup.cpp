@@ -34,29 +34,34 @@ torch::Device resolve_device(const std::string& name) {
   throw UserError("device " + name + ": allowed: auto | cpu | cuda | cuda:N");
 }
 
-void require_writable_file(const std::string& option, const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path p(path);
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (fs::is_directory(p, ec)) throw UserError(option + " " + path + ": is a folder; give a file name");
-  if (!fs::is_directory(dir, ec))
-    throw UserError(option + " " + path + ": the folder " + dir.string() + " does not exist");
-  if (::access(dir.c_str(), W_OK) != 0 || (fs::exists(p, ec) && ::access(p.c_str(), W_OK) != 0))
-    throw UserError(option + " " + path + ": cannot be written (permission denied)");
-}
+namespace {
 
-void require_creatable_file(const std::string& option, const std::string& path) {
+// The checks both share: `path` is not a folder, `dir` (the folder it goes in) is writable, and
+// so is the file if it already exists. With create_folders, dir is the nearest existing folder.
+void require_writable(const std::string& option, const std::string& path, bool create_folders) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path p(path);
   if (fs::is_directory(p, ec)) throw UserError(option + " " + path + ": is a folder; give a file name");
   fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
-  if (!fs::is_directory(dir, ec))
-    throw UserError(option + " " + path + ": " + dir.string() + " is not a folder");
+  if (create_folders) {
+    while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+    if (!fs::is_directory(dir, ec)) throw UserError(option + " " + path + ": " + dir.string() + " is not a folder");
+  } else if (!fs::is_directory(dir, ec)) {
+    throw UserError(option + " " + path + ": the folder " + dir.string() + " does not exist");
+  }
   if (::access(dir.c_str(), W_OK) != 0 || (fs::exists(p, ec) && ::access(p.c_str(), W_OK) != 0))
     throw UserError(option + " " + path + ": cannot be written (permission denied)");
+}
+
+}  // namespace
+
+void require_writable_file(const std::string& option, const std::string& path) {
+  require_writable(option, path, false);
+}
+
+void require_creatable_file(const std::string& option, const std::string& path) {
+  require_writable(option, path, true);
 }
 
 ObsSpec obs_spec(const Config& c) {

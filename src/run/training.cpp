@@ -336,7 +336,6 @@ void Trainer::loop() {
       timings_.upload += t.upload;
       timings_.update += t.update;
       timings_.other += t.other;
-      timings_.seconds += t.act + t.env + t.upload + t.update + t.other;
     }
     if (g_stop_requests.load() > 0) break;
   }
@@ -585,8 +584,8 @@ TrainTimings Trainer::run() {
                best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
                interrupted ? "checkpoint" : "final/", run_dir_);
   const TrainTimings& t = timings_;
-  if (t.seconds > 0) {
-    auto pct = [&](double s) { return 100.0 * s / t.seconds; };
+  if (t.seconds() > 0) {
+    auto pct = [&](double s) { return 100.0 * s / t.seconds(); };
     spdlog::info("time{}: env+render {:.0f}%, upload {:.0f}%, act {:.0f}%, update {:.0f}%, logs/evals/checkpoints {:.0f}%",
                  device_.is_cuda() && !args_.sync_phases ? " (host side: GPU work counts where the host waits)" : "", pct(t.env),
                  pct(t.upload), pct(t.act), pct(t.update), pct(t.other));

@@ -4,25 +4,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
 #include "dodge/output/image_io.hpp"
 #include "test_util.hpp"
 
-namespace fs = std::filesystem;
 using dodge::output::GifInfo;
 using dodge::output::read_gif_info;
-
-namespace {
-
-std::string only_run(const fs::path& results, const std::string& name) {
-  std::vector<fs::path> runs;
-  for (const auto& e : fs::directory_iterator(results / name)) runs.push_back(e.path());
-  REQUIRE(runs.size() == 1);
-  return runs[0].string();
-}
-
-}  // namespace
 
 TEST_CASE("dodge eval prints episodes and a summary and writes JSON", "[eval]") {
   TempDir tmp("eval_e2e");

@@ -27,12 +27,12 @@ struct TrainArgs {
 // Where a session's wall time went, over its env steps from timing_starts_at on.
 struct TrainTimings {
   std::int64_t env_steps = 0;
-  double seconds = 0;
   double env = 0;     // stepping the games and rendering into the buffer's next row
   double upload = 0;  // committing the step: the row's host-to-device copy on a GPU
   double act = 0;     // the actor's forward pass and the actions back on the host
   double update = 0;  // sampling batches and SAC updates
   double other = 0;   // logs, evaluations, checkpoints
+  double seconds() const { return env + upload + act + update + other; }
 };
 
 // Runs a training session; throws UserError for bad input.
