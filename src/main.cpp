@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
 
   output::command_line() = output::join_args(argc, argv);  // recorded in bench reports
   run::use_all_cores();
+  run::use_fastest_convolutions();
   if (argc > 1 && argv[1][0] != '-' && !is_command(app, argv[1])) return unknown_command(app, argv[1]);
   try {
     app.parse(argc, argv);

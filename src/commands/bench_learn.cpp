@@ -32,7 +32,8 @@ struct LearnBenchOptions {
   int repeats = 3;
   int warmup = 5;
   std::string augment = "random_shift";
-  std::string precision = "fp32";
+  std::string precision = "tf32";
+  bool target_encoder = true;
   bool cuda_graph = true;
   std::string json;
 };
@@ -119,18 +120,27 @@ void bench_update(const LearnBenchOptions& o) {
   report.command = output::command_line();
   const int res = parse_int_list(o.res, "--res").at(0);
   const int c = o.rgb ? 3 : 1;
-  std::printf("bench update on %s: %dx%d %s x %d, SAC (twin Q, target, entropy), augment %s, precision %s%s\n",
-              device.str().c_str(), res, res, o.rgb ? "RGB" : "grey", o.stack, o.augment.c_str(), o.precision.c_str(),
-              device.is_cuda() ? (o.cuda_graph ? ", CUDA graph" : ", eager") : "");
-  for (const auto& enc : split(o.encoder)) {
+  const auto precisions = split(o.precision);
+  for (const auto& p : precisions)
+    if (p != "fp32" && p != "tf32" && p != "bf16") throw run::UserError("--precision " + p + ": allowed: fp32 | tf32 | bf16");
+  for (const auto& enc : split(o.encoder))
     if (enc != "shared" && enc != "separate") throw run::UserError("--encoder " + enc + ": allowed: shared | separate");
+  std::printf("bench update on %s: %dx%d %s x %d, SAC (twin Q, target, entropy), augment %s, %s%s\n",
+              device.str().c_str(), res, res, o.rgb ? "RGB" : "grey", o.stack, o.augment.c_str(),
+              o.target_encoder ? "target encoder" : "no target encoder in shared mode",
+              device.is_cuda() ? (o.cuda_graph ? ", CUDA graph" : ", eager") : "");
+  for (const auto& enc : split(o.encoder))
+  for (const auto& precision : precisions)
     for (int b : parse_int_list(o.batch, "--batch")) {
       learn::SacOptions so;
       so.obs_shape = std::vector<std::int64_t>{c * o.stack, res, res};
       so.action_dim = 3;
       so.shared_encoder = enc == "shared";
+      so.target_encoder = o.target_encoder;
       so.augment = o.augment == "random_shift";
-      so.bf16 = o.precision == "bf16";
+      so.precision = precision == "fp32"   ? learn::Precision::Fp32
+                     : precision == "bf16" ? learn::Precision::Bf16
+                                           : learn::Precision::Tf32;
       so.cuda_graph = o.cuda_graph;
       so.target_entropy = std::nan("");
       learn::Sac sac(so, device);
@@ -171,13 +181,13 @@ void bench_update(const LearnBenchOptions& o) {
       const auto h = learn::to_host(m);
       if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
       report.add_row({{"shared", enc == "shared" ? 1 : 0},
+                      {"precision", precision},
                       {"batch", b},
                       {"updates/s", median(rates)},
                       {"min", *std::min_element(rates.begin(), rates.end())},
                       {"max", *std::max_element(rates.begin(), rates.end())},
                       {"samples/s", median(rates) * b}});
     }
-  }
   finish_report(report, o.json.empty() ? "results/bench/update.json" : o.json);
 }
 
@@ -272,7 +282,9 @@ void register_learn_benches(CLI::App& bench) {
   update->add_option("--batch", u->batch, "batch sizes (comma list)")->capture_default_str();
   update->add_option("--encoder", u->encoder, "shared | separate (comma list)")->capture_default_str();
   update->add_option("--augment", u->augment, "random_shift | none")->capture_default_str();
-  update->add_option("--precision", u->precision, "fp32 | bf16 (CUDA)")->capture_default_str();
+  update->add_option("--precision", u->precision, "fp32 | tf32 | bf16 (comma list; CUDA only)")->capture_default_str();
+  update->add_option("--target-encoder", u->target_encoder, "shared mode: a Polyak target copy of the encoder")
+      ->capture_default_str();
   update->add_option("--cuda-graph", u->cuda_graph, "capture the update as a CUDA graph")->capture_default_str();
   update->add_option("--device", u->device, "auto | cpu | cuda")->capture_default_str();
   update->add_option("--steps", u->steps, "updates per repeat")->check(CLI::PositiveNumber)->capture_default_str();

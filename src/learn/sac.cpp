@@ -48,12 +48,23 @@ void copy_params(const torch::nn::Module& from, torch::nn::Module& to) {
   for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
 }
 
-// Enables bf16 autocast on CUDA for the lifetime of the object.
-class Autocast {
+// Sets the fp32 arithmetic of CUDA matmuls and convolutions (TF32 or IEEE) and bf16 autocast for
+// the lifetime of the object, then restores what was set before. Per call rather than per process,
+// so two agents with different precisions (bench update) do not affect each other. cuBLAS and
+// cuDNN read these flags at each call, and a captured graph keeps the kernels chosen at capture.
+class CudaMath {
  public:
-  explicit Autocast(bool on) : on_(on) {
-#ifdef DODGE_CUDA
+  CudaMath(bool cuda, Precision precision) : on_(cuda), bf16_(cuda && precision == Precision::Bf16) {
     if (!on_) return;
+    auto& ctx = at::globalContext();
+    cublas_tf32_ = ctx.allowTF32CuBLAS();
+    cudnn_tf32_ = ctx.allowTF32CuDNN();
+    const bool tf32 = precision != Precision::Fp32;
+    // The legacy setters: LibTorch 1.13 has no other, and 2.9+ keeps them in step with its new API.
+    if (cublas_tf32_ != tf32) ctx.setAllowTF32CuBLAS(tf32);
+    if (cudnn_tf32_ != tf32) ctx.setAllowTF32CuDNN(tf32);
+#ifdef DODGE_CUDA
+    if (!bf16_) return;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
     at::autocast::set_autocast_enabled(at::kCUDA, true);
     at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
@@ -63,9 +74,13 @@ class Autocast {
 #endif
 #endif
   }
-  ~Autocast() {
-#ifdef DODGE_CUDA
+  ~CudaMath() {
     if (!on_) return;
+    auto& ctx = at::globalContext();
+    if (ctx.allowTF32CuBLAS() != cublas_tf32_) ctx.setAllowTF32CuBLAS(cublas_tf32_);
+    if (ctx.allowTF32CuDNN() != cudnn_tf32_) ctx.setAllowTF32CuDNN(cudnn_tf32_);
+#ifdef DODGE_CUDA
+    if (!bf16_) return;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
     at::autocast::set_autocast_enabled(at::kCUDA, false);
 #else
@@ -74,9 +89,12 @@ class Autocast {
     at::autocast::clear_cache();
 #endif
   }
+  CudaMath(const CudaMath&) = delete;
+  CudaMath& operator=(const CudaMath&) = delete;
 
  private:
-  bool on_;
+  bool on_, bf16_;
+  bool cublas_tf32_ = false, cudnn_tf32_ = true;
 };
 
 }  // namespace
@@ -129,10 +147,8 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   critic_ = TwinQ(feat, o.net_arch, o.action_dim);
   critic_target_ = TwinQ(feat, o.net_arch, o.action_dim);
   actor_ = ActorHead(feat, o.net_arch, o.action_dim);
-  if (!o.shared_encoder) {
-    actor_encoder_ = Encoder(o.obs_shape, o.features_dim);
-    target_encoder_ = Encoder(o.obs_shape, o.features_dim);
-  }
+  if (!o.shared_encoder) actor_encoder_ = Encoder(o.obs_shape, o.features_dim);
+  if (!o.shared_encoder || o.target_encoder) target_encoder_ = Encoder(o.obs_shape, o.features_dim);
   for (auto* m : std::initializer_list<torch::nn::Module*>{ptr(critic_encoder_), ptr(critic_), ptr(critic_target_),
                                                           ptr(actor_), ptr(actor_encoder_), ptr(target_encoder_)})
     if (m) m->to(device);
@@ -191,14 +207,14 @@ torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& gener
 
 void Sac::polyak() {
   torch::NoGradGuard no_grad;
-  const double tau = options_.tau;
-  auto blend = [tau](const torch::nn::Module& online, torch::nn::Module& target) {
+  auto blend = [](const torch::nn::Module& online, torch::nn::Module& target, double tau) {
     auto src = online.parameters();
     auto dst = target.parameters();
     for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - tau).add_(src[i], tau);
   };
-  blend(*critic_, *critic_target_);
-  if (target_encoder_) blend(*critic_encoder_, *target_encoder_);
+  blend(*critic_, *critic_target_, options_.tau);
+  if (target_encoder_)
+    blend(*critic_encoder_, *target_encoder_, options_.encoder_tau > 0 ? options_.encoder_tau : options_.tau);
 }
 
 SacMetrics Sac::update_eager(const Batch& batch) {
@@ -209,19 +225,15 @@ SacMetrics Sac::update_eager(const Batch& batch) {
     next_obs = random_shift(next_obs, options_.augment_pad, gen_);
   }
   SacMetrics m;
-  Autocast autocast(options_.bf16 && device_.is_cuda());
+  CudaMath math(device_.is_cuda(), options_.precision);
 
   // Features.
   torch::Tensor feat = critic_encoder_(obs), actor_feat, next_actor_feat, target_feat;
   {
     torch::NoGradGuard no_grad;
-    if (options_.shared_encoder) {
-      next_actor_feat = critic_encoder_(next_obs);
-      target_feat = next_actor_feat;
-    } else {
-      next_actor_feat = actor_encoder_(next_obs);
-      target_feat = target_encoder_(next_obs);
-    }
+    // The next action comes from the online policy, the bootstrap value from the target networks.
+    next_actor_feat = options_.shared_encoder ? critic_encoder_(next_obs) : actor_encoder_(next_obs);
+    target_feat = target_encoder_ ? target_encoder_(next_obs) : next_actor_feat;
   }
   actor_feat = options_.shared_encoder ? feat.detach() : actor_encoder_(obs);
 
@@ -263,7 +275,7 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   critic_opt_->step();
 #ifdef DODGE_CUDA
   // Autocast caches low-precision copies of weights: drop them so the actor sees the new critic.
-  if (options_.bf16 && device_.is_cuda()) at::autocast::clear_cache();
+  if (options_.precision == Precision::Bf16 && device_.is_cuda()) at::autocast::clear_cache();
 #endif
 
   // Actor update: Q of the policy's actions from the updated critic heads on detached features.
@@ -325,6 +337,10 @@ SacMetrics Sac::update(const Batch& batch) {
       // No autocast weight cache inside the graph: its casts would live in the graph's pool.
       const bool cache = at::autocast::is_autocast_cache_enabled();
       at::autocast::set_autocast_cache_enabled(false);
+      // The warm-up cached a cuDNN plan for every convolution; should one miss, cuDNN's heuristics
+      // pick a plan without the timing runs that benchmark mode would try inside the capture.
+      const bool benchmark = at::globalContext().benchmarkCuDNN();
+      at::globalContext().setBenchmarkCuDNN(false);
 #ifdef DODGE_GRAPH_GENERATORS
       g.graph.register_generator_state(gen_);
 #endif
@@ -333,6 +349,7 @@ SacMetrics Sac::update(const Batch& batch) {
       polyak();
       g.graph.capture_end();
       at::autocast::set_autocast_cache_enabled(cache);
+      at::globalContext().setBenchmarkCuDNN(benchmark);
     }
     stream_wait(main_stream, *g.side);
     g.captured = true;
@@ -349,7 +366,7 @@ SacMetrics Sac::update(const Batch& batch) {
 
 torch::Tensor Sac::act(const torch::Tensor& obs, bool deterministic) {
   torch::NoGradGuard no_grad;
-  Autocast autocast(options_.bf16 && device_.is_cuda());
+  CudaMath math(device_.is_cuda(), options_.precision);
   auto feat = options_.shared_encoder ? critic_encoder_(obs) : actor_encoder_(obs);
   auto [mu, log_std] = actor_(feat);
   mu = mu.to(torch::kFloat32);
@@ -394,8 +411,16 @@ void Sac::load(const std::string& path) {
   torch::serialize::InputArchive ar;
   ar.load_from(path, torch::kCPU);
   torch::NoGradGuard no_grad;
+  // Shared-mode checkpoints from before the target encoder existed have none: it starts as a copy
+  // of the online encoder, as in a new agent.
+  // (Vector observations have a parameterless encoder: nothing to fill.)
+  torch::Tensor probe;
+  const auto target_keys = target_encoder_ ? target_encoder_->named_parameters().keys() : std::vector<std::string>{};
+  const bool fill_target_encoder = options_.shared_encoder && !target_keys.empty() &&
+                                   !ar.try_read("target_encoder." + target_keys.front(), probe);
   for (auto& kv : named_tensors()) {
     torch::Tensor t;
+    if (fill_target_encoder && kv.first.rfind("target_encoder.", 0) == 0) continue;
     if (!ar.try_read(kv.first, t))
       throw std::runtime_error(path + ": the agent state has no tensor " + kv.first + " (other network?)");
     if (t.sizes() != kv.second.sizes())
@@ -403,6 +428,7 @@ void Sac::load(const std::string& path) {
                                c10::str(kv.second.sizes()));
     kv.second.copy_(t);
   }
+  if (fill_target_encoder) copy_params(*critic_encoder_, *target_encoder_);
   auto read_opt = [&](const std::string& name, DeviceAdam* opt) {
     if (!opt) return;
     std::vector<torch::Tensor> s(opt->state().size());

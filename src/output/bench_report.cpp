@@ -39,17 +39,17 @@ std::string format_number(double v) {
 }
 }  // namespace
 
-void BenchReport::add_row(const std::vector<std::pair<std::string, double>>& values) {
+void BenchReport::add_row(const std::vector<std::pair<std::string, Cell>>& values) {
   if (columns.empty())
     for (const auto& kv : values) columns.push_back(kv.first);
   std::vector<std::string> row;
-  std::vector<double> nums;
+  std::vector<Cell> values_only;
   for (const auto& kv : values) {
-    row.push_back(format_number(kv.second));
-    nums.push_back(kv.second);
+    row.push_back(kv.second.is_text ? kv.second.text : format_number(kv.second.number));
+    values_only.push_back(kv.second);
   }
   rows.push_back(row);
-  numbers.push_back(nums);
+  cells.push_back(values_only);
 }
 
 std::string BenchReport::table() const {
@@ -81,9 +81,10 @@ void BenchReport::write_json(const std::string& path) const {
   j["machine"] = machine_description();
   j["date"] = now_iso8601();
   j["rows"] = nlohmann::json::array();
-  for (const auto& r : numbers) {
+  for (const auto& r : cells) {
     nlohmann::json row;
-    for (std::size_t c = 0; c < columns.size(); ++c) row[columns[c]] = r[c];
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      row[columns[c]] = r[c].is_text ? nlohmann::json(r[c].text) : nlohmann::json(r[c].number);
     j["rows"].push_back(row);
   }
   std::error_code ec;

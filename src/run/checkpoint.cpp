@@ -154,6 +154,7 @@ void write_manifest(const std::string& path, const Config& c, std::int64_t step)
   j["action_dim"] = s.action_dim;
   j["architecture"] = {{"encoder", s.image ? "NatureCNN" : "flatten"},
                        {"encoder_mode", c.sac.encoder_mode},
+                       {"target_encoder", c.sac.encoder_mode == "separate" || c.sac.target_encoder},
                        {"features_dim", s.image ? c.sac.features_dim : s.stacked[0]},
                        {"net_arch", c.sac.net_arch},
                        {"actor", "tanh-squashed Gaussian, log_std clamped to [-20, 2]"},

@@ -325,9 +325,11 @@ std::vector<Field> schema(Config& c) {
   b.int_list("net_arch", s.net_arch, {1, 8192}, 8);
   b.integer("features_dim", s.features_dim, {1, 8192});
   b.choice("encoder_mode", s.encoder_mode, {"shared", "separate"});
+  b.boolean("target_encoder", s.target_encoder);
+  b.real("encoder_tau", s.encoder_tau, {0, 1});
   b.choice("augment", s.augment, {"random_shift", "none"});
   b.integer("target_update_interval", s.target_update_interval, {1, 1e6});
-  b.choice("precision", s.precision, {"fp32", "bf16"});
+  b.choice("precision", s.precision, {"fp32", "tf32", "bf16"});
   b.boolean("cuda_graph", s.cuda_graph);
 
   TrainConfig& t = c.train;

@@ -89,6 +89,8 @@ learn::SacOptions sac_options(const Config& c) {
   o.net_arch = c.sac.net_arch;
   o.features_dim = c.sac.features_dim;
   o.shared_encoder = c.sac.encoder_mode == "shared";
+  o.target_encoder = c.sac.target_encoder;
+  o.encoder_tau = c.sac.encoder_tau;
   o.augment = c.sac.augment == "random_shift";
   o.actor_lr = c.sac.actor_learning_rate > 0 ? c.sac.actor_learning_rate : c.sac.learning_rate;
   o.critic_lr = c.sac.critic_learning_rate > 0 ? c.sac.critic_learning_rate : c.sac.learning_rate;
@@ -99,7 +101,9 @@ learn::SacOptions sac_options(const Config& c) {
   o.ent_coef = o.learn_ent_coef ? c.sac.ent_coef_init : std::stod(c.sac.ent_coef);
   o.target_entropy = c.sac.target_entropy_text == "auto" ? std::nan("") : std::stod(c.sac.target_entropy_text);
   o.target_update_interval = c.sac.target_update_interval;
-  o.bf16 = c.sac.precision == "bf16";
+  o.precision = c.sac.precision == "fp32"   ? learn::Precision::Fp32
+                : c.sac.precision == "bf16" ? learn::Precision::Bf16
+                                            : learn::Precision::Tf32;
   o.cuda_graph = c.sac.cuda_graph;
   o.seed = static_cast<std::uint64_t>(c.train.seed);
   return o;
@@ -120,7 +124,8 @@ const std::vector<std::string>& shape_keys() {
   static const std::vector<std::string> keys = {
       "env.observation_mode", "env.action_space_type", "env.image_width",  "env.image_height",
       "env.image_grayscale",  "env.frame_stack",       "env.n_envs",       "sac.net_arch",
-      "sac.features_dim",     "sac.encoder_mode",      "sac.ent_coef"};
+      "sac.features_dim",     "sac.encoder_mode",      "sac.ent_coef",
+      "sac.target_encoder"};
   return keys;
 }
 
@@ -147,6 +152,11 @@ at::Generator make_generator(const torch::Device& device, std::uint64_t seed) {
 void use_all_cores() {
   // Debian's LibTorch starts with one intra-op thread.
   if (!std::getenv("OMP_NUM_THREADS")) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+void use_fastest_convolutions() {
+  const char* v = std::getenv("DODGE_CUDNN_BENCHMARK");
+  at::globalContext().setBenchmarkCuDNN(!(v && std::string(v) == "0"));
 }
 
 int env_threads(const Config& c) {

@@ -55,6 +55,47 @@ TEST_CASE("CUDA: graph-replayed SAC updates equal eager updates", "[cuda]") {
   }
 }
 
+TEST_CASE("CUDA: as dodge runs (TF32, cuDNN benchmark, target encoder) the graph equals eager, flags restored",
+          "[cuda]") {
+  if (!have_cuda()) return;
+  auto& ctx = at::globalContext();
+  ctx.setDeterministicCuDNN(false);
+  ctx.setBenchmarkCuDNN(true);  // what main() sets (run::use_fastest_convolutions)
+  ctx.setAllowTF32CuBLAS(false);
+  for (const Precision p : {Precision::Tf32, Precision::Fp32, Precision::Bf16}) {
+    SacOptions o;
+    o.obs_shape = {4, 84, 84};
+    o.action_dim = 3;
+    o.seed = 12;
+    o.target_entropy = std::nan("");
+    o.precision = p;
+    SacOptions og = o;
+    og.cuda_graph = true;
+    o.cuda_graph = false;
+    Sac eager(o, torch::kCUDA), graph(og, torch::kCUDA);
+    torch::manual_seed(6);
+    double me = 0, mg = 0;
+    for (int i = 0; i < 8; ++i) {
+      Batch b;
+      b.obs = torch::randint(0, 256, {128, 4, 84, 84}, torch::kUInt8).cuda();
+      b.next_obs = torch::randint(0, 256, {128, 4, 84, 84}, torch::kUInt8).cuda();
+      b.actions = (torch::rand({128, 3}) * 2 - 1).cuda();
+      b.rewards = torch::randn({128, 1}).cuda();
+      b.not_done = torch::ones({128, 1}).cuda();
+      me = to_host(eager.update(b)).critic_loss;
+      mg = to_host(graph.update(b)).critic_loss;
+    }
+    INFO("precision " << static_cast<int>(p));
+    CHECK(std::isfinite(mg));
+    // Benchmark mode may pick other convolution algorithms on the capture stream: close, not equal.
+    CHECK(mg == Approx(me).epsilon(p == Precision::Bf16 ? 5e-2 : 1e-2));
+    // The update sets TF32 for its own kernels only; the process's flags are as before.
+    CHECK_FALSE(ctx.allowTF32CuBLAS());
+    CHECK(ctx.allowTF32CuDNN());
+    CHECK(ctx.benchmarkCuDNN());
+  }
+}
+
 TEST_CASE("CUDA: the replay buffer lives on the device and samples there", "[cuda]") {
   if (!have_cuda()) return;
 #ifdef DODGE_CUDA

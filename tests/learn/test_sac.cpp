@@ -210,9 +210,18 @@ TEST_CASE("SAC learns to move a dot to the centre from pixels with random-shift 
 }
 
 TEST_CASE("target networks move by exactly tau", "[sac]") {
-  for (bool shared : {true, false}) {
-    SacOptions o = small_image_options(shared);
+  struct Case {
+    bool shared, target_encoder;
+    double encoder_tau;
+    int targets;  // two heads of 2 linears (+ a target encoder: 3 convs, 1 linear)
+  };
+  for (const Case& k : {Case{true, true, 0.0, 16}, Case{true, true, 0.5, 16}, Case{true, false, 0.0, 8},
+                        Case{false, true, 0.0, 16}, Case{false, false, 0.5, 16}}) {
+    SacOptions o = small_image_options(k.shared);
     o.tau = 0.25;
+    o.target_encoder = k.target_encoder;
+    o.encoder_tau = k.encoder_tau;
+    INFO("shared " << k.shared << ", target encoder " << k.target_encoder << ", encoder tau " << k.encoder_tau);
     Sac sac(o, torch::kCPU);
     auto before = sac.named_tensors();
     std::map<std::string, torch::Tensor> old;
@@ -227,13 +236,73 @@ TEST_CASE("target networks move by exactly tau", "[sac]") {
       if (name.rfind("critic_target.", 0) == 0) online = "critic." + name.substr(14);
       if (name.rfind("target_encoder.", 0) == 0) online = "critic_encoder." + name.substr(15);
       if (online.empty()) continue;
-      auto expected = old[name] * (1 - o.tau) + now[online] * o.tau;
+      const double tau = name.rfind("target_encoder.", 0) == 0 && k.encoder_tau > 0 ? k.encoder_tau : o.tau;
+      auto expected = old[name] * (1 - tau) + now[online] * tau;
       CHECK(torch::allclose(kv.second, expected, 1e-6, 1e-7));
       CHECK_FALSE(torch::equal(kv.second, old[name]));
       ++checked;
     }
-    CHECK(checked == (shared ? 8 : 16));  // two heads of 2 linears (+ encoder: 3 convs, 1 linear)
+    CHECK(checked == k.targets);
   }
+}
+
+TEST_CASE("shared mode: the bootstrap value reads the target encoder", "[sac]") {
+  // With encoder_tau 1 the target encoder is a copy of the online one at every update, so the
+  // updates equal those of an agent without one; with a slow copy they differ from the second on.
+  auto critic_losses = [](bool target_encoder, double encoder_tau) {
+    SacOptions o = small_image_options(true);
+    o.target_encoder = target_encoder;
+    o.encoder_tau = encoder_tau;
+    Sac sac(o, torch::kCPU);
+    std::vector<double> losses;
+    for (int i = 0; i < 4; ++i)
+      losses.push_back(to_host(sac.update(random_batch(16, o, 40 + static_cast<std::uint64_t>(i)))).critic_loss);
+    return losses;
+  };
+  const auto without = critic_losses(false, 0.0), copy = critic_losses(true, 1.0), slow = critic_losses(true, 0.01);
+  CHECK(copy == without);
+  CHECK(slow[0] == without[0]);  // the copy starts equal to the online encoder
+  for (int i = 1; i < 4; ++i) CHECK(slow[static_cast<std::size_t>(i)] != without[static_cast<std::size_t>(i)]);
+}
+
+TEST_CASE("a shared-mode checkpoint without a target encoder loads, the copy starting from the online encoder",
+          "[sac]") {
+  SacOptions old_options = small_image_options(true);
+  old_options.target_encoder = false;
+  Sac old_agent(old_options, torch::kCPU);
+  for (int i = 0; i < 2; ++i) old_agent.update(random_batch(8, old_options, static_cast<std::uint64_t>(i)));
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_sac_old_ckpt_test";
+  std::filesystem::create_directories(dir);
+  old_agent.save((dir / "agent.pt").string());
+  Sac agent(small_image_options(true), torch::kCPU);
+  agent.load((dir / "agent.pt").string());
+  std::map<std::string, torch::Tensor> t;
+  for (auto& kv : agent.named_tensors()) t[kv.first] = kv.second;
+  int copied = 0;
+  for (auto& kv : old_agent.named_tensors()) {
+    CHECK(torch::equal(t.at(kv.first), kv.second));
+    if (kv.first.rfind("critic_encoder.", 0) == 0) {
+      CHECK(torch::equal(t.at("target_encoder." + kv.first.substr(15)), kv.second));
+      ++copied;
+    }
+  }
+  CHECK(copied == 8);
+  // A separate-encoder agent still needs its own encoders in the file.
+  Sac separate(small_image_options(false), torch::kCPU);
+  CHECK_THROWS_WITH(separate.load((dir / "agent.pt").string()), Catch::Contains("actor_encoder"));
+  // Vector observations: the encoder has no parameters, so neither has its copy.
+  SacOptions vec;
+  vec.obs_shape = {6};
+  vec.net_arch = {16};
+  Sac v1(vec, torch::kCPU), v2(vec, torch::kCPU);
+  Batch b = random_batch(8, vec, 3);
+  b.obs = b.obs.to(torch::kFloat32) / 255;
+  b.next_obs = b.next_obs.to(torch::kFloat32) / 255;
+  v1.update(b);
+  v1.save((dir / "vector.pt").string());
+  v2.load((dir / "vector.pt").string());
+  CHECK(v2.updates() == 1);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("the entropy coefficient moves toward its target", "[sac]") {

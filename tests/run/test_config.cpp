@@ -1,6 +1,7 @@
 // Config loading: defaults, every range of GAME.md section 11, unknown keys, types, syntax, --set.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <iterator>
 
 #include "dodge/run/config.hpp"
 
@@ -43,12 +44,16 @@ TEST_CASE("defaults follow GAME.md", "[config]") {
   const auto p = dodge::game::resolve(c.env.game);
   CHECK(p.spawn_interval == 0.5);
   CHECK(p.flight_time == 0.8);
+  CHECK(c.sac.precision == "tf32");
+  CHECK(c.sac.target_encoder);
+  CHECK(c.sac.encoder_tau == 0.0);
 }
 
 TEST_CASE("values are read from every section", "[config]") {
   const Config c = parse_config(
       "env:\n  level: 1\n  spawn_angle_degrees: 30\n  observation_mode: topdown\n  image_grayscale: false\n"
       "  projectile_spawn_interval: 1.25\nsac:\n  net_arch: [64, 32]\n  ent_coef: '0.1'\n"
+      "  target_encoder: false\n  encoder_tau: 0.05\n  precision: bf16\n"
       "train:\n  seed: 5\n  device: cuda:1\n",
       "x.yaml");
   CHECK(c.env.game.level == 1);
@@ -58,6 +63,9 @@ TEST_CASE("values are read from every section", "[config]") {
   CHECK(dodge::game::resolve(c.env.game).flight_time == 2.0);  // level 1 default
   CHECK(c.sac.net_arch == std::vector<int>{64, 32});
   CHECK(c.sac.ent_coef == "0.1");
+  CHECK_FALSE(c.sac.target_encoder);
+  CHECK(c.sac.encoder_tau == 0.05);
+  CHECK(c.sac.precision == "bf16");
   CHECK(c.train.seed == 5);
   CHECK(c.train.device == "cuda:1");
 }
@@ -88,6 +96,8 @@ TEST_CASE("every GAME.md range violation names the key, the value and the range"
       {"env: {frame_stack: 17}", "env.frame_stack = 17 is not allowed; allowed: an integer in [1, 16]"},
       {"env: {action_space_type: basic_2d}", "env.action_space_type = basic_2d is not allowed; allowed: basic_3d | basic_4d_jump | tilt_5d | full_6d"},
       {"sac: {encoder_mode: both}", "sac.encoder_mode = both is not allowed; allowed: shared | separate"},
+      {"sac: {precision: fp16}", "sac.precision = fp16 is not allowed; allowed: fp32 | tf32 | bf16"},
+      {"sac: {encoder_tau: 2}", "sac.encoder_tau = 2"},
       {"sac: {ent_coef: -1}", "sac.ent_coef = -1 is not allowed; allowed: auto or a positive number"},
       {"sac: {net_arch: []}", "sac.net_arch = [] is not allowed"},
       {"train: {device: gpu}", "train.device = gpu is not allowed; allowed: auto | cpu | cuda | cuda:N"},
@@ -161,4 +171,20 @@ TEST_CASE("every shipped config loads", "[config]") {
     CHECK(c.name == name);
     CHECK_NOTHROW(validate(c));
   }
+}
+
+TEST_CASE("configs/example.yaml names every key with its default", "[config]") {
+  const std::string path = std::string(DODGE_SOURCE_DIR) + "/configs/example.yaml";
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Config defaults;
+  std::vector<std::string> keys;
+  for (const Field& f : schema(defaults)) {
+    INFO(f.section << "." << f.key);
+    CHECK(text.find("\n  " + f.key + ":") != std::string::npos);
+    keys.push_back(f.section + "." + f.key);
+  }
+  const std::vector<std::string> differences = diff(load_config(path), Config{}, keys);
+  INFO(differences.size() << " keys differ, first: " << (differences.empty() ? "" : differences.front()));
+  CHECK(differences.empty());
 }

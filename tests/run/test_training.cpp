@@ -9,6 +9,7 @@
 #include "dodge/output/bench_report.hpp"
 #include "dodge/output/tensorboard.hpp"
 #include "dodge/run/checkpoint.hpp"
+#include "dodge/run/setup.hpp"
 #include "dodge/run/training.hpp"
 #include "test_util.hpp"
 
@@ -30,6 +31,22 @@ std::map<std::string, torch::Tensor> read_agent(const fs::path& file) {
 }
 
 }  // namespace
+
+TEST_CASE("the sac keys reach the learner's options", "[train]") {
+  Config c = parse_config("env: {observation_mode: topdown, frame_stack: 3}\n", "x.yaml");
+  dodge::learn::SacOptions o = sac_options(c);
+  CHECK(o.obs_shape == std::vector<std::int64_t>{3, 84, 84});
+  CHECK(o.precision == dodge::learn::Precision::Tf32);
+  CHECK(o.target_encoder);
+  apply_overrides(c, {"sac.precision=fp32", "sac.target_encoder=false", "sac.encoder_tau=0.05", "sac.tau=0.01"});
+  o = sac_options(c);
+  CHECK(o.precision == dodge::learn::Precision::Fp32);
+  CHECK_FALSE(o.target_encoder);
+  CHECK(o.encoder_tau == 0.05);
+  CHECK(o.tau == 0.01);
+  apply_overrides(c, {"sac.precision=bf16"});
+  CHECK(sac_options(c).precision == dodge::learn::Precision::Bf16);
+}
 
 TEST_CASE("a short training run produces the whole results folder", "[train]") {
   TempDir tmp("train_e2e");

@@ -4,8 +4,10 @@
 // captured as a CUDA graph and replayed.
 //
 // encoder_mode:
-//   shared   - one encoder trained by the critic loss; the actor reads detached features and
-//              the target critic uses the online encoder's next-observation features (DrQ-v2).
+//   shared   - one encoder trained by the critic loss; the actor reads detached features. With
+//              target_encoder (the default) the target critic reads a Polyak copy of it, as SB3's
+//              share_features_extractor and DrQ do; without, the online encoder's features (DrQ-v2
+//              style, but here the encoder includes the 3136->512 layer).
 //   separate - actor and critic each own an encoder; the target critic has its own encoder
 //              copy (Stable-Baselines3's default for CnnPolicy).
 #pragma once
@@ -24,12 +26,19 @@
 
 namespace dodge::learn {
 
+// The arithmetic of fp32 tensors on CUDA (no effect on the CPU): IEEE fp32; TF32 tensor cores for
+// matmuls and convolutions (10-bit mantissa products, fp32 sums); or bf16 autocast (with TF32 for
+// what stays fp32).
+enum class Precision { Fp32, Tf32, Bf16 };
+
 struct SacOptions {
   std::vector<std::int64_t> obs_shape;  // the network input: {k*C, H, W} (uint8) or {k*D} (float)
   int action_dim = 3;
   std::vector<int> net_arch = {256, 256};
   int features_dim = 512;
   bool shared_encoder = true;
+  bool target_encoder = true;  // shared mode: the target critic reads a Polyak copy of the encoder
+  double encoder_tau = 0.0;    // the target encoder's Polyak rate (0: tau)
   bool augment = true;  // random shift (pad 4, replicate) of obs and next obs; images only
   int augment_pad = 4;
   double actor_lr = 3e-4, critic_lr = 3e-4, ent_coef_lr = 3e-4;
@@ -39,7 +48,7 @@ struct SacOptions {
   double ent_coef = 1.0;        // initial value when learned, else fixed
   double target_entropy = std::numeric_limits<double>::quiet_NaN();  // NaN: -action_dim (SB3's "auto")
   int target_update_interval = 1;
-  bool bf16 = false;            // CUDA autocast to bfloat16
+  Precision precision = Precision::Tf32;
   bool cuda_graph = false;      // capture the update on CUDA after warm-up
   std::uint64_t seed = 0;
 };

@@ -10,14 +10,24 @@
 
 namespace dodge::output {
 
+// One table cell: a number, or a label such as a precision's name.
+struct Cell {
+  Cell(double v) : number(v) {}  // NOLINT: rows are written as {"name", value}
+  Cell(std::string s) : is_text(true), text(std::move(s)) {}  // NOLINT
+  Cell(const char* s) : is_text(true), text(s) {}             // NOLINT
+  double number = 0.0;
+  bool is_text = false;
+  std::string text;
+};
+
 struct BenchReport {
   std::string name;       // "env", "replay", "update", "train"
   std::string command;    // the command line that produced it
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::vector<double>> numbers;  // the same rows as numbers where numeric (NaN otherwise)
+  std::vector<std::vector<Cell>> cells;  // the same rows as values (numbers stay numbers in JSON)
 
-  void add_row(const std::vector<std::pair<std::string, double>>& values);
+  void add_row(const std::vector<std::pair<std::string, Cell>>& values);
   std::string table() const;
   // Writes JSON (creating parent folders); throws WriteError naming the file when it cannot.
   void write_json(const std::string& path) const;

@@ -46,9 +46,11 @@ struct SacConfig {
   std::vector<int> net_arch = {256, 256};
   int features_dim = 512;                // CNN encoder output
   std::string encoder_mode = "shared";   // shared | separate
+  bool target_encoder = true;            // shared mode: the target critic reads a Polyak copy
+  double encoder_tau = 0.0;              // that copy's Polyak rate (0: tau)
   std::string augment = "random_shift";  // random_shift | none
   int target_update_interval = 1;
-  std::string precision = "fp32";        // fp32 | bf16 (CUDA autocast)
+  std::string precision = "tf32";        // fp32 | tf32 | bf16: CUDA arithmetic (no effect on the CPU)
   bool cuda_graph = true;                // capture the update as a CUDA graph on CUDA
 };
 

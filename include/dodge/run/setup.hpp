@@ -49,4 +49,8 @@ int env_threads(const Config& config);
 // LibTorch intra-op threads on every core, unless OMP_NUM_THREADS says otherwise.
 void use_all_cores();
 
+// cuDNN times its convolution algorithms once per shape and keeps the fastest (our shapes are
+// fixed), unless DODGE_CUDNN_BENCHMARK=0. No effect without CUDA.
+void use_fastest_convolutions();
+
 }  // namespace dodge::run
