@@ -45,7 +45,14 @@ void require_writable(const std::string& option, const std::string& path, bool c
   if (fs::is_directory(p, ec)) throw UserError(option + " " + path + ": is a folder; give a file name");
   fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   if (create_folders) {
-    while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+    // Up to the nearest folder that exists; a relative path ends at the working directory.
+    while (!fs::exists(dir, ec)) {
+      if (!dir.has_parent_path() || dir.parent_path() == dir) {
+        dir = ".";
+        break;
+      }
+      dir = dir.parent_path();
+    }
     if (!fs::is_directory(dir, ec)) throw UserError(option + " " + path + ": " + dir.string() + " is not a folder");
   } else if (!fs::is_directory(dir, ec)) {
     throw UserError(option + " " + path + ": the folder " + dir.string() + " does not exist");
