@@ -13,7 +13,7 @@
 #   run(command="scripts/gpu-session.sh all", carry=[".gpu-deps"], timeout_s=600)
 # Every log and JSON goes under $OUT (default build-gpu/session); a short table is printed last.
 # Environment: OUT, BUDGET_SECONDS (default 570: the whole script, inside the device's 600 s per call),
-# TRAIN_SECONDS (default: what the budget leaves after the steps before it and EVAL_RESERVE, 90 s, for
+# TRAIN_SECONDS (default: what the budget leaves after the steps before it and EVAL_RESERVE, 60 s, for
 # the evaluation), EVAL_EPISODES (default 100), TORCH_PREFIX (the CUDA LibTorch; default: python3's
 # torch), JOBS (default nproc).
 set -uo pipefail
@@ -23,7 +23,7 @@ OUT="${OUT:-build-gpu/session}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 BUDGET_SECONDS="${BUDGET_SECONDS:-570}"
-EVAL_RESERVE="${EVAL_RESERVE:-90}"
+EVAL_RESERVE="${EVAL_RESERVE:-60}"
 TRAIN_SECONDS="${TRAIN_SECONDS:-}"
 EVAL_EPISODES="${EVAL_EPISODES:-100}"
 SUMMARY="$OUT/summary.txt"
@@ -85,7 +85,8 @@ bench() {
   step cuda_tests build-gpu/test_learn "[cuda]" --success --reporter compact ||
     { export DODGE_CUDNN_BENCHMARK=0; note "cuda_tests failed: DODGE_CUDNN_BENCHMARK=0 from here on"; }
   step learn_tests build-gpu/test_learn "~[learn]"
-  local s; s=$(small 200 2)
+  # Sized so that the benchmarks take about two minutes and the training run gets the rest.
+  local s; s=$(small 100 2)
   step update_graph $B bench update --device $DEVICE --batch "$(small 64,128,256,512,1024 32)" --encoder shared,separate \
     --steps "$s" --warmup "$(small 20 1)" --repeats "$(small 3 1)" --json "$OUT/update_graph.json"
   step update_eager $B bench update --device $DEVICE --batch "$(small 64,128,256,512,1024 32)" --encoder shared,separate \
@@ -93,16 +94,16 @@ bench() {
   if [ "$DEVICE" = cuda ]; then
     # fp32 (IEEE) and bf16 beside the default TF32; the shared encoder without its target copy.
     step update_precision $B bench update --device cuda --batch 128,256,1024 --encoder shared,separate \
-      --precision fp32,bf16 --steps 200 --warmup 20 --json "$OUT/update_precision.json"
+      --precision fp32,bf16 --steps 100 --warmup 20 --json "$OUT/update_precision.json"
     step update_no_target $B bench update --device cuda --batch 128,256 --encoder shared --target-encoder false \
-      --steps 200 --warmup 20 --json "$OUT/update_no_target.json"
+      --steps 100 --warmup 20 --json "$OUT/update_no_target.json"
   fi
   step sb3_style "$PY" scripts/bench/sb3_style_update.py --device $DEVICE --batch "$(small 256 32)" \
     --steps "$(small 100 2)" --json "$OUT/sb3_style.json"
   step replay $B bench replay --device $DEVICE --capacity "$(small 1000000 20000)" --batch 128,256 \
     --steps "$(small 200 2)" --json "$OUT/replay.json"
-  step train_bench $B bench train --device $DEVICE --envs "$(small 1,4,16,64 4)" --steps "$(small 20000 300)" \
-    --warmup "$(small 2000 200)" --json "$OUT/train_bench.json"
+  step train_bench $B bench train --device $DEVICE --envs "$(small 1,4,16,64 4)" --steps "$(small 4000 300)" \
+    --warmup "$(small 1000 200)" --json "$OUT/train_bench.json"
 }
 
 train() {

@@ -163,7 +163,7 @@ void bench_update(const LearnBenchOptions& o) {
       auto gen = run::make_generator(device, 2);
       learn::Batch batch;
       for (int i = 0; i < o.warmup; ++i) {
-        rb.sample_into(batch, b, gen);
+        rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});  // as the training loop samples
         sac.update(batch);
       }
       run::synchronize(device);
@@ -172,7 +172,7 @@ void bench_update(const LearnBenchOptions& o) {
       for (int r = 0; r < o.repeats; ++r) {
         const double t0 = output::now_seconds();
         for (int i = 0; i < o.steps; ++i) {
-          rb.sample_into(batch, b, gen);
+          rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});
           m = sac.update(batch);
         }
         run::synchronize(device);

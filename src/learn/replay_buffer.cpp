@@ -314,6 +314,17 @@ Batch ReplayBuffer::sample(std::int64_t batch_size, at::Generator& generator) co
 }
 
 void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator) const {
+  sample_impl(batch, batch_size, generator, nullptr);
+}
+
+void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator,
+                               const NStep& n_step) const {
+  if (n_step.n < 1) throw std::invalid_argument("n-step returns need n >= 1, got " + std::to_string(n_step.n));
+  sample_impl(batch, batch_size, generator, &n_step);
+}
+
+void ReplayBuffer::sample_impl(Batch& batch, std::int64_t batch_size, at::Generator& generator,
+                               const NStep* n_step) const {
   if (valid_count_ == 0) throw std::logic_error("sample() from an empty replay buffer");
   const std::int64_t n = spec_.n_envs;
   auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device_);
@@ -323,13 +334,41 @@ void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Genera
   const std::int64_t oldest_pos = oldest_abs % rows_;
   auto rows = torch::div(slots, n, "floor");
   auto age = (rows - oldest_pos + rows_) % rows_;
-  auto next_rows = (rows + 1) % rows_;
+  torch::Tensor steps;  // h: the next observation is h rows on (undefined: 1)
+  if (n_step && n_step->n > 1) {
+    // Rewards and flags of the n slots from each sampled one on, in its env's column.
+    const std::int64_t h_max = n_step->n;
+    auto ks = torch::arange(h_max, opts);
+    auto chain = (((rows.unsqueeze(1) + ks) % rows_) * n + (slots % n).unsqueeze(1)).reshape({-1});
+    auto r = rewards_.index_select(0, chain).view({batch_size, h_max});
+    auto flags = flags_.index_select(0, chain).view({batch_size, h_max});
+    auto ended = flags.bitwise_and(3).ne(0).to(torch::kFloat32);
+    // Step k counts while no earlier step ended the episode and its next row is written (rows
+    // after the newest are old data). The counted steps are a prefix, at least the first.
+    auto ahead = (newest_row() - rows + rows_) % rows_;
+    auto alive = torch::cat({torch::ones({batch_size, 1}, r.options()), (1 - ended.narrow(1, 0, h_max - 1)).cumprod(1)},
+                            1);
+    auto counted = alive * ks.unsqueeze(0).lt(ahead.unsqueeze(1)).to(torch::kFloat32);
+    auto powers = torch::pow(n_step->gamma, ks.to(torch::kFloat64)).to(torch::kFloat32);
+    steps = counted.sum(1).to(torch::kInt64);
+    auto last_terminated = flags.bitwise_and(1).gather(1, (steps - 1).unsqueeze(1)).to(torch::kFloat32);
+    batch.rewards = (r * counted * powers.unsqueeze(0)).sum(1, true);
+    batch.not_done = 1 - last_terminated;
+    batch.discount = torch::pow(n_step->gamma, steps.to(torch::kFloat64)).to(torch::kFloat32).unsqueeze(1) *
+                     batch.not_done;
+  } else {
+    batch.rewards = rewards_.index_select(0, slots).unsqueeze(1);
+    auto terminated = flags_.index_select(0, slots).bitwise_and(1);
+    batch.not_done = (1 - terminated.to(torch::kFloat32)).unsqueeze(1);
+    batch.discount = n_step ? batch.not_done * n_step->gamma : torch::Tensor();
+  }
+  auto next_rows = steps.defined() ? (rows + steps) % rows_ : (rows + 1) % rows_;
   auto next_slots = next_rows * n + slots % n;
   // One gather for obs and next obs, into the batch's own storage when it has the right size.
   auto all_slots = torch::cat({slots, next_slots});
   auto all_rows = torch::cat({rows, next_rows});
   auto all_back = back_.index_select(0, all_slots).to(torch::kInt64);
-  auto all_age = torch::cat({age, age + 1});
+  auto all_age = torch::cat({age, steps.defined() ? age + steps : age + 1});
   const auto dims = stacked_dims(spec_, 2 * batch_size);
   if (!batch.stacks.defined() || batch.stacks.sizes() != torch::IntArrayRef(dims) ||
       batch.stacks.device() != obs_.device() || batch.stacks.scalar_type() != obs_.scalar_type())
@@ -341,9 +380,6 @@ void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Genera
   batch.obs = batch.stacks.narrow(0, 0, batch_size);
   batch.next_obs = batch.stacks.narrow(0, batch_size, batch_size);
   batch.actions = actions_.index_select(0, slots);
-  batch.rewards = rewards_.index_select(0, slots).unsqueeze(1);
-  auto terminated = flags_.index_select(0, slots).bitwise_and(1);
-  batch.not_done = (1 - terminated.to(torch::kFloat32)).unsqueeze(1);
 }
 
 torch::Tensor ReplayBuffer::valid_slots() const {

@@ -263,7 +263,7 @@ SacMetrics Sac::update_eager(const Batch& batch) {
     const SquashedSample next = squashed_sample(nmu32, nlog_std.to(torch::kFloat32), randn(nmu32));
     auto [tq1, tq2] = critic_target_(target_feat, next.action.to(target_feat.scalar_type()));
     auto tq = torch::minimum(tq1, tq2).to(torch::kFloat32) - ent_coef * next.log_prob;
-    target_q = batch.rewards + batch.not_done * options_.gamma * tq;
+    target_q = batch.rewards + batch.discount * tq;
   }
 
   // Critic update.
@@ -295,7 +295,14 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   return m;
 }
 
-SacMetrics Sac::update(const Batch& batch) {
+SacMetrics Sac::update(const Batch& sampled) {
+  // A batch without n-step discounts (a 1-step sample, or built by hand) bootstraps with gamma.
+  Batch with_discount;
+  if (!sampled.discount.defined()) {
+    with_discount = sampled;
+    with_discount.discount = sampled.not_done * options_.gamma;
+  }
+  const Batch& batch = sampled.discount.defined() ? sampled : with_discount;
   SacMetrics m;
 #ifdef DODGE_CUDA
   if (graph_ && options_.target_update_interval == 1) {
@@ -310,6 +317,7 @@ SacMetrics Sac::update(const Batch& batch) {
       g.inputs.actions.copy_(batch.actions, true);
       g.inputs.rewards.copy_(batch.rewards, true);
       g.inputs.not_done.copy_(batch.not_done, true);
+      g.inputs.discount.copy_(batch.discount, true);
       g.graph.replay();
       ++n_updates_;
       return g.outputs;
@@ -329,8 +337,14 @@ SacMetrics Sac::update(const Batch& batch) {
       ++n_updates_;
       return m;
     }
-    g.inputs = Batch{batch.obs.clone(), batch.actions.clone(), batch.rewards.clone(), batch.next_obs.clone(),
-                     batch.not_done.clone()};
+    // Static inputs of their own (a sampled batch's obs and next_obs are views of one tensor).
+    g.inputs = Batch{};
+    g.inputs.obs = batch.obs.clone();
+    g.inputs.actions = batch.actions.clone();
+    g.inputs.rewards = batch.rewards.clone();
+    g.inputs.next_obs = batch.next_obs.clone();
+    g.inputs.not_done = batch.not_done.clone();
+    g.inputs.discount = batch.discount.clone();
     stream_wait(*g.side, main_stream);
     {
       c10::cuda::CUDAStreamGuard guard(*g.side);

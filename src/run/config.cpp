@@ -317,6 +317,7 @@ std::vector<Field> schema(Config& c) {
   b.real("critic_learning_rate", s.critic_learning_rate, {0, 1});
   b.real("gamma", s.gamma, {0, 1});
   b.real("tau", s.tau, {0, 1, true});
+  b.integer("n_step", s.n_step, {1, 100});
   b.text("ent_coef", s.ent_coef, "auto or a positive number",
          [](const std::string& v) { return v == "auto" || is_positive_number(v); });
   b.real("ent_coef_init", s.ent_coef_init, {0, 100, true});

@@ -308,7 +308,8 @@ void Trainer::loop() {
     if (num_timesteps_ > learning_starts_at_ && n_calls_ % config_.train.train_freq == 0 && buffer_->size() > 0) {
       const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
       for (int g = 0; g < steps; ++g) {
-        buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_);
+        buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_,
+                             learn::NStep{config_.sac.n_step, config_.sac.gamma});
         last_metrics_ = sac_->update(batch_);
       }
     }

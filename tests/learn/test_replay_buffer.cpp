@@ -1,6 +1,8 @@
 // Replay buffer: stacks, episode boundaries, wrap-around, truncation, sampling, save/load, sizes.
 #include "torch_catch.hpp"
 #include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -210,6 +212,70 @@ TEST_CASE("the next obs of a transition is the next frame of the same episode", 
     // Env 0 truncates (bootstrap: not_done 1), env 1 terminates (not_done 0) at its last step.
     CHECK(b.not_done[j][0].item<float>() == ((last && env == 1) ? 0.0f : 1.0f));
   }
+}
+
+TEST_CASE("n-step returns: discounted rewards of up to n steps, cut at episode ends and the newest row",
+          "[replay]") {
+  const int n_envs = 3, k = 2, n_step = 4;
+  const double gamma = 0.5;
+  ReplayBuffer rb(small_spec(60, n_envs, k), torch::kCPU);  // 20 rows: it wraps around
+  Sim sim(n_envs, {6, 3, 9});                              // env 0 truncates, the others terminate
+  sim.reset(rb);
+  auto gen = cpu_gen(4);
+  int full = 0, cut_by_end = 0, cut_by_newest = 0;
+  Batch b;
+  for (int i = 0; i < 70; ++i) {
+    sim.step(rb);
+    if (i < 5) continue;
+    rb.sample_into(b, 64, gen, NStep{n_step, gamma});
+    for (int j = 0; j < 64; ++j) {
+      const auto obs = b.obs[j][k - 1], next = b.next_obs[j][k - 1];
+      const int env = px_env(obs), t0 = px_t(obs), len = sim.len[static_cast<std::size_t>(env)];
+      const auto taken_at = static_cast<int>(b.actions[j][1].item<float>());
+      const int ahead = static_cast<int>(sim.steps) - taken_at;  // rows written after the observation's
+      const int h = std::min({n_step, len - t0, ahead});
+      INFO("env " << env << ", t " << t0 << ", step " << taken_at << " of " << sim.steps << ", h " << h);
+      REQUIRE(h >= 1);
+      double expected = 0;
+      for (int m = 0; m < h; ++m) expected += std::pow(gamma, m) * (t0 + 1 + m);
+      CHECK(b.rewards[j][0].item<float>() == Approx(expected));
+      CHECK(px_t(next) == t0 + h);
+      CHECK(px_env(next) == env);
+      CHECK(next[0][1].item<int>() == obs[0][1].item<int>());  // the same episode
+      CHECK(px_t(b.next_obs[j][k - 2]) == t0 + h - 1);        // its stack ends with the step before
+      const bool terminated = t0 + h == len && env != 0;
+      CHECK(b.not_done[j][0].item<float>() == (terminated ? 0.0f : 1.0f));
+      CHECK(b.discount[j][0].item<float>() == Approx(terminated ? 0.0 : std::pow(gamma, h)));
+      if (h == n_step)
+        ++full;
+      else if (h == len - t0)
+        ++cut_by_end;
+      else
+        ++cut_by_newest;
+    }
+  }
+  CHECK(full > 0);
+  CHECK(cut_by_end > 0);
+  CHECK(cut_by_newest > 0);
+}
+
+TEST_CASE("1-step sampling with NStep gives the plain sample, with discount gamma * not_done", "[replay]") {
+  ReplayBuffer rb(small_spec(60, 2, 3), torch::kCPU);
+  Sim sim(2, {4, 7});
+  sim.reset(rb);
+  for (int i = 0; i < 40; ++i) sim.step(rb);
+  auto g1 = cpu_gen(9), g2 = cpu_gen(9);
+  Batch plain, one_step;
+  rb.sample_into(plain, 100, g1);
+  rb.sample_into(one_step, 100, g2, NStep{1, 0.9});
+  CHECK(torch::equal(plain.obs, one_step.obs));
+  CHECK(torch::equal(plain.next_obs, one_step.next_obs));
+  CHECK(torch::equal(plain.rewards, one_step.rewards));
+  CHECK(torch::equal(plain.not_done, one_step.not_done));
+  CHECK_FALSE(plain.discount.defined());
+  CHECK(torch::allclose(one_step.discount, plain.not_done * 0.9));
+  CHECK(plain.not_done.min().item<float>() == 0.0f);  // some terminations were sampled
+  CHECK_THROWS_AS(rb.sample_into(one_step, 4, g2, NStep{0, 0.9}), std::invalid_argument);
 }
 
 TEST_CASE("wrap-around keeps stacks, next obs and validity correct", "[replay]") {

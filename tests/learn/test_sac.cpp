@@ -60,7 +60,7 @@ struct ToyResult {
   double final_distance_trained = 0, final_distance_random = 0, seconds = 0;
 };
 
-ToyResult train_point(bool image, int updates, int batch, std::uint64_t seed, bool augment = false) {
+ToyResult train_point(bool image, int updates, int batch, std::uint64_t seed, bool augment = false, int n_step = 1) {
   const int n = 4, side = 40;
   PointTask task(image, side, n, static_cast<unsigned>(seed));
   ReplaySpec spec;
@@ -126,7 +126,15 @@ ToyResult train_point(bool image, int updates, int batch, std::uint64_t seed, bo
     }
     write();
     rb.commit_step(actions.data(), rewards.data(), term.data(), trunc.data(), start.data());
-    if (step >= warmup) sac.update(rb.sample(batch, gen));
+    if (step >= warmup) {
+      if (n_step == 1) {
+        sac.update(rb.sample(batch, gen));
+      } else {
+        Batch b;
+        rb.sample_into(b, batch, gen, NStep{n_step, o.gamma});
+        sac.update(b);
+      }
+    }
   }
   ToyResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -185,6 +193,14 @@ Batch random_batch(std::int64_t b, const SacOptions& o, std::uint64_t seed) {
 
 TEST_CASE("SAC learns to move a point to a target from vector observations", "[sac][learn]") {
   const ToyResult r = train_point(false, 2500, 128, 1);
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
+  CHECK(r.final_distance_random > 0.5);
+  CHECK(r.final_distance_trained < 0.12);
+  CHECK(r.seconds < 90);
+}
+
+TEST_CASE("SAC learns to move a point to a target with 3-step returns", "[sac][learn]") {
+  const ToyResult r = train_point(false, 2500, 128, 1, false, 3);
   INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.12);
@@ -303,6 +319,19 @@ TEST_CASE("a shared-mode checkpoint without a target encoder loads, the copy sta
   v2.load((dir / "vector.pt").string());
   CHECK(v2.updates() == 1);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a batch's discount (n-step sampling) replaces gamma * not_done in the target", "[sac]") {
+  SacOptions o = small_image_options(true);
+  o.gamma = 0.9;
+  auto critic_loss = [&](double discount_factor) {
+    Sac sac(o, torch::kCPU);
+    Batch b = random_batch(16, o, 7);
+    if (discount_factor > 0) b.discount = b.not_done * discount_factor;
+    return to_host(sac.update(b)).critic_loss;
+  };
+  CHECK(critic_loss(0.9) == critic_loss(0.0));  // 0.0: no discount given, gamma applies
+  CHECK(critic_loss(0.5) != critic_loss(0.0));
 }
 
 TEST_CASE("the entropy coefficient moves toward its target", "[sac]") {

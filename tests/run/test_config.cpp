@@ -53,7 +53,7 @@ TEST_CASE("values are read from every section", "[config]") {
   const Config c = parse_config(
       "env:\n  level: 1\n  spawn_angle_degrees: 30\n  observation_mode: topdown\n  image_grayscale: false\n"
       "  projectile_spawn_interval: 1.25\nsac:\n  net_arch: [64, 32]\n  ent_coef: '0.1'\n"
-      "  target_encoder: false\n  encoder_tau: 0.05\n  precision: bf16\n"
+      "  target_encoder: false\n  encoder_tau: 0.05\n  precision: bf16\n  n_step: 3\n"
       "train:\n  seed: 5\n  device: cuda:1\n",
       "x.yaml");
   CHECK(c.env.game.level == 1);
@@ -66,6 +66,7 @@ TEST_CASE("values are read from every section", "[config]") {
   CHECK_FALSE(c.sac.target_encoder);
   CHECK(c.sac.encoder_tau == 0.05);
   CHECK(c.sac.precision == "bf16");
+  CHECK(c.sac.n_step == 3);
   CHECK(c.train.seed == 5);
   CHECK(c.train.device == "cuda:1");
 }
@@ -98,6 +99,7 @@ TEST_CASE("every GAME.md range violation names the key, the value and the range"
       {"sac: {encoder_mode: both}", "sac.encoder_mode = both is not allowed; allowed: shared | separate"},
       {"sac: {precision: fp16}", "sac.precision = fp16 is not allowed; allowed: fp32 | tf32 | bf16"},
       {"sac: {encoder_tau: 2}", "sac.encoder_tau = 2"},
+      {"sac: {n_step: 0}", "sac.n_step = 0 is not allowed; allowed: an integer in [1, 100]"},
       {"sac: {ent_coef: -1}", "sac.ent_coef = -1 is not allowed; allowed: auto or a positive number"},
       {"sac: {net_arch: []}", "sac.net_arch = [] is not allowed"},
       {"train: {device: gpu}", "train.device = gpu is not allowed; allowed: auto | cpu | cuda | cuda:N"},

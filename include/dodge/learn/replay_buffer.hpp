@@ -40,9 +40,20 @@ struct Batch {
   torch::Tensor rewards;   // [B, 1]
   torch::Tensor next_obs;  // like obs
   torch::Tensor not_done;  // [B, 1]: 0 where terminated, else 1 (truncation bootstraps)
+  // [B, 1]: the factor on the bootstrap value, gamma^h * not_done for an h-step return. Filled by
+  // sampling with NStep; undefined otherwise, and then SAC uses gamma * not_done.
+  torch::Tensor discount;
   // From ReplayBuffer::sample_into: [2B, ...] whose halves are obs and next_obs, reused by the next
   // sample_into of the same size.
   torch::Tensor stacks;
+};
+
+// n-step returns at sample time: rewards = sum_{k<h} gamma^k r_{t+k} and next_obs = obs_{t+h}, where
+// h = n, or fewer when the episode ends (terminated or truncated) or the newest row comes first.
+// As in SB3's n-step buffer, the entropy bonus counts only at the bootstrap state.
+struct NStep {
+  int n = 1;
+  double gamma = 0.99;
 };
 
 // The replay buffer would not fit on its device.
@@ -87,6 +98,8 @@ class ReplayBuffer {
   // sample allocates no new frame memory (on the CPU a fresh 20-40 MB tensor per sample is a fresh
   // mmap, and its page faults cost more than the gather). The previous contents are overwritten.
   void sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator) const;
+  // With n-step returns (n = 1 gives the same transitions as above, with discount filled in).
+  void sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator, const NStep& n_step) const;
   // Stacks of given slots (obs) as sampled: [n, k*C, H, W].
   torch::Tensor stacks(const torch::Tensor& slots) const;
   // The newest row's stacks: the current observation of every env, [N, k*C, H, W].
@@ -103,6 +116,7 @@ class ReplayBuffer {
   void load(const std::string& path);
 
  private:
+  void sample_impl(Batch& batch, std::int64_t batch_size, at::Generator& generator, const NStep* n_step) const;
   torch::Tensor gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,
                               const torch::Tensor& back, const torch::Tensor& age) const;
   torch::Tensor frame_indices(const torch::Tensor& slots, const torch::Tensor& rows, const torch::Tensor& back,

@@ -76,7 +76,8 @@ class Sac {
   torch::Device device() const { return device_; }
   std::int64_t updates() const { return n_updates_; }
 
-  // One gradient step on a batch (tensors on this device). No host synchronisation.
+  // One gradient step on a batch (tensors on this device). No host synchronisation. The target is
+  // rewards + discount * (min target Q - alpha log pi), discount defaulting to gamma * not_done.
   SacMetrics update(const Batch& batch);
 
   // Actions in [-1, 1] for observations [N, ...] on this device: the mean (deterministic) or a

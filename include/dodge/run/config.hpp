@@ -40,6 +40,7 @@ struct SacConfig {
   double critic_learning_rate = 0.0;     // 0: learning_rate
   double gamma = 0.99;
   double tau = 0.005;
+  int n_step = 1;                        // n-step returns (1: SB3's one-step target)
   std::string ent_coef = "auto";         // "auto" (learned) or a fixed number
   double ent_coef_init = 1.0;            // initial alpha when learned
   std::string target_entropy_text = "auto";  // key target_entropy: auto (-action_dim) or a number
