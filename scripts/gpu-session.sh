@@ -14,8 +14,8 @@
 # Every log and JSON goes under $OUT (default build-gpu/session); a short table is printed last.
 # Environment: OUT, BUDGET_SECONDS (default 570: the whole script, inside the device's 600 s per call),
 # TRAIN_SECONDS (default: what the budget leaves after the steps before it and EVAL_RESERVE, 60 s, for
-# the evaluation), EVAL_EPISODES (default 100), TORCH_PREFIX (the CUDA LibTorch; default: python3's
-# torch), JOBS (default nproc).
+# the evaluation), EVAL_EPISODES (default 100), TRAIN_SET (space-separated key=value overrides for
+# the training run), TORCH_PREFIX (the CUDA LibTorch; default: python3's torch), JOBS (default nproc).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
@@ -118,7 +118,9 @@ train() {
   fi
   note "train: ${secs}s of training (${left}s of the budget left)"
   local extra=()
-  [ "$mode" = rehearse ] && extra=(--set sac.buffer_size=20000 --set train.learning_starts=500 --set train.eval_freq=1000
+  # TRAIN_SET="sac.n_step=3 sac.learning_rate=0.0001": overrides for the mission run (a variant).
+  local kv; for kv in ${TRAIN_SET:-}; do extra+=(--set "$kv"); done
+  [ "$mode" = rehearse ] && extra+=(--set sac.buffer_size=20000 --set train.learning_starts=500 --set train.eval_freq=1000
                                    --set train.n_eval_episodes=2)
   # SIGINT after the time budget: the loop finishes its step, writes a checkpoint and final/, exits 0.
   local t=$SECONDS
