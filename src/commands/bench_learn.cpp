@@ -122,72 +122,75 @@ void bench_update(const LearnBenchOptions& o) {
   const int c = o.rgb ? 3 : 1;
   const auto precisions = split(o.precision);
   for (const auto& p : precisions)
-    if (p != "fp32" && p != "tf32" && p != "bf16") throw run::UserError("--precision " + p + ": allowed: fp32 | tf32 | bf16");
+    if (p != "fp32" && p != "tf32" && p != "bf16")
+      throw run::UserError("--precision " + p + ": allowed: fp32 | tf32 | bf16");
   for (const auto& enc : split(o.encoder))
     if (enc != "shared" && enc != "separate") throw run::UserError("--encoder " + enc + ": allowed: shared | separate");
   std::printf("bench update on %s: %dx%d %s x %d, SAC (twin Q, target, entropy), augment %s, %s%s\n",
               device.str().c_str(), res, res, o.rgb ? "RGB" : "grey", o.stack, o.augment.c_str(),
               o.target_encoder ? "target encoder" : "no target encoder in shared mode",
               device.is_cuda() ? (o.cuda_graph ? ", CUDA graph" : ", eager") : "");
-  for (const auto& enc : split(o.encoder))
-  for (const auto& precision : precisions)
-    for (int b : parse_int_list(o.batch, "--batch")) {
-      learn::SacOptions so;
-      so.obs_shape = std::vector<std::int64_t>{c * o.stack, res, res};
-      so.action_dim = 3;
-      so.shared_encoder = enc == "shared";
-      so.target_encoder = o.target_encoder;
-      so.augment = o.augment == "random_shift";
-      so.precision = precision == "fp32"   ? learn::Precision::Fp32
-                     : precision == "bf16" ? learn::Precision::Bf16
-                                           : learn::Precision::Tf32;
-      so.cuda_graph = o.cuda_graph;
-      so.target_entropy = std::nan("");
-      learn::Sac sac(so, device);
-      // Batches drawn from a small replay buffer, as in training.
-      learn::ReplaySpec spec;
-      spec.capacity = std::max<std::int64_t>(4096, 4 * b);
-      spec.n_envs = 8;
-      spec.frame_stack = o.stack;
-      spec.obs_shape = std::vector<std::int64_t>{c, res, res};
-      spec.action_dim = 3;
-      learn::ReplayBuffer rb(spec, device);
-      std::vector<float> actions(8 * 3, 0.2f), rewards(8, 1.0f);
-      std::vector<std::uint8_t> zeros(8, 0);
-      std::memset(rb.next_frames(), 40, static_cast<std::size_t>(8 * spec.obs_bytes()));
-      rb.commit_reset();
-      for (std::int64_t r = 0; r < rb.rows() - 1; ++r) {
-        std::memset(rb.next_frames(), static_cast<int>(r % 200), static_cast<std::size_t>(8 * spec.obs_bytes()));
-        rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), zeros.data());
-      }
-      auto gen = run::make_generator(device, 2);
-      learn::Batch batch;
-      for (int i = 0; i < o.warmup; ++i) {
-        rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});  // as the training loop samples
-        sac.update(batch);
-      }
-      run::synchronize(device);
-      std::vector<double> rates;
-      learn::SacMetrics m;
-      for (int r = 0; r < o.repeats; ++r) {
-        const double t0 = output::now_seconds();
-        for (int i = 0; i < o.steps; ++i) {
-          rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});
-          m = sac.update(batch);
+  for (const auto& enc : split(o.encoder)) {
+    for (const auto& precision : precisions) {
+      for (int b : parse_int_list(o.batch, "--batch")) {
+        learn::SacOptions so;
+        so.obs_shape = std::vector<std::int64_t>{c * o.stack, res, res};
+        so.action_dim = 3;
+        so.shared_encoder = enc == "shared";
+        so.target_encoder = o.target_encoder;
+        so.augment = o.augment == "random_shift";
+        so.precision = precision == "fp32"   ? learn::Precision::Fp32
+                       : precision == "bf16" ? learn::Precision::Bf16
+                                             : learn::Precision::Tf32;
+        so.cuda_graph = o.cuda_graph;
+        so.target_entropy = std::nan("");
+        learn::Sac sac(so, device);
+        // Batches drawn from a small replay buffer, as in training.
+        learn::ReplaySpec spec;
+        spec.capacity = std::max<std::int64_t>(4096, 4 * b);
+        spec.n_envs = 8;
+        spec.frame_stack = o.stack;
+        spec.obs_shape = std::vector<std::int64_t>{c, res, res};
+        spec.action_dim = 3;
+        learn::ReplayBuffer rb(spec, device);
+        std::vector<float> actions(8 * 3, 0.2f), rewards(8, 1.0f);
+        std::vector<std::uint8_t> zeros(8, 0);
+        std::memset(rb.next_frames(), 40, static_cast<std::size_t>(8 * spec.obs_bytes()));
+        rb.commit_reset();
+        for (std::int64_t r = 0; r < rb.rows() - 1; ++r) {
+          std::memset(rb.next_frames(), static_cast<int>(r % 200), static_cast<std::size_t>(8 * spec.obs_bytes()));
+          rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), zeros.data());
+        }
+        auto gen = run::make_generator(device, 2);
+        learn::Batch batch;
+        for (int i = 0; i < o.warmup; ++i) {
+          rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});  // as the training loop samples
+          sac.update(batch);
         }
         run::synchronize(device);
-        rates.push_back(o.steps / (output::now_seconds() - t0));
+        std::vector<double> rates;
+        learn::SacMetrics m;
+        for (int r = 0; r < o.repeats; ++r) {
+          const double t0 = output::now_seconds();
+          for (int i = 0; i < o.steps; ++i) {
+            rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});
+            m = sac.update(batch);
+          }
+          run::synchronize(device);
+          rates.push_back(o.steps / (output::now_seconds() - t0));
+        }
+        const auto h = learn::to_host(m);
+        if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
+        report.add_row({{"shared", enc == "shared" ? 1 : 0},
+                        {"precision", precision},
+                        {"batch", b},
+                        {"updates/s", median(rates)},
+                        {"min", *std::min_element(rates.begin(), rates.end())},
+                        {"max", *std::max_element(rates.begin(), rates.end())},
+                        {"samples/s", median(rates) * b}});
       }
-      const auto h = learn::to_host(m);
-      if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
-      report.add_row({{"shared", enc == "shared" ? 1 : 0},
-                      {"precision", precision},
-                      {"batch", b},
-                      {"updates/s", median(rates)},
-                      {"min", *std::min_element(rates.begin(), rates.end())},
-                      {"max", *std::max_element(rates.begin(), rates.end())},
-                      {"samples/s", median(rates) * b}});
     }
+  }
   finish_report(report, o.json.empty() ? "results/bench/update.json" : o.json);
 }
 

@@ -1,9 +1,10 @@
 // Benchmark reports: the aligned table and the JSON rows (numbers stay numbers, labels text).
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "dodge/output/bench_report.hpp"
 
@@ -17,10 +18,11 @@ TEST_CASE("a report prints an aligned table and writes numbers and labels to JSO
   r.add_row({{"precision", "tf32"}, {"batch", 256}, {"updates/s", 51234.4}});
   r.add_row({{"precision", std::string("bf16")}, {"batch", 64}, {"updates/s", 7.25}});
   const std::string t = r.table();
-  CHECK(t == "precision  batch  updates/s\n"
-             "---------  -----  ---------\n"
-             "     tf32    256     51,234\n"
-             "     bf16     64       7.25\n");
+  CHECK(t ==
+        "precision  batch  updates/s\n"
+        "---------  -----  ---------\n"
+        "     tf32    256     51,234\n"
+        "     bf16     64       7.25\n");
   const fs::path path = fs::temp_directory_path() / ("dodge_report_" + std::to_string(::getpid())) / "u.json";
   r.write_json(path.string());
   nlohmann::json j;
