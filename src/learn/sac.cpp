@@ -124,6 +124,27 @@ void stream_wait(const c10::cuda::CUDAStream& waiter, const c10::cuda::CUDAStrea
 }
 }  // namespace
 
+// Settings for the length of a capture, restored even when it throws:
+// - no autocast weight cache: its casts would live in the graph's pool;
+// - no cuDNN benchmark mode: the warm-up cached a plan for every convolution, and should one miss,
+//   cuDNN's heuristics pick a plan without the timing runs benchmark mode would try in the capture.
+class CaptureSettings {
+ public:
+  CaptureSettings() : cache_(at::autocast::is_autocast_cache_enabled()), benchmark_(at::globalContext().benchmarkCuDNN()) {
+    at::autocast::set_autocast_cache_enabled(false);
+    at::globalContext().setBenchmarkCuDNN(false);
+  }
+  ~CaptureSettings() {
+    at::autocast::set_autocast_cache_enabled(cache_);
+    at::globalContext().setBenchmarkCuDNN(benchmark_);
+  }
+  CaptureSettings(const CaptureSettings&) = delete;
+  CaptureSettings& operator=(const CaptureSettings&) = delete;
+
+ private:
+  bool cache_, benchmark_;
+};
+
 struct Sac::Graph {
   at::cuda::CUDAGraph graph;
   Batch inputs;  // static input tensors
@@ -348,13 +369,7 @@ SacMetrics Sac::update(const Batch& sampled) {
     stream_wait(*g.side, main_stream);
     {
       c10::cuda::CUDAStreamGuard guard(*g.side);
-      // No autocast weight cache inside the graph: its casts would live in the graph's pool.
-      const bool cache = at::autocast::is_autocast_cache_enabled();
-      at::autocast::set_autocast_cache_enabled(false);
-      // The warm-up cached a cuDNN plan for every convolution; should one miss, cuDNN's heuristics
-      // pick a plan without the timing runs that benchmark mode would try inside the capture.
-      const bool benchmark = at::globalContext().benchmarkCuDNN();
-      at::globalContext().setBenchmarkCuDNN(false);
+      CaptureSettings settings;
 #ifdef DODGE_GRAPH_GENERATORS
       g.graph.register_generator_state(gen_);
 #endif
@@ -362,8 +377,6 @@ SacMetrics Sac::update(const Batch& sampled) {
       g.outputs = update_eager(g.inputs);
       polyak();
       g.graph.capture_end();
-      at::autocast::set_autocast_cache_enabled(cache);
-      at::globalContext().setBenchmarkCuDNN(benchmark);
     }
     stream_wait(main_stream, *g.side);
     g.captured = true;
@@ -425,13 +438,20 @@ void Sac::load(const std::string& path) {
   torch::serialize::InputArchive ar;
   ar.load_from(path, torch::kCPU);
   torch::NoGradGuard no_grad;
-  // Shared-mode checkpoints from before the target encoder existed have none: it starts as a copy
-  // of the online encoder, as in a new agent.
-  // (Vector observations have a parameterless encoder: nothing to fill.)
-  torch::Tensor probe;
-  const auto target_keys = target_encoder_ ? target_encoder_->named_parameters().keys() : std::vector<std::string>{};
-  const bool fill_target_encoder = options_.shared_encoder && !target_keys.empty() &&
-                                   !ar.try_read("target_encoder." + target_keys.front(), probe);
+  // Shared-mode checkpoints from before the target encoder existed have none of its tensors: it
+  // starts as a copy of the online encoder, as in a new agent. Some but not all is damage, and the
+  // loop below names the first missing one. (A vector encoder has no parameters: nothing to fill.)
+  bool fill_target_encoder = false;
+  if (options_.shared_encoder && target_encoder_) {
+    fill_target_encoder = true;
+    for (const auto& key : target_encoder_->named_parameters().keys()) {
+      torch::Tensor probe;  // a fresh one each time: try_read into a defined tensor set_()s it, and
+                            // that tensor would be the archive's own copy of the previous key
+      if (ar.try_read("target_encoder." + key, probe)) fill_target_encoder = false;
+    }
+    fill_target_encoder = fill_target_encoder && !target_encoder_->parameters().empty();
+  }
+  target_encoder_filled_ = fill_target_encoder;
   for (auto& kv : named_tensors()) {
     torch::Tensor t;
     if (fill_target_encoder && kv.first.rfind("target_encoder.", 0) == 0) continue;

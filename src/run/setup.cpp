@@ -131,8 +131,7 @@ const std::vector<std::string>& shape_keys() {
   static const std::vector<std::string> keys = {
       "env.observation_mode", "env.action_space_type", "env.image_width",  "env.image_height",
       "env.image_grayscale",  "env.frame_stack",       "env.n_envs",       "sac.net_arch",
-      "sac.features_dim",     "sac.encoder_mode",      "sac.ent_coef",
-      "sac.target_encoder"};
+      "sac.features_dim",     "sac.encoder_mode",      "sac.ent_coef"};
   return keys;
 }
 

@@ -218,6 +218,10 @@ void Trainer::setup() {
   if (!resume_from_.empty()) {
     try {
       sac_->load((fs::path(resume_from_) / "agent.pt").string());
+      if (sac_->target_encoder_filled())
+        spdlog::warn("{} predates the shared encoder's target copy: the copy starts from the online encoder "
+                     "(--set sac.target_encoder=false continues without one, as the run was trained)",
+                     resume_from_);
       load_trainer_state((fs::path(resume_from_) / "trainer.pt").string());
       std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
       env_->load_state(es);

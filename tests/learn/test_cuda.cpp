@@ -74,26 +74,28 @@ TEST_CASE("CUDA: as dodge runs (TF32, cuDNN benchmark, target encoder) the graph
     o.cuda_graph = false;
     Sac eager(o, torch::kCUDA), graph(og, torch::kCUDA);
     torch::manual_seed(6);
-    double me = 0, mg = 0;
     for (int i = 0; i < 8; ++i) {
       Batch b;
       b.obs = torch::randint(0, 256, {128, 4, 84, 84}, torch::kUInt8).cuda();
       b.next_obs = torch::randint(0, 256, {128, 4, 84, 84}, torch::kUInt8).cuda();
       b.actions = (torch::rand({128, 3}) * 2 - 1).cuda();
-      b.rewards = torch::randn({128, 1}).cuda();
-      b.not_done = torch::ones({128, 1}).cuda();
-      me = to_host(eager.update(b)).critic_loss;
-      mg = to_host(graph.update(b)).critic_loss;
+      b.rewards = (torch::randn({128, 1}) * 5).cuda();
+      b.not_done = (torch::rand({128, 1}) > 0.2).to(torch::kFloat32).cuda();
+      // n-step discounts that change from batch to batch: the graph must read each one.
+      b.discount = b.not_done * torch::pow(0.99, torch::randint(1, 4, {128, 1}).to(torch::kFloat32)).cuda();
+      if (i % 2) b.discount = b.discount * 0.5;
+      const double me = to_host(eager.update(b)).critic_loss, mg = to_host(graph.update(b)).critic_loss;
+      INFO("precision " << static_cast<int>(p) << ", update " << i);
+      CHECK(std::isfinite(mg));
+      // Benchmark mode may pick other convolution algorithms on the capture stream: close, not equal.
+      CHECK(mg == Approx(me).epsilon(p == Precision::Bf16 ? 5e-2 : 1e-2));
     }
-    INFO("precision " << static_cast<int>(p));
-    CHECK(std::isfinite(mg));
-    // Benchmark mode may pick other convolution algorithms on the capture stream: close, not equal.
-    CHECK(mg == Approx(me).epsilon(p == Precision::Bf16 ? 5e-2 : 1e-2));
     // The update sets TF32 for its own kernels only; the process's flags are as before.
     CHECK_FALSE(ctx.allowTF32CuBLAS());
     CHECK(ctx.allowTF32CuDNN());
     CHECK(ctx.benchmarkCuDNN());
   }
+  ctx.setBenchmarkCuDNN(false);  // as the other tests expect
 }
 
 TEST_CASE("CUDA: the replay buffer lives on the device and samples there", "[cuda]") {

@@ -292,6 +292,7 @@ TEST_CASE("a shared-mode checkpoint without a target encoder loads, the copy sta
   old_agent.save((dir / "agent.pt").string());
   Sac agent(small_image_options(true), torch::kCPU);
   agent.load((dir / "agent.pt").string());
+  CHECK(agent.target_encoder_filled());
   std::map<std::string, torch::Tensor> t;
   for (auto& kv : agent.named_tensors()) t[kv.first] = kv.second;
   int copied = 0;
@@ -303,6 +304,26 @@ TEST_CASE("a shared-mode checkpoint without a target encoder loads, the copy sta
     }
   }
   CHECK(copied == 8);
+  // A checkpoint with a target encoder loads it as saved; one missing only part of it is damaged.
+  agent.update(random_batch(8, small_image_options(true), 5));
+  agent.save((dir / "new.pt").string());
+  Sac again(small_image_options(true), torch::kCPU);
+  again.load((dir / "new.pt").string());
+  CHECK_FALSE(again.target_encoder_filled());
+  const auto saved = agent.named_tensors(), loaded = again.named_tensors();
+  REQUIRE(saved.size() == loaded.size());
+  for (std::size_t i = 0; i < saved.size(); ++i) CHECK(torch::equal(saved[i].second, loaded[i].second));
+  {
+    torch::serialize::InputArchive in;
+    in.load_from((dir / "new.pt").string());
+    torch::serialize::OutputArchive out;
+    for (const auto& key : in.keys()) {
+      torch::Tensor v;
+      if (key != "target_encoder.cnn.fc.bias" && in.try_read(key, v)) out.write(key, v);
+    }
+    out.save_to((dir / "partial.pt").string());
+  }
+  CHECK_THROWS_WITH(again.load((dir / "partial.pt").string()), Catch::Contains("target_encoder.cnn.fc.bias"));
   // A separate-encoder agent still needs its own encoders in the file.
   Sac separate(small_image_options(false), torch::kCPU);
   CHECK_THROWS_WITH(separate.load((dir / "agent.pt").string()), Catch::Contains("actor_encoder"));

@@ -87,6 +87,9 @@ class Sac {
   // Checkpoint state: networks, targets, optimizers, entropy coefficient, counters, RNG.
   void save(const std::string& path) const;
   void load(const std::string& path);
+  // Whether the last load() found a shared-mode checkpoint without a target encoder (made before
+  // it existed) and started the copy from the online encoder.
+  bool target_encoder_filled() const { return target_encoder_filled_; }
   // A dict of CPU tensors (encoder.* and actor.*) readable by Python's torch.load.
   void export_policy(const std::string& path) const;
 
@@ -109,6 +112,7 @@ class Sac {
   std::unique_ptr<DeviceAdam> critic_opt_, actor_opt_, ent_opt_;
   at::Generator gen_;
   std::int64_t n_updates_ = 0;
+  bool target_encoder_filled_ = false;
 
   struct Graph;  // CUDA graph state (DODGE_CUDA builds only)
   std::unique_ptr<Graph> graph_;
