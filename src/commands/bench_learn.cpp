@@ -120,10 +120,14 @@ void bench_update(const LearnBenchOptions& o) {
   report.command = output::command_line();
   const int res = parse_int_list(o.res, "--res").at(0);
   const int c = o.rgb ? 3 : 1;
-  const auto precisions = split(o.precision);
-  for (const auto& p : precisions)
-    if (p != "fp32" && p != "tf32" && p != "bf16")
-      throw run::UserError("--precision " + p + ": allowed: fp32 | tf32 | bf16");
+  std::vector<std::pair<std::string, learn::Precision>> precisions;
+  for (const auto& p : split(o.precision)) {
+    try {
+      precisions.emplace_back(p, learn::precision_named(p));
+    } catch (const std::invalid_argument& e) {
+      throw run::UserError(std::string("--") + e.what());
+    }
+  }
   for (const auto& enc : split(o.encoder))
     if (enc != "shared" && enc != "separate") throw run::UserError("--encoder " + enc + ": allowed: shared | separate");
   std::printf("bench update on %s: %dx%d %s x %d, SAC (twin Q, target, entropy), augment %s, %s%s\n",
@@ -139,9 +143,7 @@ void bench_update(const LearnBenchOptions& o) {
         so.shared_encoder = enc == "shared";
         so.target_encoder = o.target_encoder;
         so.augment = o.augment == "random_shift";
-        so.precision = precision == "fp32"   ? learn::Precision::Fp32
-                       : precision == "bf16" ? learn::Precision::Bf16
-                                             : learn::Precision::Tf32;
+        so.precision = precision.second;
         so.cuda_graph = o.cuda_graph;
         so.target_entropy = std::nan("");
         learn::Sac sac(so, device);
@@ -182,7 +184,7 @@ void bench_update(const LearnBenchOptions& o) {
         const auto h = learn::to_host(m);
         if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
         report.add_row({{"shared", enc == "shared" ? 1 : 0},
-                        {"precision", precision},
+                        {"precision", precision.first},
                         {"batch", b},
                         {"updates/s", median(rates)},
                         {"min", *std::min_element(rates.begin(), rates.end())},

@@ -99,6 +99,13 @@ class CudaMath {
 
 }  // namespace
 
+Precision precision_named(const std::string& name) {
+  if (name == "fp32") return Precision::Fp32;
+  if (name == "tf32") return Precision::Tf32;
+  if (name == "bf16") return Precision::Bf16;
+  throw std::invalid_argument("precision " + name + ": allowed: fp32 | tf32 | bf16");
+}
+
 SacMetricsHost to_host(const SacMetrics& m) {
   // One transfer for all six scalars.
   auto all = torch::stack({m.actor_loss.to(torch::kFloat32), m.critic_loss.to(torch::kFloat32),
@@ -443,13 +450,12 @@ void Sac::load(const std::string& path) {
   // loop below names the first missing one. (A vector encoder has no parameters: nothing to fill.)
   bool fill_target_encoder = false;
   if (options_.shared_encoder && target_encoder_) {
-    fill_target_encoder = true;
+    fill_target_encoder = !target_encoder_->parameters().empty();
     for (const auto& key : target_encoder_->named_parameters().keys()) {
       torch::Tensor probe;  // a fresh one each time: try_read into a defined tensor set_()s it, and
                             // that tensor would be the archive's own copy of the previous key
       if (ar.try_read("target_encoder." + key, probe)) fill_target_encoder = false;
     }
-    fill_target_encoder = fill_target_encoder && !target_encoder_->parameters().empty();
   }
   target_encoder_filled_ = fill_target_encoder;
   for (auto& kv : named_tensors()) {

@@ -30,6 +30,8 @@ namespace dodge::learn {
 // matmuls and convolutions (10-bit mantissa products, fp32 sums); or bf16 autocast (with TF32 for
 // what stays fp32).
 enum class Precision { Fp32, Tf32, Bf16 };
+// "fp32" | "tf32" | "bf16"; throws std::invalid_argument for anything else.
+Precision precision_named(const std::string& name);
 
 struct SacOptions {
   std::vector<std::int64_t> obs_shape;  // the network input: {k*C, H, W} (uint8) or {k*D} (float)
