@@ -93,10 +93,10 @@ smoke() {
 }
 
 fetch() {
-  grep -qx "/.gpu-deps/" .git/info/exclude 2>/dev/null || echo /.gpu-deps/ >> .git/info/exclude
+  # .gitignore keeps .gpu-deps/ out of git (a clone without .git/info/ must not fail here).
   mkdir -p .gpu-deps
   local pkgs=(libyaml-cpp-dev libyaml-cpp0.7 libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 catch2 libcli11-dev
-              nlohmann-json3-dev libzstd-dev libzstd1 libpng-dev libpng16-16 zlib1g-dev libgif-dev libgif7)
+              nlohmann-json3-dev libzstd-dev libzstd1 libpng-dev libpng16-16 zlib1g-dev zlib1g libgif-dev libgif7)
   (cd .gpu-deps && apt-get download "${pkgs[@]}")
   ls -1 .gpu-deps
 }

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   commands::register_train(app);
   commands::register_eval(app);
+  commands::register_plot(app);
 #ifdef DODGE_HAVE_VIEWER
   viewer::register_watch(app);
   viewer::register_play(app);

@@ -2,9 +2,10 @@
 """Run a dodge policy in plain PyTorch: an example of using policy.pt outside dodge.
 
 Loads CKPT_DIR/policy.pt (a dict of CPU tensors: encoder.* and actor.*) and CKPT_DIR/manifest.json
-into a torch.nn.Module that mirrors src/learn/networks.cpp: the encoder is NatureCNN for images
-(uint8 input divided by 255; conv 8/4, 4/2, 3/1 and a linear layer, each followed by ReLU) or a
-flatten for state vectors; the actor is a trunk of Linear+ReLU per net_arch entry, then the mu and
+into a torch.nn.Module that mirrors src/learn/networks.cpp: for images (uint8 input divided by 255)
+the encoder is NatureCNN (conv 32x8/4, 64x4/2, 64x3/1) or DrQ (conv 32x3/2, then three 32x3/1),
+ReLU after each convolution, then a linear layer followed by ReLU or, with the manifest's
+layer_norm, by LayerNorm and tanh; for state vectors a flatten; the actor is a trunk of Linear+ReLU per net_arch entry, then the mu and
 log_std heads; the deterministic action is tanh(mu).
 
 It computes the deterministic action for every observation stack in OBS_DIR (written by
@@ -27,38 +28,46 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class NatureCNN(nn.Module):
-    """Keys conv1, conv2, conv3, fc, as NatureCnnImpl registers them."""
+def conv_out(n, layers):
+    for k, stride in layers:
+        n = (n - k) // stride + 1
+    return n
 
-    def __init__(self, c, h, w, features_dim):
+
+class ConvEncoder(nn.Module):
+    """Keys conv1..conv3 (conv4 for DrQ), fc and norm, as ConvEncoderImpl registers them."""
+
+    KINDS = {  # manifest name: (channels, [(kernel, stride), ...])
+        "NatureCNN": ([32, 64, 64], [(8, 4), (4, 2), (3, 1)]),
+        "DrQ": ([32, 32, 32, 32], [(3, 2), (3, 1), (3, 1), (3, 1)]),
+    }
+
+    def __init__(self, kind, c, h, w, features_dim, layer_norm):
         super().__init__()
-        self.conv1 = nn.Conv2d(c, 32, 8, stride=4)
-        self.conv2 = nn.Conv2d(32, 64, 4, stride=2)
-        self.conv3 = nn.Conv2d(64, 64, 3, stride=1)
-
-        def out(n, k, s):
-            return (n - k) // s + 1
-
-        oh = out(out(out(h, 8, 4), 4, 2), 3, 1)
-        ow = out(out(out(w, 8, 4), 4, 2), 3, 1)
-        self.fc = nn.Linear(64 * oh * ow, features_dim)
+        channels, layers = self.KINDS[kind]
+        self.n_convs = len(layers)
+        for i, (out_c, (k, stride)) in enumerate(zip(channels, layers)):
+            setattr(self, f"conv{i + 1}", nn.Conv2d(c, out_c, k, stride=stride))
+            c = out_c
+        self.fc = nn.Linear(c * conv_out(h, layers) * conv_out(w, layers), features_dim)
+        self.norm = nn.LayerNorm(features_dim) if layer_norm else None
 
     def forward(self, x):
         x = x.float() / 255.0
-        x = F.relu(self.conv1(x))
-        x = F.relu(self.conv2(x))
-        x = F.relu(self.conv3(x))
-        return F.relu(self.fc(x.flatten(1)))
+        for i in range(self.n_convs):
+            x = F.relu(getattr(self, f"conv{i + 1}")(x))
+        x = self.fc(x.flatten(1))
+        return torch.tanh(self.norm(x)) if self.norm is not None else F.relu(x)
 
 
 class Encoder(nn.Module):
-    """NatureCNN (key encoder.cnn.*) for [k*C, H, W] observations, a flatten for [k*D] ones."""
+    """A ConvEncoder (key encoder.cnn.*) for [k*C, H, W] observations, a flatten for [k*D] ones."""
 
-    def __init__(self, obs_shape, features_dim):
+    def __init__(self, obs_shape, arch):
         super().__init__()
         if len(obs_shape) == 3:
-            self.cnn = NatureCNN(*obs_shape, features_dim)
-            self.out_dim = features_dim
+            self.cnn = ConvEncoder(arch["encoder"], *obs_shape, arch["features_dim"], arch.get("layer_norm", False))
+            self.out_dim = arch["features_dim"]
         else:
             self.cnn = None
             self.out_dim = int(np.prod(obs_shape))
@@ -90,7 +99,7 @@ class Policy(nn.Module):
         super().__init__()
         arch = manifest["architecture"]
         obs_shape = manifest["observation_shape"]
-        self.encoder = Encoder(obs_shape, arch["features_dim"])
+        self.encoder = Encoder(obs_shape, arch)
         self.actor = Actor(self.encoder.out_dim, arch["net_arch"], manifest["action_dim"])
 
     @torch.no_grad()
@@ -161,7 +170,7 @@ def main():
     stacks = load_stacks(args.obs_dir)
     if list(stacks.shape[1:]) != list(manifest["observation_shape"]):
         fail(f"the stacks have shape {list(stacks.shape[1:])}, the checkpoint expects {manifest['observation_shape']}")
-    image = manifest["architecture"]["encoder"] == "NatureCNN"
+    image = manifest["architecture"]["encoder"] != "flatten"
     if image != (stacks.dtype == torch.uint8):
         fail(f"the stacks are {stacks.dtype}, the checkpoint's encoder ({manifest['architecture']['encoder']}) "
              f"expects {'uint8' if image else 'float32'}")

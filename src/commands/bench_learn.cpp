@@ -26,6 +26,9 @@ struct LearnBenchOptions {
   int stack = 4;
   std::string batch = "256";
   std::string encoder = "shared,separate";
+  std::string cnn = "nature";
+  bool layer_norm = false;
+  int features = 512;
   std::string device = "auto";
   std::int64_t capacity = 100000;
   int steps = 50;
@@ -118,7 +121,6 @@ void bench_update(const LearnBenchOptions& o) {
   report.name = "update";
   run::require_creatable_file("--json", o.json.empty() ? "results/bench/update.json" : o.json);
   report.command = output::command_line();
-  const int res = parse_int_list(o.res, "--res").at(0);
   const int c = o.rgb ? 3 : 1;
   std::vector<std::pair<std::string, learn::Precision>> precisions;
   for (const auto& p : split(o.precision)) {
@@ -130,15 +132,29 @@ void bench_update(const LearnBenchOptions& o) {
   }
   for (const auto& enc : split(o.encoder))
     if (enc != "shared" && enc != "separate") throw run::UserError("--encoder " + enc + ": allowed: shared | separate");
-  std::printf("bench update on %s: %dx%d %s x %d, SAC (twin Q, target, entropy), augment %s, %s%s\n",
-              device.str().c_str(), res, res, o.rgb ? "RGB" : "grey", o.stack, o.augment.c_str(),
+  std::vector<learn::EncoderKind> cnns;
+  for (const auto& k : split(o.cnn)) {
+    try {
+      cnns.push_back(learn::encoder_kind_named(k));
+    } catch (const std::invalid_argument& e) {
+      throw run::UserError(std::string("--cnn: ") + e.what());
+    }
+  }
+  std::printf("bench update on %s: %s x %d, SAC (twin Q, target, entropy), %d features%s, augment %s, %s%s\n",
+              device.str().c_str(), o.rgb ? "RGB" : "grey", o.stack, o.features,
+              o.layer_norm ? " + LayerNorm/tanh" : "", o.augment.c_str(),
               o.target_encoder ? "target encoder" : "no target encoder in shared mode",
               device.is_cuda() ? (o.cuda_graph ? ", CUDA graph" : ", eager") : "");
+  for (int res : parse_int_list(o.res, "--res"))
+  for (learn::EncoderKind cnn : cnns)
   for (const auto& enc : split(o.encoder)) {
     for (const auto& precision : precisions) {
       for (int b : parse_int_list(o.batch, "--batch")) {
         learn::SacOptions so;
         so.obs_shape = std::vector<std::int64_t>{c * o.stack, res, res};
+        so.encoder = cnn;
+        so.layer_norm = o.layer_norm;
+        so.features_dim = o.features;
         so.action_dim = 3;
         so.shared_encoder = enc == "shared";
         so.target_encoder = o.target_encoder;
@@ -183,7 +199,9 @@ void bench_update(const LearnBenchOptions& o) {
         }
         const auto h = learn::to_host(m);
         if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
-        report.add_row({{"shared", enc == "shared" ? 1 : 0},
+        report.add_row({{"res", res},
+                        {"cnn", learn::to_string(cnn)},
+                        {"shared", enc == "shared" ? 1 : 0},
                         {"precision", precision.first},
                         {"batch", b},
                         {"updates/s", median(rates)},
@@ -280,14 +298,17 @@ void register_learn_benches(CLI::App& bench) {
 
   auto u = std::make_shared<LearnBenchOptions>();
   auto* update = bench.add_subcommand("update", "SAC updates/s on image batches from a replay buffer");
-  update->add_option("--res", u->res, "square frame size")->capture_default_str();
+  update->add_option("--res", u->res, "square frame sizes (comma list)")->capture_default_str();
+  update->add_option("--cnn", u->cnn, "nature | drq (comma list): the image encoder")->capture_default_str();
+  update->add_option("--features", u->features, "encoder output size")->check(CLI::Range(1, 8192))->capture_default_str();
+  update->add_flag("--layer-norm", u->layer_norm, "LayerNorm + tanh on the features");
   update->add_flag("--grey,--gray", u->grey, "grey frames (the default)");
   update->add_flag("--rgb", u->rgb, "RGB frames");
   update->add_option("--stack", u->stack, "frame stack")->capture_default_str();
   update->add_option("--batch", u->batch, "batch sizes (comma list)")->capture_default_str();
   update->add_option("--encoder", u->encoder, "shared | separate (comma list)")->capture_default_str();
   update->add_option("--augment", u->augment, "random_shift | none")->capture_default_str();
-  update->add_option("--precision", u->precision, "fp32 | tf32 | bf16 (comma list; CUDA only)")->capture_default_str();
+  update->add_option("--precision", u->precision, "fp32 | tf32 | bf16 (comma list; tf32 is fp32 on the CPU)")->capture_default_str();
   update->add_option("--target-encoder", u->target_encoder, "shared mode: a Polyak target copy of the encoder")
       ->capture_default_str();
   update->add_option("--cuda-graph", u->cuda_graph, "capture the update as a CUDA graph")->capture_default_str();

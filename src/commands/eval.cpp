@@ -58,8 +58,9 @@ void run_eval(const EvalArgs& a) {
   o.deterministic = !a.stochastic;
   if (recorder) o.on_env0_step = [&](const game::GameState& s) { recorder->add(s, nullptr); };
   o.on_episode = [](int index, const run::EpisodeRecord& r) {
-    std::printf("episode %3d: return %8.1f  length %4d  %s\n", index + 1, r.episode_return, r.length,
-                r.survived ? "survived" : "hit");
+    // Numbered in finishing order; game 0's episodes are the ones --record films ("game 0 #k").
+    std::printf("episode %3d (game %d #%d): return %8.1f  length %4d  %s\n", index + 1, r.game, r.game_episode,
+                r.episode_return, r.length, r.survived ? "survived" : "hit");
   };
   const run::EvalSummary s = run::evaluate(config, *agent, o);
   const auto& records = s.episodes;
@@ -87,7 +88,11 @@ void run_eval(const EvalArgs& a) {
     j["success_rate"] = s.success_rate;
     j["episodes"] = nlohmann::json::array();
     for (const auto& r : records)
-      j["episodes"].push_back({{"return", r.episode_return}, {"length", r.length}, {"survived", r.survived}});
+      j["episodes"].push_back({{"return", r.episode_return},
+                               {"length", r.length},
+                               {"survived", r.survived},
+                               {"game", r.game},
+                               {"game_episode", r.game_episode}});
     std::ofstream f(a.json);
     f << j.dump(2) << "\n";
     if (!f) throw run::UserError("--json " + a.json + ": cannot write the file");

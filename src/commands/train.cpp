@@ -4,6 +4,7 @@
 #include <string>
 
 #include "dodge/commands/commands.hpp"
+#include "dodge/run/config.hpp"
 #include "dodge/run/training.hpp"
 
 namespace dodge::commands {
@@ -18,15 +19,17 @@ void register_train(CLI::App& app) {
   cmd->add_option("--device", args->device, "auto | cpu | cuda | cuda:N (overrides train.device)");
   cmd->add_option_function<std::int64_t>(
       "--seed", [args](const std::int64_t& s) { args->seed = s; }, "train.seed");
-  cmd->add_option_function<std::int64_t>(
+  cmd->add_option_function<std::string>(
       "--steps",
-      [args](const std::int64_t& s) {
-        if (s <= 0)
-          throw CLI::ValidationError("--steps", "must be a positive integer, got " + std::to_string(s));
-        args->steps = s;
+      [args](const std::string& text) {
+        const auto s = run::parse_exact_integer(text);
+        if (!s || *s <= 0)
+          throw CLI::ValidationError("--steps", "must be a positive integer (100000 or 1e5), got " + text);
+        args->steps = *s;
       },
-      "env steps to train (with --resume: this many more)");
-  cmd->add_option("--results", args->results, "results root folder")->capture_default_str();
+      "env steps to train (1e6 works; with --resume: this many more)");
+  cmd->add_option("--results,--out", args->results, "results root folder (the run goes in RESULTS/<config>/<time>/)")
+      ->capture_default_str();
   cmd->callback([args] { run::train(*args); });
 }
 

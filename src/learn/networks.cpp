@@ -6,32 +6,65 @@ namespace dodge::learn {
 
 namespace F = torch::nn::functional;
 
-NatureCnnImpl::NatureCnnImpl(std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t features)
-    : features_dim(features) {
-  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, 32, 8).stride(4)));
-  conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 4).stride(2)));
-  conv3 = register_module("conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(64, 64, 3).stride(1)));
-  auto out = [](std::int64_t n, std::int64_t k, std::int64_t s) { return (n - k) / s + 1; };
-  const std::int64_t oh = out(out(out(h, 8, 4), 4, 2), 3, 1), ow = out(out(out(w, 8, 4), 4, 2), 3, 1);
-  if (oh < 1 || ow < 1)
-    throw std::invalid_argument("NatureCNN needs images of at least 36x36, got " + std::to_string(h) + "x" +
-                                std::to_string(w));
-  fc = register_module("fc", torch::nn::Linear(64 * oh * ow, features));
+EncoderKind encoder_kind_named(const std::string& name) {
+  if (name == "nature") return EncoderKind::Nature;
+  if (name == "drq") return EncoderKind::Drq;
+  throw std::invalid_argument("encoder " + name + ": allowed: nature | drq");
 }
 
-torch::Tensor NatureCnnImpl::forward(const torch::Tensor& x) {
+const char* to_string(EncoderKind kind) {
+  return kind == EncoderKind::Drq ? "drq" : "nature";
+}
+
+ConvEncoderImpl::ConvEncoderImpl(EncoderKind kind, std::int64_t c, std::int64_t h, std::int64_t w,
+                                 std::int64_t features, bool layer_norm)
+    : features_dim(features) {
+  using torch::nn::Conv2dOptions;
+  auto out = [](std::int64_t n, std::int64_t k, std::int64_t s) { return (n - k) / s + 1; };
+  std::int64_t oh = 0, ow = 0, channels = 0;
+  if (kind == EncoderKind::Nature) {
+    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(c, 32, 8).stride(4)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 64, 4).stride(2)));
+    conv3 = register_module("conv3", torch::nn::Conv2d(Conv2dOptions(64, 64, 3).stride(1)));
+    oh = out(out(out(h, 8, 4), 4, 2), 3, 1);
+    ow = out(out(out(w, 8, 4), 4, 2), 3, 1);
+    channels = 64;
+  } else {
+    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(c, 32, 3).stride(2)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 32, 3).stride(1)));
+    conv3 = register_module("conv3", torch::nn::Conv2d(Conv2dOptions(32, 32, 3).stride(1)));
+    conv4 = register_module("conv4", torch::nn::Conv2d(Conv2dOptions(32, 32, 3).stride(1)));
+    oh = out(out(out(out(h, 3, 2), 3, 1), 3, 1), 3, 1);
+    ow = out(out(out(out(w, 3, 2), 3, 1), 3, 1), 3, 1);
+    channels = 32;
+  }
+  if (oh < 1 || ow < 1)
+    throw std::invalid_argument(std::string("the ") + to_string(kind) + " encoder needs images of at least " +
+                                (kind == EncoderKind::Nature ? "36x36" : "15x15") + ", got " + std::to_string(h) +
+                                "x" + std::to_string(w));
+  fc = register_module("fc", torch::nn::Linear(channels * oh * ow, features));
+  if (layer_norm) norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({features})));
+}
+
+torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
   // Channels-last activations let oneDNN (CPU) and cuDNN run the convolutions without reorders.
   auto h = x.to(conv1->weight.scalar_type()).div(255.0).contiguous(at::MemoryFormat::ChannelsLast);
   h = torch::relu(conv1(h));
   h = torch::relu(conv2(h));
   h = torch::relu(conv3(h));
-  return torch::relu(fc(h.flatten(1)));
+  if (conv4) h = torch::relu(conv4(h));
+  h = fc(h.flatten(1));
+  // LayerNorm in fp32: under bf16 autocast its statistics would round, and LibTorch 1.13's CPU
+  // autocast passes it through with bf16 input and fp32 weights, which it refuses.
+  if (norm) return torch::tanh(norm(h.to(torch::kFloat32)));
+  return torch::relu(h);
 }
 
-EncoderImpl::EncoderImpl(const std::vector<std::int64_t>& obs_shape, std::int64_t features_dim) {
+EncoderImpl::EncoderImpl(const std::vector<std::int64_t>& obs_shape, const EncoderOptions& o) {
   if (obs_shape.size() == 3) {
-    cnn = register_module("cnn", NatureCnn(obs_shape[0], obs_shape[1], obs_shape[2], features_dim));
-    out_dim_ = features_dim;
+    cnn = register_module("cnn", ConvEncoder(o.kind, obs_shape[0], obs_shape[1], obs_shape[2], o.features_dim,
+                                             o.layer_norm));
+    out_dim_ = o.features_dim;
   } else {
     out_dim_ = 1;
     for (auto d : obs_shape) out_dim_ *= d;

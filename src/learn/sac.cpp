@@ -10,8 +10,9 @@
 #include <cmath>
 #include <fstream>
 
-#ifdef DODGE_CUDA
 #include <ATen/autocast_mode.h>
+
+#ifdef DODGE_CUDA
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <ATen/cuda/CUDAGraph.h>
@@ -48,13 +49,13 @@ void copy_params(const torch::nn::Module& from, torch::nn::Module& to) {
   for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
 }
 
-// Sets the fp32 arithmetic of CUDA matmuls and convolutions (TF32 or IEEE) and bf16 autocast for
-// the lifetime of the object, then restores what was set before. Per call rather than per process,
-// so two agents with different precisions (bench update) do not affect each other. cuBLAS and
-// cuDNN read these flags at each call, and a captured graph keeps the kernels chosen at capture.
+// Sets the fp32 arithmetic of CUDA matmuls and convolutions (TF32 or IEEE) for the lifetime of the
+// object, then restores what was set before. Per call rather than per process, so two agents with
+// different precisions (bench update) do not affect each other. cuBLAS and cuDNN read these flags at
+// each call, and a captured graph keeps the kernels chosen at capture.
 class CudaMath {
  public:
-  CudaMath(bool cuda, Precision precision) : on_(cuda), bf16_(cuda && precision == Precision::Bf16) {
+  CudaMath(bool cuda, Precision precision) : on_(cuda) {
     if (!on_) return;
     auto& ctx = at::globalContext();
     cublas_tf32_ = ctx.allowTF32CuBLAS();
@@ -63,38 +64,69 @@ class CudaMath {
     // The legacy setters: LibTorch 1.13 has no other, and 2.9+ keeps them in step with its new API.
     if (cublas_tf32_ != tf32) ctx.setAllowTF32CuBLAS(tf32);
     if (cudnn_tf32_ != tf32) ctx.setAllowTF32CuDNN(tf32);
-#ifdef DODGE_CUDA
-    if (!bf16_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-#else
-    at::autocast::set_enabled(true);
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-#endif
-#endif
   }
   ~CudaMath() {
     if (!on_) return;
     auto& ctx = at::globalContext();
     if (ctx.allowTF32CuBLAS() != cublas_tf32_) ctx.setAllowTF32CuBLAS(cublas_tf32_);
     if (ctx.allowTF32CuDNN() != cudnn_tf32_) ctx.setAllowTF32CuDNN(cudnn_tf32_);
-#ifdef DODGE_CUDA
-    if (!bf16_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
-#else
-    at::autocast::set_enabled(false);
-#endif
-    at::autocast::clear_cache();
-#endif
   }
   CudaMath(const CudaMath&) = delete;
   CudaMath& operator=(const CudaMath&) = delete;
 
  private:
-  bool on_, bf16_;
+  bool on_;
   bool cublas_tf32_ = false, cudnn_tf32_ = true;
+};
+
+// bf16 autocast on this device type while the object lives, then the previous state. Wraps only the
+// encoders' forward passes (the backward pass follows the dtypes autograd recorded).
+class Bf16Autocast {
+ public:
+  Bf16Autocast(bool on, bool cuda) : on_(on), cuda_(cuda) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    was_ = at::autocast::is_autocast_enabled(type);
+    dtype_ = at::autocast::get_autocast_dtype(type);
+    at::autocast::set_autocast_enabled(type, true);
+    at::autocast::set_autocast_dtype(type, at::kBFloat16);
+#else
+    was_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    dtype_ = cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+    if (cuda_) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+#endif
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_enabled(type, was_);
+    at::autocast::set_autocast_dtype(type, dtype_);
+#else
+    if (cuda_) {
+      at::autocast::set_enabled(was_);
+      at::autocast::set_autocast_gpu_dtype(dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(was_);
+      at::autocast::set_autocast_cpu_dtype(dtype_);
+    }
+#endif
+    // The cast weights are cached while autocast is on: the next call must see updated weights.
+    if (!was_) at::autocast::clear_cache();
+  }
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool on_, cuda_, was_ = false;
+  at::ScalarType dtype_ = at::kBFloat16;
 };
 
 }  // namespace
@@ -106,14 +138,21 @@ Precision precision_named(const std::string& name) {
   throw std::invalid_argument("precision " + name + ": allowed: fp32 | tf32 | bf16");
 }
 
-SacMetricsHost to_host(const SacMetrics& m) {
+torch::Tensor stack_metrics(const SacMetrics& m) {
+  return torch::stack({m.actor_loss.to(torch::kFloat32), m.critic_loss.to(torch::kFloat32),
+                       m.ent_coef.to(torch::kFloat32), m.ent_coef_loss.to(torch::kFloat32),
+                       m.q_mean.to(torch::kFloat32), m.entropy.to(torch::kFloat32)});
+}
+
+SacMetricsHost metrics_to_host(const torch::Tensor& stacked) {
   // One transfer for all six scalars.
-  auto all = torch::stack({m.actor_loss.to(torch::kFloat32), m.critic_loss.to(torch::kFloat32),
-                           m.ent_coef.to(torch::kFloat32), m.ent_coef_loss.to(torch::kFloat32),
-                           m.q_mean.to(torch::kFloat32), m.entropy.to(torch::kFloat32)})
-                 .to(torch::kCPU);
+  auto all = stacked.to(torch::kCPU, torch::kFloat32).contiguous();
   auto a = all.accessor<float, 1>();
   return SacMetricsHost{a[0], a[1], a[2], a[3], a[4], a[5]};
+}
+
+SacMetricsHost to_host(const SacMetrics& m) {
+  return metrics_to_host(stack_metrics(m));
 }
 
 // Generators can be registered with a graph (instead of using the default one) since 2.4.
@@ -152,6 +191,29 @@ class CaptureSettings {
   bool cache_, benchmark_;
 };
 
+namespace {
+// Ends a capture on `stream` that an exception interrupted: through the graph when it can (which
+// also unregisters it), else through the runtime; clears the error either leaves behind.
+void end_capture_quietly(const c10::cuda::CUDAStream& stream, at::cuda::CUDAGraph& graph) {
+  auto capturing = [&] {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    return cudaStreamIsCapturing(stream.stream(), &status) == cudaSuccess && status != cudaStreamCaptureStatusNone;
+  };
+  if (capturing()) {
+    try {
+      graph.capture_end();
+    } catch (const std::exception&) {
+      // An invalidated capture: cudaStreamEndCapture has ended it and returned an error.
+    }
+  }
+  if (capturing()) {
+    cudaGraph_t raw = nullptr;
+    if (cudaStreamEndCapture(stream.stream(), &raw) == cudaSuccess && raw) cudaGraphDestroy(raw);
+  }
+  (void)cudaGetLastError();
+}
+}  // namespace
+
 struct Sac::Graph {
   at::cuda::CUDAGraph graph;
   Batch inputs;  // static input tensors
@@ -170,16 +232,26 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   if (o.obs_shape.empty()) throw std::invalid_argument("SAC: empty observation shape");
   // Parameter initialisation draws from torch's global generator: seed it for reproducibility.
   torch::manual_seed(o.seed);
-  critic_encoder_ = Encoder(o.obs_shape, o.features_dim);
+  const EncoderOptions encoder{o.encoder, o.features_dim, o.layer_norm};
+  critic_encoder_ = Encoder(o.obs_shape, encoder);
   const std::int64_t feat = critic_encoder_->out_dim();
   critic_ = TwinQ(feat, o.net_arch, o.action_dim);
   critic_target_ = TwinQ(feat, o.net_arch, o.action_dim);
   actor_ = ActorHead(feat, o.net_arch, o.action_dim);
-  if (!o.shared_encoder) actor_encoder_ = Encoder(o.obs_shape, o.features_dim);
-  if (!o.shared_encoder || o.target_encoder) target_encoder_ = Encoder(o.obs_shape, o.features_dim);
+  if (!o.shared_encoder) actor_encoder_ = Encoder(o.obs_shape, encoder);
+  if (!o.shared_encoder || o.target_encoder) target_encoder_ = Encoder(o.obs_shape, encoder);
   for (auto* m : std::initializer_list<torch::nn::Module*>{ptr(critic_encoder_), ptr(critic_), ptr(critic_target_),
                                                           ptr(actor_), ptr(actor_encoder_), ptr(target_encoder_)})
     if (m) m->to(device);
+  if (device.is_cuda()) {
+    // Activations are channels-last (ConvEncoder): weights in the same layout spare cuDNN a
+    // conversion of every convolution's weights at every call. Adam's moments follow (zeros_like).
+    torch::NoGradGuard no_grad;
+    for (auto* enc : {ptr(critic_encoder_), ptr(actor_encoder_), ptr(target_encoder_)})
+      if (enc)
+        for (auto& p : enc->parameters())
+          if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
   copy_params(*critic_, *critic_target_);
   if (target_encoder_) copy_params(*critic_encoder_, *target_encoder_);
   for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
@@ -236,13 +308,24 @@ torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& gener
 void Sac::polyak() {
   torch::NoGradGuard no_grad;
   auto blend = [](const torch::nn::Module& online, torch::nn::Module& target, double tau) {
-    auto src = online.parameters();
+    const auto src = online.parameters();
     auto dst = target.parameters();
+    if (dst.empty()) return;
+#if TORCH_VERSION_MAJOR >= 2
+    // One multi-tensor kernel instead of two per tensor: target += tau (online - target).
+    at::_foreach_lerp_(dst, src, tau);
+#else
     for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - tau).add_(src[i], tau);
+#endif
   };
   blend(*critic_, *critic_target_, options_.tau);
   if (target_encoder_)
     blend(*critic_encoder_, *target_encoder_, options_.encoder_tau > 0 ? options_.encoder_tau : options_.tau);
+}
+
+torch::Tensor Sac::encode(Encoder& encoder, const torch::Tensor& obs) {
+  Bf16Autocast bf16(options_.precision == Precision::Bf16, device_.is_cuda());
+  return encoder(obs).to(torch::kFloat32);
 }
 
 SacMetrics Sac::update_eager(const Batch& batch) {
@@ -256,18 +339,18 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   CudaMath math(device_.is_cuda(), options_.precision);
 
   // Features.
-  torch::Tensor feat = critic_encoder_(obs), actor_feat, next_actor_feat, target_feat;
+  torch::Tensor feat = encode(critic_encoder_, obs), actor_feat, next_actor_feat, target_feat;
   {
     torch::NoGradGuard no_grad;
     // The next action comes from the online policy, the bootstrap value from the target networks.
-    next_actor_feat = options_.shared_encoder ? critic_encoder_(next_obs) : actor_encoder_(next_obs);
-    target_feat = target_encoder_ ? target_encoder_(next_obs) : next_actor_feat;
+    next_actor_feat = encode(options_.shared_encoder ? critic_encoder_ : actor_encoder_, next_obs);
+    target_feat = target_encoder_ ? encode(target_encoder_, next_obs) : next_actor_feat;
   }
-  actor_feat = options_.shared_encoder ? feat.detach() : actor_encoder_(obs);
+  actor_feat = options_.shared_encoder ? feat.detach() : encode(actor_encoder_, obs);
 
   // Policy on the current observations (for the entropy coefficient and the actor loss).
   auto [mu, log_std] = actor_(actor_feat);
-  const SquashedSample pi = squashed_sample(mu.to(torch::kFloat32), log_std.to(torch::kFloat32), randn(mu.to(torch::kFloat32)));
+  const SquashedSample pi = squashed_sample(mu, log_std, randn(mu));
 
   // Entropy coefficient (its value for this update is taken before its step, as in SB3).
   torch::Tensor ent_coef;
@@ -287,28 +370,22 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   {
     torch::NoGradGuard no_grad;
     auto [nmu, nlog_std] = actor_(next_actor_feat);
-    auto nmu32 = nmu.to(torch::kFloat32);
-    const SquashedSample next = squashed_sample(nmu32, nlog_std.to(torch::kFloat32), randn(nmu32));
-    auto [tq1, tq2] = critic_target_(target_feat, next.action.to(target_feat.scalar_type()));
-    auto tq = torch::minimum(tq1, tq2).to(torch::kFloat32) - ent_coef * next.log_prob;
+    const SquashedSample next = squashed_sample(nmu, nlog_std, randn(nmu));
+    auto [tq1, tq2] = critic_target_(target_feat, next.action);
+    auto tq = torch::minimum(tq1, tq2) - ent_coef * next.log_prob;
     target_q = batch.rewards + batch.discount * tq;
   }
 
   // Critic update.
-  auto [q1, q2] = critic_(feat, batch.actions.to(feat.scalar_type()));
-  auto q1f = q1.to(torch::kFloat32), q2f = q2.to(torch::kFloat32);
-  m.critic_loss = 0.5 * (torch::mse_loss(q1f, target_q) + torch::mse_loss(q2f, target_q));
+  auto [q1, q2] = critic_(feat, batch.actions);
+  m.critic_loss = 0.5 * (torch::mse_loss(q1, target_q) + torch::mse_loss(q2, target_q));
   critic_opt_->zero_grad();
   m.critic_loss.backward();
   critic_opt_->step();
-#ifdef DODGE_CUDA
-  // Autocast caches low-precision copies of weights: drop them so the actor sees the new critic.
-  if (options_.precision == Precision::Bf16 && device_.is_cuda()) at::autocast::clear_cache();
-#endif
 
   // Actor update: Q of the policy's actions from the updated critic heads on detached features.
-  auto [qp1, qp2] = critic_(feat.detach(), pi.action.to(feat.scalar_type()));
-  auto min_qp = torch::minimum(qp1, qp2).to(torch::kFloat32);
+  auto [qp1, qp2] = critic_(feat.detach(), pi.action);
+  auto min_qp = torch::minimum(qp1, qp2);
   m.actor_loss = (ent_coef * pi.log_prob - min_qp).mean();
   actor_opt_->zero_grad();
   m.actor_loss.backward();
@@ -318,7 +395,7 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   m.ent_coef_loss = m.ent_coef_loss.detach();
   m.critic_loss = m.critic_loss.detach();
   m.actor_loss = m.actor_loss.detach();
-  m.q_mean = q1f.detach().mean();
+  m.q_mean = q1.detach().mean();
   m.entropy = -pi.log_prob.detach().mean();
   return m;
 }
@@ -340,8 +417,10 @@ SacMetrics Sac::update(const Batch& sampled) {
     if (g.captured) {
       TORCH_CHECK(batch.obs.sizes() == g.inputs.obs.sizes() && batch.actions.sizes() == g.inputs.actions.sizes(),
                   "SAC: a captured update needs batches of the captured shape ", g.inputs.obs.sizes());
-      g.inputs.obs.copy_(batch.obs, true);
-      g.inputs.next_obs.copy_(batch.next_obs, true);
+      // A batch sampled into the stacks the graph reads (sample_into reuses a batch's storage) is
+      // already in place: only batches from elsewhere are copied.
+      if (batch.obs.data_ptr() != g.inputs.obs.data_ptr()) g.inputs.obs.copy_(batch.obs, true);
+      if (batch.next_obs.data_ptr() != g.inputs.next_obs.data_ptr()) g.inputs.next_obs.copy_(batch.next_obs, true);
       g.inputs.actions.copy_(batch.actions, true);
       g.inputs.rewards.copy_(batch.rewards, true);
       g.inputs.not_done.copy_(batch.not_done, true);
@@ -365,27 +444,46 @@ SacMetrics Sac::update(const Batch& sampled) {
       ++n_updates_;
       return m;
     }
-    // Static inputs of their own (a sampled batch's obs and next_obs are views of one tensor).
+    // Static inputs of the graph. The observation stacks of a sampled batch are adopted, not cloned:
+    // the trainer samples every later batch into the same storage, so its observations need no copy.
     g.inputs = Batch{};
-    g.inputs.obs = batch.obs.clone();
+    const bool sampled_stacks = batch.stacks.defined() && batch.obs.is_alias_of(batch.stacks) &&
+                                batch.next_obs.is_alias_of(batch.stacks);
+    g.inputs.stacks = sampled_stacks ? batch.stacks : torch::Tensor();
+    g.inputs.obs = sampled_stacks ? batch.obs : batch.obs.clone();
+    g.inputs.next_obs = sampled_stacks ? batch.next_obs : batch.next_obs.clone();
     g.inputs.actions = batch.actions.clone();
     g.inputs.rewards = batch.rewards.clone();
-    g.inputs.next_obs = batch.next_obs.clone();
     g.inputs.not_done = batch.not_done.clone();
     g.inputs.discount = batch.discount.clone();
     stream_wait(*g.side, main_stream);
     {
       c10::cuda::CUDAStreamGuard guard(*g.side);
       CaptureSettings settings;
+      try {
 #ifdef DODGE_GRAPH_GENERATORS
-      g.graph.register_generator_state(gen_);
+        g.graph.register_generator_state(gen_);
 #endif
-      g.graph.capture_begin();
-      g.outputs = update_eager(g.inputs);
-      polyak();
-      g.graph.capture_end();
+        g.graph.capture_begin();
+        if (fail_capture_for_testing_) throw std::runtime_error("a capture failure injected by a test");
+        g.outputs = update_eager(g.inputs);
+        polyak();
+        g.graph.capture_end();
+      } catch (const std::exception& e) {
+        // Left capturing (global mode), the stream would make every later CUDA call in the process
+        // fail: end the capture whatever state it is in, drop the graph, and update eagerly from now on.
+        end_capture_quietly(*g.side, g.graph);
+        graph_failure_ = e.what();
+      }
     }
     stream_wait(main_stream, *g.side);
+    if (!graph_failure_.empty()) {
+      graph_.reset();
+      m = update_eager(batch);  // nothing of the capture ran: this update is still to do
+      polyak();
+      ++n_updates_;
+      return m;
+    }
     g.captured = true;
     g.graph.replay();  // the capture itself did not run the update
     ++n_updates_;
@@ -401,11 +499,10 @@ SacMetrics Sac::update(const Batch& sampled) {
 torch::Tensor Sac::act(const torch::Tensor& obs, bool deterministic) {
   torch::NoGradGuard no_grad;
   CudaMath math(device_.is_cuda(), options_.precision);
-  auto feat = options_.shared_encoder ? critic_encoder_(obs) : actor_encoder_(obs);
+  auto feat = encode(options_.shared_encoder ? critic_encoder_ : actor_encoder_, obs);
   auto [mu, log_std] = actor_(feat);
-  mu = mu.to(torch::kFloat32);
   if (deterministic) return torch::tanh(mu);
-  return squashed_sample(mu, log_std.to(torch::kFloat32), randn(mu)).action;
+  return squashed_sample(mu, log_std, randn(mu)).action;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> Sac::named_tensors() const {

@@ -295,6 +295,11 @@ Image plot_lines(const std::vector<Series>& series, const PlotOptions& options) 
       x_hi = std::max(x_hi, s.x[i]);
       y_lo = std::min(y_lo, s.y[i]);
       y_hi = std::max(y_hi, s.y[i]);
+      for (const auto* edge : {&s.lo, &s.hi})
+        if (i < edge->size() && std::isfinite((*edge)[i])) {
+          y_lo = std::min(y_lo, (*edge)[i]);
+          y_hi = std::max(y_hi, (*edge)[i]);
+        }
     }
   if (x_lo > x_hi) x_lo = 0, x_hi = 1;
   if (y_lo > y_hi) y_lo = 0, y_hi = 1;
@@ -342,6 +347,27 @@ Image plot_lines(const std::vector<Series>& series, const PlotOptions& options) 
             0, 0, 0, s);
   draw_text_up(image, pad, mid_y - text_width(options.y_label, s) / 2, options.y_label, kBlack, s);
 
+  // Bands first, under every line: each pixel column between two finite points is filled from the
+  // interpolated hi to lo, in the series colour at a quarter strength over white.
+  for (const Series& ser : series) {
+    const std::size_t n = std::min({ser.x.size(), ser.lo.size(), ser.hi.size()});
+    const Rgb tint{static_cast<unsigned char>(255 - (255 - ser.r) / 4), static_cast<unsigned char>(255 - (255 - ser.g) / 4),
+                   static_cast<unsigned char>(255 - (255 - ser.b) / 4)};
+    auto ok = [&](std::size_t i) {
+      return std::isfinite(ser.x[i]) && std::isfinite(ser.lo[i]) && std::isfinite(ser.hi[i]);
+    };
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      if (!ok(i) || !ok(i + 1)) continue;
+      const double x0 = f.px(ser.x[i]), x1 = f.px(ser.x[i + 1]);
+      for (int x = std::max(to_pixel(std::min(x0, x1)), f.left + 1); x <= std::min(to_pixel(std::max(x0, x1)), f.right);
+           ++x) {
+        const double t = x1 == x0 ? 0.0 : std::clamp((x - x0) / (x1 - x0), 0.0, 1.0);
+        const double hi = ser.hi[i] + t * (ser.hi[i + 1] - ser.hi[i]), lo = ser.lo[i] + t * (ser.lo[i + 1] - ser.lo[i]);
+        fill_rect(image, x, std::max(to_pixel(f.py(hi)), f.top), x, std::min(to_pixel(f.py(lo)), f.bottom - 1), tint);
+      }
+    }
+  }
+
   // Series: polylines broken at non-finite points; lone points and markers as dots.
   Canvas canvas{image, f, std::vector<unsigned char>(image.pixels.size() / 3, 0)};
   for (const Series& ser : series) {
@@ -362,8 +388,13 @@ Image plot_lines(const std::vector<Series>& series, const PlotOptions& options) 
   // Legend in whichever plot corner the data covers least (top right on ties).
   std::vector<const Series*> entries;
   std::size_t longest = 0;
+  auto has_points = [](const Series& ser) {
+    for (std::size_t i = 0; i < std::min(ser.x.size(), ser.y.size()); ++i)
+      if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i])) return true;
+    return false;
+  };
   for (const Series& ser : series)
-    if (!ser.label.empty()) {
+    if (!ser.label.empty() && has_points(ser)) {  // no legend entry for what is not drawn
       entries.push_back(&ser);
       longest = std::max(longest, ser.label.size());
     }

@@ -1,5 +1,6 @@
 #include "dodge/output/run_logger.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +17,7 @@ const std::vector<std::string>& progress_columns() {
       "time/total_timesteps", "time/fps",           "time/time_elapsed",  "time/episodes",
       "rollout/ep_rew_mean",  "rollout/ep_len_mean", "train/actor_loss",   "train/critic_loss",
       "train/ent_coef",       "train/ent_coef_loss", "train/q_mean",       "train/entropy",
-      "train/n_updates",      "eval/mean_reward",    "eval/mean_ep_length"};
+      "train/n_updates",      "eval/mean_reward",    "eval/mean_ep_length", "eval/success_rate"};
   return cols;
 }
 
@@ -43,6 +44,8 @@ RunLogger::RunLogger(const std::string& run_dir, bool resume) : run_dir_(run_dir
     std::string line;
     std::getline(in, line);
     const auto header = split_csv(line);
+    // Rows appended to a file from an older version keep that file's columns.
+    if (!header.empty() && !header[0].empty()) columns_ = header;
     int si = -1, ri = -1;
     for (std::size_t i = 0; i < header.size(); ++i) {
       if (header[i] == "time/total_timesteps") si = static_cast<int>(i);
@@ -61,13 +64,26 @@ RunLogger::RunLogger(const std::string& run_dir, bool resume) : run_dir_(run_dir
       if (cells.size() < 2) continue;
       eval_steps_.push_back(std::stod(cells[0]));
       eval_rew_.push_back(std::stod(cells[1]));
+      eval_std_.push_back(cells.size() > 2 && !cells[2].empty() ? std::stod(cells[2]) : 0.0);
     }
   }
   const bool new_progress = !fs::exists(progress) || !resume;
   progress_ = std::fopen(progress.c_str(), new_progress ? "w" : "a");
   const bool new_evals = !fs::exists(evals) || !resume;
   evals_ = std::fopen(evals.c_str(), new_evals ? "w" : "a");
-  if (!progress_ || !evals_) throw WriteError(run_dir + ": cannot write the run's log files");
+  const fs::path eval_episodes = fs::path(run_dir) / "eval_episodes.csv";
+  const bool new_eval_episodes = !fs::exists(eval_episodes) || !resume;
+  eval_episodes_ = std::fopen(eval_episodes.c_str(), new_eval_episodes ? "w" : "a");
+  const fs::path monitor = fs::path(run_dir) / "monitor.csv";
+  const bool new_monitor = !fs::exists(monitor) || !resume;
+  monitor_ = std::fopen(monitor.c_str(), new_monitor ? "w" : "a");
+  if (!progress_ || !evals_ || !eval_episodes_ || !monitor_)
+    throw WriteError(run_dir + ": cannot write the run's log files");
+  if (new_eval_episodes) std::fprintf(eval_episodes_, "timesteps,episode,return,length,survived\n");
+  // SB3's monitor format: a JSON comment line, then r (return), l (length), t (seconds).
+  if (new_monitor)
+    std::fprintf(monitor_, "#{\"t_start\": %.3f, \"env_id\": \"dodge\"}\nr,l,t\n",
+                 std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   if (new_progress) {
     for (std::size_t i = 0; i < columns_.size(); ++i) std::fprintf(progress_, "%s%s", i ? "," : "", columns_[i].c_str());
     std::fprintf(progress_, "\n");
@@ -77,8 +93,8 @@ RunLogger::RunLogger(const std::string& run_dir, bool resume) : run_dir_(run_dir
 }
 
 RunLogger::~RunLogger() {
-  if (progress_) std::fclose(progress_);
-  if (evals_) std::fclose(evals_);
+  for (std::FILE* f : {progress_, evals_, eval_episodes_, monitor_})
+    if (f) std::fclose(f);
 }
 
 void RunLogger::write_row(const std::map<std::string, double>& s) {
@@ -102,23 +118,28 @@ void RunLogger::record(std::int64_t step, const std::map<std::string, double>& s
 }
 
 void RunLogger::record_eval(std::int64_t step, double mean, double std_r, double mean_len, double std_len,
-                            double success) {
+                            double success, const std::vector<EpisodeRow>& episodes) {
   std::fprintf(evals_, "%lld,%.6f,%.6f,%.3f,%.3f,%.4f\n", static_cast<long long>(step), mean, std_r, mean_len,
                std_len, success);
-  // progress.csv gets a row at the evaluation's step with the eval columns, as SB3's EvalCallback dumps one.
-  write_row({{"time/total_timesteps", static_cast<double>(step)},
-             {"eval/mean_reward", mean},
-             {"eval/mean_ep_length", mean_len}});
-  tb_->add_scalar("eval/mean_reward", mean, step);
-  tb_->add_scalar("eval/mean_ep_length", mean_len, step);
-  tb_->add_scalar("eval/success_rate", success, step);
+  for (std::size_t i = 0; i < episodes.size(); ++i)
+    std::fprintf(eval_episodes_, "%lld,%zu,%.6f,%d,%d\n", static_cast<long long>(step), i + 1,
+                 episodes[i].episode_return, episodes[i].length, episodes[i].survived ? 1 : 0);
   eval_steps_.push_back(static_cast<double>(step));
   eval_rew_.push_back(mean);
+  eval_std_.push_back(std_r);
+}
+
+void RunLogger::record_episode(double episode_return, int length, double seconds) {
+  std::fprintf(monitor_, "%.6g,%d,%.3f\n", episode_return, length, seconds);
 }
 
 void RunLogger::write_curve(const std::string& title) {
-  Series train{"episode reward (mean of last 100)", steps_, ep_rew_, 40, 110, 220, false};
-  Series eval{"evaluation (deterministic)", eval_steps_, eval_rew_, 230, 80, 30, true};
+  Series train{"training episodes (mean of the last 100)", steps_, ep_rew_, 40, 110, 220, false, {}, {}};
+  Series eval{"evaluations (deterministic; band: +-1 std)", eval_steps_, eval_rew_, 230, 80, 30, true, {}, {}};
+  for (std::size_t i = 0; i < eval_rew_.size(); ++i) {
+    eval.lo.push_back(eval_rew_[i] - eval_std_[i]);
+    eval.hi.push_back(eval_rew_[i] + eval_std_[i]);
+  }
   PlotOptions o;
   o.title = title;
   o.x_label = "env steps";
@@ -130,8 +151,7 @@ void RunLogger::write_curve(const std::string& title) {
 }
 
 void RunLogger::flush() {
-  std::fflush(progress_);
-  std::fflush(evals_);
+  for (std::FILE* f : {progress_, evals_, eval_episodes_, monitor_}) std::fflush(f);
   tb_->flush();
 }
 

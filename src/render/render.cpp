@@ -16,14 +16,12 @@ constexpr std::uint8_t grey_of(Rgb c) {
   return static_cast<std::uint8_t>((299 * c.r + 587 * c.g + 114 * c.b) / 1000);
 }
 
-// Per-plane byte values of a colour for this frame format.
-struct Planes {
-  std::uint8_t v[3];
-  int n;
-};
-inline Planes planes_of(Rgb c, bool grayscale) {
-  if (grayscale) return {{grey_of(c), 0, 0}, 1};
-  return {{c.r, c.g, c.b}, 3};
+constexpr Rgb kColors[] = {kBackground, kCourtLine, kIndicatorColor, kBallColor, kPlayerColor};  // by Thing
+
+Planes planes_of(Thing t, const RenderConfig& config) {
+  const Rgb c = kColors[static_cast<int>(t)];
+  if (!config.grayscale) return {{c.r, c.g, c.b}, 3};
+  return {{config.grey_palette == GreyPalette::Contrast ? contrast_grey(t) : grey_of(c), 0, 0}, 1};
 }
 
 // The pixel-centre rule: pixel i of a row with squared vertical distance dy2 is inside the disc.
@@ -74,6 +72,15 @@ std::uint8_t grey(Rgb c) {
   return grey_of(c);
 }
 
+std::uint8_t contrast_grey(Thing t) {
+  static constexpr std::uint8_t kGrey[] = {0, 70, 110, 255, 170};  // by Thing
+  return kGrey[static_cast<int>(t)];
+}
+
+const char* to_string(GreyPalette p) {
+  return p == GreyPalette::Contrast ? "contrast" : "luma";
+}
+
 FrameView dense_view(const RenderConfig& config, std::uint8_t* p) {
   return FrameView{p, static_cast<std::int64_t>(config.width) * config.height, config.width};
 }
@@ -89,6 +96,7 @@ Renderer::Renderer(const RenderConfig& config) : config_(config) {
   if (!(config.min_radius_px >= 0) || !std::isfinite(config.min_radius_px))
     bad("min_radius_px = " + std::to_string(config.min_radius_px) + " must be >= 0");
 
+  for (int t = 0; t < 5; ++t) planes_[t] = planes_of(static_cast<Thing>(t), config);
   scale_x_ = config.width / config.view_extent;
   scale_y_ = config.height / config.view_extent;
   court_x0_ = pixel_index(to_px(-game::kCourtHalfX), config.width);
@@ -106,8 +114,7 @@ double Renderer::to_py(double y) const {
   return (config_.view_extent / 2 - y) * config_.height / config_.view_extent;
 }
 
-void Renderer::fill(const FrameView& dst, Rgb c) const {
-  const Planes p = planes_of(c, config_.grayscale);
+void Renderer::fill(const FrameView& dst, const Planes& p) const {
   const int w = config_.width, h = config_.height;
   for (int k = 0; k < p.n; ++k) {
     std::uint8_t* plane = dst.data + k * dst.channel_stride;
@@ -119,8 +126,7 @@ void Renderer::fill(const FrameView& dst, Rgb c) const {
   }
 }
 
-void Renderer::disc(const FrameView& dst, double cx, double cy, double r_px, Rgb c) const {
-  const Planes p = planes_of(c, config_.grayscale);
+void Renderer::disc(const FrameView& dst, double cx, double cy, double r_px, const Planes& p) const {
   for_each_span(cx, cy, r_px, config_.width, config_.height, [&](int j, int i0, int i1) {
     for (int k = 0; k < p.n; ++k)
       std::memset(dst.data + k * dst.channel_stride + j * dst.row_stride + i0, p.v[k], i1 - i0 + 1);
@@ -130,7 +136,7 @@ void Renderer::disc(const FrameView& dst, double cx, double cy, double r_px, Rgb
 // A marker of radius r_px on the border, where the ray from the image centre towards (cx, cy)
 // leaves the image rectangle inset by r_px (so the whole marker stays inside). The limiting axis
 // is set to the border exactly, so a marker straight above the centre lands on a known pixel set.
-void Renderer::marker(const FrameView& dst, double cx, double cy, double r_px, Rgb c) const {
+void Renderer::marker(const FrameView& dst, double cx, double cy, double r_px, const Planes& p) const {
   if (!std::isfinite(cx) || !std::isfinite(cy)) return;
   const double mx = config_.width / 2.0, my = config_.height / 2.0;
   const double hx = std::max(mx - r_px, 0.0), hy = std::max(my - r_px, 0.0);
@@ -142,12 +148,12 @@ void Renderer::marker(const FrameView& dst, double cx, double cy, double r_px, R
   double py = t == ty && ty < 1.0 ? my + std::copysign(hy, dy) : my + t * dy;
   px = std::clamp(px, mx - hx, mx + hx);
   py = std::clamp(py, my - hy, my + hy);
-  disc(dst, px, py, r_px, c);
+  disc(dst, px, py, r_px, p);
 }
 
 // Non-square images: the radius uses the x scale (W / E) on both axes, so discs stay round in
 // pixels while positions use each axis's own scale.
-void Renderer::object(const FrameView& dst, double x, double y, double world_radius, Rgb c) const {
+void Renderer::object(const FrameView& dst, double x, double y, double world_radius, Thing t) const {
   const double cx = to_px(x), cy = to_py(y);
   const double r = std::max(world_radius * scale_x_, config_.min_radius_px);
   if (config_.offscreen_markers) {
@@ -155,18 +161,18 @@ void Renderer::object(const FrameView& dst, double x, double y, double world_rad
     bool visible = false;
     for_each_span(cx, cy, r, config_.width, config_.height, [&](int, int, int) { visible = true; });
     if (!visible) {
-      marker(dst, cx, cy, std::max(config_.min_radius_px, 1.5), c);
+      marker(dst, cx, cy, std::max(config_.min_radius_px, 1.5), planes(t));
       return;
     }
   }
-  disc(dst, cx, cy, r, c);
+  disc(dst, cx, cy, r, planes(t));
 }
 
 void Renderer::render(const game::GameState& state, const FrameView& dst) const {
-  fill(dst, kBackground);
+  fill(dst, planes(Thing::Background));
 
   // Court boundary: only the segment between the corners.
-  const Planes line = planes_of(kCourtLine, config_.grayscale);
+  const Planes& line = planes(Thing::CourtLine);
   const int span = court_x1_ - court_x0_ + 1;
   for (int k = 0; k < line.n; ++k) {
     std::uint8_t* plane = dst.data + k * dst.channel_stride;
@@ -179,9 +185,9 @@ void Renderer::render(const game::GameState& state, const FrameView& dst) const 
   }
 
   for (const game::Indicator& ind : state.indicators)
-    object(dst, ind.ball.x, ind.ball.y, game::kIndicatorRadius, kIndicatorColor);
-  for (const game::Ball& b : state.balls) object(dst, b.x, b.y, game::kBallRadius, kBallColor);
-  object(dst, state.player.x, state.player.y, game::kPlayerRadius, kPlayerColor);
+    object(dst, ind.ball.x, ind.ball.y, game::kIndicatorRadius, Thing::Indicator);
+  for (const game::Ball& b : state.balls) object(dst, b.x, b.y, game::kBallRadius, Thing::Ball);
+  object(dst, state.player.x, state.player.y, game::kPlayerRadius, Thing::Player);
 }
 
 void FrameSink::write(int env, const game::GameState& state) {

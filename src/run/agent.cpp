@@ -45,9 +45,14 @@ std::unique_ptr<Agent> Agent::load(const std::string& path, const std::vector<st
   const std::string dir = find_checkpoint(path);
   const Config ckpt = load_checkpoint_config(dir);
   Config config = ckpt;
+  // Only the games can change: the networks, the learner and the training come with the checkpoint.
+  for (const auto& o : overrides)
+    if (o.rfind("env.", 0) != 0)
+      throw UserError("--set " + o + ": not a key for playing a checkpoint (only env.* keys change how its "
+                      "policy is played)");
   apply_overrides(config, overrides);
   validate(config);
-  check_compatible(config, ckpt, dir);
+  check_compatible(config, ckpt, dir, "when playing a checkpoint");
   return std::make_unique<LoadedAgent>(dir, config, resolve_device(device.empty() ? "auto" : device), n_envs);
 }
 

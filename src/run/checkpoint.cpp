@@ -1,5 +1,6 @@
 #include "dodge/run/checkpoint.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -104,8 +105,22 @@ std::string find_checkpoint(const std::string& path) {
       if (name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos) consider(e.path());
     }
   if (best.empty()) {
-    if (fs::exists(p / "best") && is_checkpoint(p / "best")) best = (p / "best").string();
-    else throw UserError(path + ": the run folder has no checkpoint (final/, checkpoints/step_N/ or best/)");
+    if (fs::exists(p / "best") && is_checkpoint(p / "best")) {
+      best = (p / "best").string();
+    } else {
+      // A folder one level too high (results/<config>/) holds runs: name them.
+      std::vector<std::string> runs;
+      for (const auto& e : fs::directory_iterator(p))
+        if (e.is_directory() && fs::exists(e.path() / "config.yaml")) runs.push_back(e.path().string());
+      std::sort(runs.rbegin(), runs.rend());
+      if (!runs.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < runs.size() && i < 5; ++i) list += (i ? ", " : "") + runs[i];
+        if (runs.size() > 5) list += ", ... (" + std::to_string(runs.size()) + " in all)";
+        throw UserError(path + ": a folder of runs, not a run; pass one of them (newest first): " + list);
+      }
+      throw UserError(path + ": the run folder has no checkpoint (final/, checkpoints/step_N/ or best/)");
+    }
   }
   check_files(best);
   return best;
@@ -131,12 +146,12 @@ Config load_checkpoint_config(const std::string& dir) {
   return c;
 }
 
-void check_compatible(const Config& config, const Config& ckpt, const std::string& dir) {
+void check_compatible(const Config& config, const Config& ckpt, const std::string& dir, const std::string& when) {
   const auto d = diff(ckpt, config, shape_keys());
   if (d.empty()) return;
   std::string msg = "the config does not match checkpoint " + dir + " (checkpoint vs now): ";
   for (std::size_t i = 0; i < d.size(); ++i) msg += (i ? "; " : "") + d[i];
-  throw UserError(msg + ". These keys fix the networks and the games and cannot change on resume.");
+  throw UserError(msg + ". These keys fix the networks and the games and cannot change " + when + ".");
 }
 
 void write_manifest(const std::string& path, const Config& c, std::int64_t step) {
@@ -152,7 +167,8 @@ void write_manifest(const std::string& path, const Config& c, std::int64_t step)
   j["frame_stack"] = s.stack;
   j["action_space_type"] = game::to_string(c.env.game.action_space_type);
   j["action_dim"] = s.action_dim;
-  j["architecture"] = {{"encoder", s.image ? "NatureCNN" : "flatten"},
+  j["architecture"] = {{"encoder", !s.image ? "flatten" : c.sac.encoder == "drq" ? "DrQ" : "NatureCNN"},
+                       {"layer_norm", s.image && c.sac.layer_norm},
                        {"encoder_mode", c.sac.encoder_mode},
                        {"target_encoder", c.sac.encoder_mode == "separate" || c.sac.target_encoder},
                        {"features_dim", s.image ? c.sac.features_dim : s.stacked[0]},

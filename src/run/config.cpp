@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +50,26 @@ T parse_scalar(const std::string& name, const YAML::Node& n, const std::string& 
   }
 }
 
+}  // namespace
+
+std::optional<std::int64_t> parse_exact_integer(const std::string& text) {
+  std::int64_t v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (!text.empty() && text[0] == '+') ++b;
+  auto [p, ec] = std::from_chars(b, e, v);
+  if (ec == std::errc() && p == e) return v;
+  // 1e6, 2.5e5, 100000.0: a finite number with no fractional part, exactly representable.
+  char* end = nullptr;
+  const double d = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(d) || d != std::floor(d) ||
+      std::abs(d) > 9.007199254740992e15)
+    return std::nullopt;
+  return static_cast<std::int64_t>(d);
+}
+
+namespace {
+
 struct Range {
   double lo, hi;
   bool lo_open = false, hi_open = false;
@@ -81,7 +102,11 @@ class Builder {
     const std::string allowed = "an integer in " + range_text(r, true);
     add(key, allowed,
         [&ref, name, r, allowed](const YAML::Node& n) {
-          const auto v = parse_scalar<long long>(name, n, "an integer", allowed);
+          if (!n.IsScalar()) throw ConfigError(name + " must be an integer, got " + scalar_text(n));
+          // RL Zoo's YAML writes 1e6: exact integers in float notation are integers too.
+          const auto parsed = parse_exact_integer(n.Scalar());
+          if (!parsed) throw ConfigError(name + " must be an integer (" + allowed + "), got \"" + n.Scalar() + "\"");
+          const long long v = *parsed;
           if (!r.contains(static_cast<double>(v))) bad_value(name, n, allowed);
           ref = static_cast<Int>(v);
         },
@@ -154,18 +179,18 @@ class Builder {
   void enumeration(const std::string& key, Enum& ref, const std::vector<Enum>& values) {
     const std::string name = section + "." + key;
     std::string allowed;
-    for (auto v : values) allowed += (allowed.empty() ? "" : " | ") + std::string(game::to_string(v));
+    for (auto v : values) allowed += (allowed.empty() ? "" : " | ") + std::string(to_string(v));
     add(key, allowed,
         [&ref, name, values, allowed](const YAML::Node& n) {
           const auto s = parse_scalar<std::string>(name, n, "a string", allowed);
           for (auto v : values)
-            if (s == game::to_string(v)) {
+            if (s == to_string(v)) {
               ref = v;
               return;
             }
           bad_value(name, n, allowed);
         },
-        [&ref] { return std::string(game::to_string(ref)); });
+        [&ref] { return std::string(to_string(ref)); });
   }
 
   void int_list(const std::string& key, std::vector<int>& ref, Range r, int max_len) {
@@ -302,6 +327,7 @@ std::vector<Field> schema(Config& c) {
   b.integer("image_width", r.width, {16, 512});
   b.integer("image_height", r.height, {16, 512});
   b.boolean("image_grayscale", r.grayscale);
+  b.enumeration("grey_palette", r.grey_palette, {render::GreyPalette::Luma, render::GreyPalette::Contrast});
   b.real("view_extent", r.view_extent, {0, 1000, true});
   b.real("min_radius_px", r.min_radius_px, {0, 64});
   b.boolean("offscreen_markers", r.offscreen_markers);
@@ -325,6 +351,8 @@ std::vector<Field> schema(Config& c) {
          [](const std::string& v) { return v == "auto" || is_number(v); });
   b.int_list("net_arch", s.net_arch, {1, 8192}, 8);
   b.integer("features_dim", s.features_dim, {1, 8192});
+  b.choice("encoder", s.encoder, {"nature", "drq"});
+  b.boolean("layer_norm", s.layer_norm);
   b.choice("encoder_mode", s.encoder_mode, {"shared", "separate"});
   b.boolean("target_encoder", s.target_encoder);
   b.real("encoder_tau", s.encoder_tau, {0, 1});

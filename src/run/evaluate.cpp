@@ -109,7 +109,7 @@ EvalSummary evaluate(const Config& config, GamePolicy& runner, const EvalOptions
       if (d >= target[static_cast<std::size_t>(f.env)]) continue;
       ++d;
       --remaining;
-      EpisodeRecord r{f.episode_return, f.length, f.truncated && !f.terminated};
+      EpisodeRecord r{f.episode_return, f.length, f.truncated && !f.terminated, f.env, d};
       records.push_back(r);
       if (o.on_episode) o.on_episode(static_cast<int>(records.size()) - 1, r);
     }

@@ -95,6 +95,8 @@ learn::SacOptions sac_options(const Config& c) {
   o.action_dim = spec.action_dim;
   o.net_arch = c.sac.net_arch;
   o.features_dim = c.sac.features_dim;
+  o.encoder = learn::encoder_kind_named(c.sac.encoder);  // the schema allowed only these names
+  o.layer_norm = c.sac.layer_norm;
   o.shared_encoder = c.sac.encoder_mode == "shared";
   o.target_encoder = c.sac.target_encoder;
   o.encoder_tau = c.sac.encoder_tau;
@@ -129,7 +131,8 @@ const std::vector<std::string>& shape_keys() {
   static const std::vector<std::string> keys = {
       "env.observation_mode", "env.action_space_type", "env.image_width",  "env.image_height",
       "env.image_grayscale",  "env.frame_stack",       "env.n_envs",       "sac.net_arch",
-      "sac.features_dim",     "sac.encoder_mode",      "sac.ent_coef"};
+      "sac.features_dim",     "sac.encoder",           "sac.layer_norm",
+      "sac.encoder_mode",     "sac.ent_coef"};
   return keys;
 }
 

@@ -126,6 +126,9 @@ class Trainer {
   void prune_checkpoints();
   void write_summary(const std::string& stopped);
   void print_progress_bar();
+  std::string curve_title() const {
+    return config_.name + "  " + fs::path(run_dir_).filename().string() + ", seed " + std::to_string(config_.train.seed);
+  }
 
   // Seconds since the last mark, after the device's queued work when args_.sync_phases.
   double lap(double& mark) const;
@@ -150,12 +153,17 @@ class Trainer {
   std::int64_t last_log_ = 0, last_eval_ = 0, last_ckpt_ = 0, best_eval_step_ = -1;
   double best_eval_ = -1e300, peak_ep_rew_ = -1e300, elapsed_before_ = 0;
   std::deque<double> ep_rew_, ep_len_;
-  std::optional<learn::SacMetrics> last_metrics_;
+  torch::Tensor metrics_sum_;         // the update metrics summed since the last log row (on the device)
+  std::int64_t metrics_count_ = 0;
+  std::map<std::string, double> pending_eval_;  // eval/* scalars for the next log row
   std::optional<EvalSummary> last_eval_summary_;
   // Session
   std::int64_t session_start_steps_ = 0;
   double session_start_time_ = 0, last_bar_time_ = 0;
+  double last_log_time_ = 0;              // when the last progress row was written
+  std::int64_t last_log_updates_ = 0;     // sac_->updates() then
   bool tty_ = false;
+  bool graph_warned_ = false;
 };
 
 void Trainer::setup() {
@@ -189,8 +197,11 @@ void Trainer::setup() {
   std::error_code ec;
   fs::create_directories(run_dir_, ec);
   {
-    std::ofstream probe(fs::path(run_dir_) / "config.yaml");
-    probe << to_yaml(config_);
+    // A new run's config.yaml; a resumed run keeps the one it started with (each launch is in
+    // launches.jsonl, and every checkpoint holds the config it was written with).
+    std::ofstream probe(fs::path(run_dir_) / (resume_from_.empty() ? "config.yaml" : "launches.jsonl"),
+                        resume_from_.empty() ? std::ios::out : std::ios::app);
+    if (resume_from_.empty()) probe << to_yaml(config_);
     if (ec || !probe) throw UserError("cannot write the results folder " + run_dir_ + " (permissions or disk?)");
   }
 
@@ -259,9 +270,22 @@ void Trainer::setup() {
   total_ = args_.steps ? (resume_from_.empty() ? *args_.steps : num_timesteps_ + *args_.steps)
                        : config_.train.total_timesteps;
   config_.train.total_timesteps = total_;
-  {
+  if (resume_from_.empty()) {
     std::ofstream cfg(fs::path(run_dir_) / "config.yaml");
     cfg << to_yaml(config_);
+  }
+  {
+    nlohmann::json launch;
+    launch["time"] = timestamp();
+    launch["command"] = output::command_line();
+    launch["device"] = device_.str();
+    launch["start_step"] = num_timesteps_;
+    launch["total_timesteps"] = total_;
+    launch["resumed_from"] = resume_from_;
+    launch["seed"] = config_.train.seed;
+    launch["dodge_version"] = DODGE_VERSION;
+    std::ofstream out(fs::path(run_dir_) / "launches.jsonl", std::ios::app);
+    out << launch.dump() << "\n";
   }
   try {
     logger_ = std::make_unique<output::RunLogger>(run_dir_, !resume_from_.empty());
@@ -269,6 +293,8 @@ void Trainer::setup() {
     throw UserError(e.what());
   }
   last_log_ = last_eval_ = last_ckpt_ = num_timesteps_;
+  last_log_time_ = output::now_seconds();
+  last_log_updates_ = sac_->updates();
   tty_ = ::isatty(STDOUT_FILENO) != 0;
   spdlog::info("training {} on {}: {} env steps, {} envs, obs {}, results in {}", config_.name, device_.str(), total_,
                n, game::to_string(config_.env.game.observation_mode), run_dir_);
@@ -291,6 +317,27 @@ void Trainer::loop() {
       std::memcpy(actions_.data(), a.data_ptr<float>(), sizeof(float) * static_cast<std::size_t>(n * dim));
     }
     t.act = lap(mark);
+    // The updates this step earns are queued before the games step: on a GPU they run while the
+    // CPU steps and renders (the next act() waits for them). They sample the buffer as it stands,
+    // one step behind SB3's order. Updates start once more than learning_starts steps were
+    // collected (as in SB3).
+    if (num_timesteps_ + n > learning_starts_at_ && (n_calls_ + 1) % config_.train.train_freq == 0 &&
+        buffer_->size() > 0) {
+      const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
+      for (int g = 0; g < steps; ++g) {
+        buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_,
+                             learn::NStep{config_.sac.n_step, config_.sac.gamma});
+        // SB3 logs each train/* scalar as the mean over the updates since the last row.
+        const torch::Tensor v = learn::stack_metrics(sac_->update(batch_));
+        metrics_sum_ = metrics_sum_.defined() ? metrics_sum_.add_(v) : v.clone();
+        ++metrics_count_;
+      }
+      if (!graph_warned_ && !sac_->graph_failure().empty()) {
+        spdlog::warn("the CUDA graph capture failed ({}); updating eagerly", sac_->graph_failure());
+        graph_warned_ = true;
+      }
+    }
+    t.update = lap(mark);
     sink_->point_at(*buffer_);
     env_->step(actions_.data(), out_, sink_.get());
     t.env = lap(mark);
@@ -301,6 +348,8 @@ void Trainer::loop() {
     n_calls_ += 1;
     for (const auto& f : out_.finished) {
       ++episodes_;
+      logger_->record_episode(f.episode_return, f.length,
+                              elapsed_before_ + output::now_seconds() - session_start_time_);
       ep_rew_.push_back(f.episode_return);
       ep_len_.push_back(f.length);
       if (ep_rew_.size() > 100) {
@@ -308,22 +357,20 @@ void Trainer::loop() {
         ep_len_.pop_front();
       }
     }
-    // Updates start once more than learning_starts steps were collected (as in SB3).
-    if (num_timesteps_ > learning_starts_at_ && n_calls_ % config_.train.train_freq == 0 && buffer_->size() > 0) {
-      const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
-      for (int g = 0; g < steps; ++g) {
-        buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_,
-                             learn::NStep{config_.sac.n_step, config_.sac.gamma});
-        last_metrics_ = sac_->update(batch_);
-      }
+    if (learning_starts_at_ > 0 && num_timesteps_ - n < learning_starts_at_ && num_timesteps_ >= learning_starts_at_) {
+      if (tty_) std::printf("\n");
+      spdlog::info("step {}: the {} steps of random actions are done; from here on the policy acts and learns", num_timesteps_,
+                   learning_starts_at_);
     }
-    t.update = lap(mark);
-    if (num_timesteps_ - last_log_ >= config_.train.log_interval) log_progress();
-    if (tty_) print_progress_bar();
+    // Evaluations write their own row (with the training scalars), so they come first.
     if (config_.train.eval_freq > 0 && num_timesteps_ / config_.train.eval_freq > last_eval_ / config_.train.eval_freq) {
       last_eval_ = num_timesteps_;
       run_eval();
     }
+    // A row every log_interval steps, and at least every 30 s so that slow (pixel) runs are not silent.
+    if (num_timesteps_ - last_log_ >= config_.train.log_interval || output::now_seconds() - last_log_time_ >= 30.0)
+      log_progress();
+    if (tty_) print_progress_bar();
     if (config_.train.checkpoint_freq > 0 &&
         num_timesteps_ / config_.train.checkpoint_freq > last_ckpt_ / config_.train.checkpoint_freq &&
         num_timesteps_ < total_) {
@@ -355,18 +402,28 @@ double Trainer::lap(double& mark) const {
 }
 
 void Trainer::log_progress() {
+  const double now = output::now_seconds();
+  const double elapsed = now - session_start_time_, interval = now - last_log_time_;
+  const std::int64_t interval_steps = num_timesteps_ - last_log_;
+  const std::int64_t interval_updates = sac_->updates() - last_log_updates_;
   last_log_ = num_timesteps_;
-  const double elapsed = output::now_seconds() - session_start_time_;
+  last_log_time_ = now;
+  last_log_updates_ = sac_->updates();
   std::map<std::string, double> s;
   s["time/total_timesteps"] = static_cast<double>(num_timesteps_);
-  s["time/fps"] = elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
+  // Env steps per second since the previous row: a run's speed now, not averaged with the
+  // (much faster) random-action phase.
+  s["time/fps"] = interval > 0 ? static_cast<double>(interval_steps) / interval : 0.0;
   s["time/time_elapsed"] = elapsed_before_ + elapsed;
   s["time/episodes"] = static_cast<double>(episodes_);
   s["rollout/ep_rew_mean"] = mean_of(ep_rew_);
   s["rollout/ep_len_mean"] = mean_of(ep_len_);
   if (!ep_rew_.empty()) peak_ep_rew_ = std::max(peak_ep_rew_, s["rollout/ep_rew_mean"]);
-  if (last_metrics_) {
-    const learn::SacMetricsHost m = learn::to_host(*last_metrics_);  // the only host sync, once per log
+  if (metrics_count_ > 0) {
+    // The only host sync, once per row.
+    const learn::SacMetricsHost m = learn::metrics_to_host(metrics_sum_ / static_cast<double>(metrics_count_));
+    metrics_sum_.zero_();
+    metrics_count_ = 0;
     if (!std::isfinite(m.critic_loss) || !std::isfinite(m.actor_loss) || !std::isfinite(m.ent_coef)) {
       logger_->record(num_timesteps_, s);
       logger_->flush();
@@ -385,15 +442,26 @@ void Trainer::log_progress() {
     s["train/entropy"] = m.entropy;
   }
   s["train/n_updates"] = static_cast<double>(sac_->updates());
+  for (const auto& kv : pending_eval_) s[kv.first] = kv.second;
+  const bool eval_row = !pending_eval_.empty();
+  pending_eval_.clear();
   logger_->record(num_timesteps_, s);
   logger_->flush();
-  if (!tty_)
-    spdlog::info("step {:>9}/{}  fps {:>7.0f}  episodes {:>6}  ep_rew_mean {:>8.1f}  ep_len_mean {:>6.1f}  "
-                 "{}",
-                 num_timesteps_, total_, s["time/fps"], episodes_, s["rollout/ep_rew_mean"], s["rollout/ep_len_mean"],
-                 s.count("train/critic_loss")
-                     ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
-                     : std::string("(random actions, no updates yet)"));
+  if (tty_ || eval_row) return;  // the bar shows progress on a terminal; the eval has its own line
+  const double fps_run = elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
+  const double eta = fps_run > 0 ? static_cast<double>(total_ - num_timesteps_) / fps_run : 0.0;
+  auto hms = [](double secs) {
+    const auto t = static_cast<long long>(secs);
+    return fmt::format("{}:{:02d}:{:02d}", t / 3600, static_cast<int>(t / 60 % 60), static_cast<int>(t % 60));
+  };
+  spdlog::info("step {:>9}/{}  {} elapsed, ETA {}  fps {:>6.0f}  updates/s {:>6.1f}  episodes {:>6}  "
+               "ep_rew_mean {:>8.1f}  ep_len_mean {:>6.1f}  {}",
+               num_timesteps_, total_, hms(elapsed_before_ + elapsed), hms(eta), s["time/fps"],
+               interval > 0 ? static_cast<double>(interval_updates) / interval : 0.0, episodes_,
+               s["rollout/ep_rew_mean"], s["rollout/ep_len_mean"],
+               s.count("train/critic_loss")
+                   ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
+                   : std::string("(random actions, no updates yet)"));
 }
 
 void Trainer::print_progress_bar() {
@@ -426,7 +494,12 @@ void Trainer::run_eval() {
   o.deterministic = true;
   const EvalSummary s = evaluate(config_, runner, o);
   last_eval_summary_ = s;
-  logger_->record_eval(num_timesteps_, s.mean_return, s.std_return, s.mean_length, s.std_length, s.success_rate);
+  std::vector<output::EpisodeRow> rows;
+  for (const auto& e : s.episodes) rows.push_back({e.episode_return, e.length, e.survived});
+  logger_->record_eval(num_timesteps_, s.mean_return, s.std_return, s.mean_length, s.std_length, s.success_rate, rows);
+  pending_eval_ = {{"eval/mean_reward", s.mean_return},
+                   {"eval/mean_ep_length", s.mean_length},
+                   {"eval/success_rate", s.success_rate}};
   if (tty_) std::printf("\n");
   spdlog::info("eval at step {}: mean reward {:.1f} +/- {:.1f}, length {:.1f}, survived {:.0f}%{}", num_timesteps_,
                s.mean_return, s.std_return, s.mean_length, 100 * s.success_rate,
@@ -436,7 +509,8 @@ void Trainer::run_eval() {
     best_eval_step_ = num_timesteps_;
     save_checkpoint((fs::path(run_dir_) / "best").string(), false);
   }
-  logger_->write_curve(config_.name);
+  log_progress();  // the eval/* scalars in a row with the training scalars of this step, as SB3 dumps them
+  logger_->write_curve(curve_title());
   logger_->flush();
 }
 
@@ -572,14 +646,18 @@ TrainTimings Trainer::run() {
   const bool interrupted = g_stop_requests.load() > 0;
   if (last_log_ != num_timesteps_) log_progress();
   if (interrupted) {
+    // The interrupt checkpoint keeps the replay buffer whatever save_replay_buffer says: without
+    // it a resume would start from an empty buffer and learning_starts random steps again.
+    if (!config_.train.save_replay_buffer)
+      spdlog::info("saving the replay buffer with the interrupt checkpoint, for --resume (Ctrl-C again to abort)");
     save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
-                    config_.train.save_replay_buffer);
+                    true);
     prune_checkpoints();
   } else {
     if (config_.train.eval_freq > 0 && last_eval_ != num_timesteps_) run_eval();
     save_checkpoint((fs::path(run_dir_) / "final").string(), config_.train.save_replay_buffer);
   }
-  logger_->write_curve(config_.name);
+  logger_->write_curve(curve_title());
   logger_->flush();
   write_summary(interrupted ? "interrupted" : "completed");
   spdlog::info("{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
@@ -588,6 +666,11 @@ TrainTimings Trainer::run() {
                                : fmt::format("ep_rew_mean {:.1f}", mean_of(ep_rew_)),
                best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
                interrupted ? "checkpoint" : "final/", run_dir_);
+  // What to do next, with this run's own paths.
+  const std::string best = fs::exists(fs::path(run_dir_) / "best") ? (fs::path(run_dir_) / "best").string() : run_dir_;
+  spdlog::info("next: dodge eval {} --episodes 100   |   dodge watch {}   |   dodge train --resume {} --steps N   |   "
+               "tensorboard --logdir {}",
+               best, best, run_dir_, (fs::path(run_dir_) / "logs").string());
   const TrainTimings& t = timings_;
   if (t.seconds() > 0) {
     auto pct = [&](double s) { return 100.0 * s / t.seconds(); };

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "dodge/run/checkpoint.hpp"
@@ -100,6 +101,14 @@ TEST_CASE("resume and eval: missing paths, damaged checkpoints, mismatched confi
   // Mismatch on a shape key names the key and both values.
   check_one_line_error(run_dodge("train --resume " + run + " --steps 10 --set sac.net_arch=[64]"),
                        "sac.net_arch: [32, 32] vs [64]");
+  // eval plays the checkpoint's networks: only env.* keys may change, and the message says so.
+  check_one_line_error(run_dodge("eval " + run + " --episodes 1 --set sac.learning_rate=0.1"),
+                       "not a key for playing a checkpoint");
+  const auto shape = run_dodge("eval " + run + " --episodes 1 --set env.observation_mode=topdown");
+  check_one_line_error(shape, "cannot change when playing a checkpoint");
+  // One folder too high: the runs inside are named.
+  check_one_line_error(run_dodge("eval " + fs::path(run).parent_path().string() + " --episodes 1"),
+                       "a folder of runs, not a run; pass one of them (newest first): " + run);
   // A checkpoint with a missing file.
   const fs::path ck = fs::path(run) / "checkpoints" / "step_200";
   REQUIRE(fs::exists(ck));
@@ -156,9 +165,17 @@ TEST_CASE("train: a folder, an empty or comment-only config, and --steps below 1
   const auto comments = write(tmp.path / "comments.yaml", "# only a comment\n\n   # and another\n");
   check_one_line_error(run_dodge(base + comments), "comments.yaml: the config is empty");
   const std::string ok = write_tiny_config(tmp.path, "ok");
-  check_one_line_error(run_dodge(base + ok + " --steps -1"), "--steps: must be a positive integer, got -1");
-  check_one_line_error(run_dodge(base + ok + " --steps 0"), "--steps: must be a positive integer, got 0");
+  check_one_line_error(run_dodge(base + ok + " --steps -1"), "--steps: must be a positive integer (100000 or 1e5), got -1");
+  check_one_line_error(run_dodge(base + ok + " --steps 0"), "--steps: must be a positive integer (100000 or 1e5), got 0");
+  check_one_line_error(run_dodge(base + ok + " --steps 2.5"), "--steps: must be a positive integer (100000 or 1e5), got 2.5");
   CHECK_FALSE(fs::exists(tmp.path / "r"));  // nothing was written
+  // RL Zoo's notation is an integer when exact; --out is --results by its other name.
+  const auto r = run_dodge("train --config " + ok + " --out " + (tmp.path / "o").string() +
+                           " --steps 3e2 --set train.eval_freq=0 --set train.learning_starts=2e2");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  const auto summary = nlohmann::json::parse(std::ifstream(fs::path(only_run(tmp.path / "o", "ok")) / "training_summary.json"));
+  CHECK(summary["total_timesteps"] == 300);
 }
 
 TEST_CASE("eval: output paths are checked before any episode is played", "[cli][bad-input]") {

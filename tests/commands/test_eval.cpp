@@ -22,10 +22,16 @@ TEST_CASE("dodge eval prints episodes and a summary and writes JSON", "[eval]") 
   const auto r = run_dodge("eval " + run + " --episodes 5 --json " + json + " --record " + gif);
   INFO(r.output);
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.output, Catch::Contains("episode   5: return") && Catch::Contains("mean return") &&
+  CHECK_THAT(r.output, Catch::Contains("episode   5 (game ") && Catch::Contains("mean return") &&
                            Catch::Contains("success rate"));
+  // Game 0's episodes are numbered so that a line matches the recording's "game 0 #k".
+  CHECK_THAT(r.output, Catch::Contains("(game 0 #1): return"));
   nlohmann::json j = nlohmann::json::parse(std::ifstream(json));
   CHECK(j["episodes"].size() == 5);
+  int game0 = 0;
+  for (const auto& e : j["episodes"])
+    if (e["game"] == 0) CHECK(e["game_episode"] == ++game0);
+  CHECK(game0 >= 1);
   CHECK(j.contains("mean_return"));
   CHECK(j.contains("success_rate"));
   const GifInfo g = read_gif_info(gif);

@@ -126,3 +126,86 @@ TEST_CASE("CUDA: the replay buffer lives on the device and samples there", "[cud
   CHECK(torch::equal(next, newest + 1));
 #endif
 }
+
+TEST_CASE("CUDA: a capture that throws ends cleanly and the agent goes on eagerly", "[cuda]") {
+  if (!have_cuda()) return;
+  SacOptions o;
+  o.obs_shape = {4, 48, 48};
+  o.action_dim = 3;
+  o.seed = 13;
+  o.target_entropy = std::nan("");
+  at::globalContext().setDeterministicCuDNN(true);
+  at::globalContext().setBenchmarkCuDNN(false);
+  SacOptions og = o;
+  og.cuda_graph = true;
+  o.cuda_graph = false;
+  Sac eager(o, torch::kCUDA), failing(og, torch::kCUDA);
+  failing.fail_capture_for_testing();
+  torch::manual_seed(7);
+  for (int i = 0; i < 8; ++i) {  // 3 warm-ups, the failed capture (done eagerly), 4 more
+    Batch b;
+    b.obs = torch::randint(0, 256, {32, 4, 48, 48}, torch::kUInt8).cuda();
+    b.next_obs = torch::randint(0, 256, {32, 4, 48, 48}, torch::kUInt8).cuda();
+    b.actions = (torch::rand({32, 3}) * 2 - 1).cuda();
+    b.rewards = torch::randn({32, 1}).cuda();
+    b.not_done = torch::ones({32, 1}).cuda();
+    const auto me = to_host(eager.update(b));
+    const auto mf = to_host(failing.update(b));
+    INFO("update " << i);
+    CHECK(std::isfinite(mf.critic_loss));
+    CHECK(mf.critic_loss == Approx(me.critic_loss).epsilon(1e-3));
+  }
+  CHECK_THAT(failing.graph_failure(), Catch::Contains("injected"));
+  CHECK(failing.updates() == 8);
+  // The process's CUDA state is usable: no stream is left capturing.
+  auto x = torch::ones({1000}, torch::kCUDA);
+  CHECK(x.sum().item<float>() == 1000.0f);
+  auto te = eager.named_tensors(), tf = failing.named_tensors();
+  for (std::size_t i = 0; i < te.size(); ++i) {
+    INFO(te[i].first);
+    CHECK(torch::allclose(te[i].second, tf[i].second, 1e-3, 1e-4));
+  }
+}
+
+TEST_CASE("CUDA: the trainer's path once: buffer on the device, sample_into, graph update, act", "[cuda]") {
+  if (!have_cuda()) return;
+#ifdef DODGE_CUDA
+  ReplaySpec s;
+  s.capacity = 2000;
+  s.n_envs = 4;
+  s.frame_stack = 3;
+  s.obs_shape = {1, 48, 48};
+  s.action_dim = 3;
+  ReplayBuffer rb(s, torch::kCUDA);
+  SacOptions o;
+  o.obs_shape = {3, 48, 48};
+  o.action_dim = 3;
+  o.seed = 14;
+  o.target_entropy = std::nan("");
+  o.cuda_graph = true;
+  Sac sac(o, torch::kCUDA);
+  std::vector<float> r(4, 1.0f);
+  std::vector<std::uint8_t> z(4, 0);
+  auto gen = at::cuda::detail::createCUDAGenerator(0);
+  Batch batch;
+  std::memset(rb.next_frames(), 0, 4 * 48 * 48);
+  rb.commit_reset();
+  for (int i = 1; i < 300; ++i) {
+    auto a = sac.act(rb.current_stacks(), false).to(torch::kCPU).contiguous();
+    REQUIRE(a.sizes() == torch::IntArrayRef({4, 3}));
+    CHECK(a.abs().max().item<float>() <= 1.0f);
+    std::memset(rb.next_frames(), i % 250, 4 * 48 * 48);
+    rb.commit_step(a.data_ptr<float>(), r.data(), z.data(), z.data(), z.data());
+    if (i >= 50) {
+      rb.sample_into(batch, 64, gen, NStep{3, 0.99});
+      sac.update(batch);
+    }
+  }
+  CHECK(sac.graph_failure().empty());
+  CHECK(sac.updates() == 250);
+  for (const auto& kv : sac.named_tensors()) {
+    INFO(kv.first);
+    CHECK(torch::isfinite(kv.second).all().item<bool>());
+  }
+#endif
+}

@@ -80,6 +80,36 @@ TEST_CASE("a learning curve PNG has the requested size and every series' colour"
   CHECK(count_colour(img, 0, 0, 0) > 200);  // title, tick labels and legend text
 }
 
+TEST_CASE("a spread band is a light tint of its series between lo and hi, and empty series get no legend",
+          "[output][plot]") {
+  Series m = make_series("mean of seeds", 200, 40, 40);
+  m.x = {0, 100};
+  m.y = {50, 50};
+  m.lo = {0, 0};
+  m.hi = {100, 100};
+  PlotOptions opt;
+  opt.width = 400;
+  opt.height = 300;
+  const Image img = plot_lines({m}, opt);
+  // The tint: 255 - (255 - c) / 4 per channel.
+  const int tr = 255 - (255 - 200) / 4, tg = 255 - (255 - 40) / 4;
+  const int band = count_colour(img, tr, tg, tg);
+  // The band fills most of the plot area (lo..hi is the whole y range), the line lies over it.
+  CHECK(band > 400 * 300 / 3);
+  CHECK(count_colour(img, 200, 40, 40) > 200);
+  // Without a band, no tint.
+  Series plain = m;
+  plain.lo.clear();
+  plain.hi.clear();
+  CHECK(count_colour(plot_lines({plain}, opt), tr, tg, tg) == 0);
+  // A series without points has no legend entry: its colour appears nowhere (not even a swatch).
+  Series none = make_series("evaluation", 10, 200, 10);
+  CHECK(count_colour(plot_lines({plain, none}, opt), 10, 200, 10) == 0);
+  none.x = {50};
+  none.y = {60};
+  CHECK(count_colour(plot_lines({plain, none}, opt), 10, 200, 10) > 0);
+}
+
 TEST_CASE("degenerate data plots without trouble", "[output][plot]") {
   PlotOptions opt;
   opt.width = 300;

@@ -131,6 +131,38 @@ TEST_CASE("grey values of the palette are exact", "[render]") {
   CHECK(f.at(0, int(84 * 10.0 / 24), int(84 * 14.0 / 24)) == 158);              // indicator at (-2, -2)
 }
 
+TEST_CASE("the contrast grey palette: one value per kind of object, RGB frames unchanged", "[render]") {
+  CHECK(contrast_grey(Thing::Background) == 0);
+  CHECK(contrast_grey(Thing::CourtLine) == 70);
+  CHECK(contrast_grey(Thing::Indicator) == 110);
+  CHECK(contrast_grey(Thing::Player) == 170);
+  CHECK(contrast_grey(Thing::Ball) == 255);
+
+  GameState s = empty_state();
+  s.player.x = 0;
+  s.player.y = 0;
+  s.balls.push_back(ball_at(2, 2));
+  s.indicators.push_back(indicator_at(-2, -2));
+  RenderConfig c = make_config(84, 84, true);
+  c.grey_palette = GreyPalette::Contrast;
+  Frame f = render_frame(c, s);
+  CHECK(f.at(0, 0, 0) == 0);
+  CHECK(f.at(0, 24, 40) == 70);
+  CHECK(f.at(0, 42, 42) == 170);
+  CHECK(f.at(0, int(84 * 14.0 / 24), int(84 * 10.0 / 24)) == 255);
+  CHECK(f.at(0, int(84 * 10.0 / 24), int(84 * 14.0 / 24)) == 110);
+  // Only the grey values differ: the same pixels are covered as with luma.
+  Frame luma = render_frame(make_config(84, 84, true), s);
+  REQUIRE(luma.data.size() == f.data.size());
+  for (std::size_t i = 0; i < f.data.size(); ++i) CHECK((f.data[i] == 0) == (luma.data[i] == 31));
+
+  // RGB frames keep their colours whatever the grey palette says.
+  RenderConfig rgb = make_config(84, 84, false);
+  RenderConfig rgb_contrast = rgb;
+  rgb_contrast.grey_palette = GreyPalette::Contrast;
+  CHECK(render_frame(rgb, s).data == render_frame(rgb_contrast, s).data);
+}
+
 TEST_CASE("mapping follows GAME.md", "[render]") {
   Renderer r(make_config(84, 84, true));
   CHECK(r.to_px(0) == 42.0);

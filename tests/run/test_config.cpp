@@ -69,6 +69,33 @@ TEST_CASE("values are read from every section", "[config]") {
   CHECK(c.sac.n_step == 3);
   CHECK(c.train.seed == 5);
   CHECK(c.train.device == "cuda:1");
+  // The pixel levers, and integers as RL Zoo writes them.
+  const Config p = parse_config(
+      "env:\n  grey_palette: contrast\nsac:\n  encoder: drq\n  layer_norm: true\n  buffer_size: 2.5e5\n"
+      "train:\n  total_timesteps: 1e6\n",
+      "p.yaml");
+  CHECK(p.env.render.grey_palette == dodge::render::GreyPalette::Contrast);
+  CHECK(p.sac.encoder == "drq");
+  CHECK(p.sac.layer_norm);
+  CHECK(p.sac.buffer_size == 250000);
+  CHECK(p.train.total_timesteps == 1000000);
+}
+
+TEST_CASE("integers in float notation are integers when exact", "[config]") {
+  CHECK(parse_exact_integer("100000") == 100000);
+  CHECK(parse_exact_integer("+7") == 7);
+  CHECK(parse_exact_integer("-3") == -3);
+  CHECK(parse_exact_integer("1e6") == 1000000);
+  CHECK(parse_exact_integer("2.5e5") == 250000);
+  CHECK(parse_exact_integer("100000.0") == 100000);
+  CHECK_FALSE(parse_exact_integer("1.5").has_value());
+  CHECK_FALSE(parse_exact_integer("1e400").has_value());
+  CHECK_FALSE(parse_exact_integer("1e17").has_value());  // beyond doubles' exact integers
+  CHECK_FALSE(parse_exact_integer("abc").has_value());
+  CHECK_FALSE(parse_exact_integer("").has_value());
+  CHECK_FALSE(parse_exact_integer("5 ").has_value());
+  CHECK(error_of("train:\n  total_timesteps: 2.5e0\n") ==
+        "cfg.yaml:2:20: train.total_timesteps must be an integer (an integer in [1, 1000000000000]), got \"2.5e0\"");
 }
 
 TEST_CASE("every GAME.md range violation names the key, the value and the range", "[config]") {
@@ -98,6 +125,8 @@ TEST_CASE("every GAME.md range violation names the key, the value and the range"
       {"env: {action_space_type: basic_2d}", "env.action_space_type = basic_2d is not allowed; allowed: basic_3d | basic_4d_jump | tilt_5d | full_6d"},
       {"sac: {encoder_mode: both}", "sac.encoder_mode = both is not allowed; allowed: shared | separate"},
       {"sac: {precision: fp16}", "sac.precision = fp16 is not allowed; allowed: fp32 | tf32 | bf16"},
+      {"sac: {encoder: impala}", "sac.encoder = impala is not allowed; allowed: nature | drq"},
+      {"env: {grey_palette: hot}", "env.grey_palette = hot is not allowed; allowed: luma | contrast"},
       {"sac: {encoder_tau: 2}", "sac.encoder_tau = 2"},
       {"sac: {n_step: 0}", "sac.n_step = 0 is not allowed; allowed: an integer in [1, 100]"},
       {"sac: {ent_coef: -1}", "sac.ent_coef = -1 is not allowed; allowed: auto or a positive number"},
@@ -165,7 +194,7 @@ TEST_CASE("the resolved config round-trips through YAML", "[config]") {
 
 TEST_CASE("every shipped config loads", "[config]") {
   for (const char* name : {"quickstart", "sac_topdown_cnn", "sac_topdown_cnn_rgb", "sac_level2_vector",
-                           "sac_level2_thrower", "sac_topdown_original", "example"}) {
+                           "sac_level2_thrower", "sac_topdown_original", "sac_pixels_cpu", "example"}) {
     const std::string path = std::string(DODGE_SOURCE_DIR) + "/configs/" + name + ".yaml";
     INFO(path);
     REQUIRE(std::ifstream(path).good());

@@ -1,6 +1,7 @@
 // dodge train / eval end to end: results folder, logs, checkpoints, resume equality, signals.
 #include "torch_catch.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "dodge/output/bench_report.hpp"
 #include "dodge/output/tensorboard.hpp"
 #include "dodge/run/checkpoint.hpp"
+#include "dodge/run/config.hpp"
 #include "dodge/run/setup.hpp"
 #include "dodge/run/training.hpp"
 #include "test_util.hpp"
@@ -58,8 +60,47 @@ TEST_CASE("a short training run produces the whole results folder", "[train]") {
   train(args);
   const fs::path run = only_run(tmp.path / "results", "tiny");
   for (const char* f : {"config.yaml", "evaluations.csv", "training_summary.json", "learning_curve.png",
-                        "logs/progress.csv"})
+                        "logs/progress.csv", "monitor.csv", "eval_episodes.csv", "launches.jsonl"})
     CHECK(fs::exists(run / f));
+  {
+    // monitor.csv: SB3's format, a row per training episode (100-step episodes at most, 2 games).
+    std::ifstream m(run / "monitor.csv");
+    std::string first, header, line;
+    std::getline(m, first);
+    std::getline(m, header);
+    CHECK_THAT(first, Catch::StartsWith("#{\"t_start\": "));
+    CHECK(header == "r,l,t");
+    int episodes = 0;
+    double last_t = 0;
+    while (std::getline(m, line)) {
+      ++episodes;
+      const auto c1 = line.find(','), c2 = line.rfind(',');
+      const int len = std::stoi(line.substr(c1 + 1, c2 - c1 - 1));
+      CHECK(len >= 1);
+      CHECK(len <= 100);
+      const double t = std::stod(line.substr(c2 + 1));
+      CHECK(t >= last_t);
+      last_t = t;
+    }
+    CHECK(episodes >= 10);  // 2 games x 1000 steps / 2, episodes of at most 100 steps
+    nlohmann::json summary = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+    CHECK(episodes == summary["episodes"].get<int>());
+    // eval_episodes.csv: every evaluation episode, numbered, 4 per evaluation at 500 and 1000.
+    std::ifstream e(run / "eval_episodes.csv");
+    std::getline(e, header);
+    CHECK(header == "timesteps,episode,return,length,survived");
+    std::vector<std::string> rows;
+    while (std::getline(e, line)) rows.push_back(line);
+    REQUIRE(rows.size() == 8);
+    CHECK_THAT(rows[0], Catch::StartsWith("500,1,"));
+    CHECK_THAT(rows[7], Catch::StartsWith("1000,4,"));
+    // launches.jsonl: this launch, with its device and start step.
+    std::ifstream l(run / "launches.jsonl");
+    std::getline(l, line);
+    const auto launch = nlohmann::json::parse(line);
+    CHECK(launch["device"] == "cpu");
+    CHECK(launch["start_step"] == 0);
+  }
   for (const char* d : {"final", "best"})
     for (const auto& f : checkpoint_files()) CHECK(fs::exists(run / d / f));
   CHECK(fs::exists(run / "final" / "replay.zst"));
@@ -76,9 +117,20 @@ TEST_CASE("a short training run produces the whole results folder", "[train]") {
   std::getline(p, header);
   CHECK_THAT(header, Catch::Contains("rollout/ep_rew_mean") && Catch::Contains("train/critic_loss") &&
                          Catch::Contains("train/ent_coef") && Catch::Contains("time/fps"));
-  int rows = 0;
-  for (std::string line; std::getline(p, line);) ++rows;
+  CHECK_THAT(header, Catch::Contains("eval/success_rate"));
+  int rows = 0, eval_rows = 0;
+  for (std::string line; std::getline(p, line);) {
+    ++rows;
+    // An evaluation's row also carries the training scalars of its step (SB3 dumps them together).
+    const auto cells = std::count(line.begin(), line.end(), ',');
+    CHECK(cells == std::count(header.begin(), header.end(), ','));
+    if (line.back() != ',') {  // the eval columns are the last ones
+      ++eval_rows;
+      CHECK(line.find(",,") == std::string::npos);
+    }
+  }
   CHECK(rows >= 9);
+  CHECK(eval_rows == 2);
   // TensorBoard events read back with their CRCs checked.
   std::vector<fs::path> events;
   for (const auto& e : fs::directory_iterator(run / "logs" / "tensorboard")) events.push_back(e.path());
@@ -165,6 +217,16 @@ TEST_CASE("a resumed run equals the uninterrupted one bit for bit", "[train][res
   for (const auto& kv : a)
     if (!torch::equal(kv.second, b.at(kv.first))) ++differing;
   CHECK(differing == 0);
+  // The run keeps the config it started with; each launch is recorded.
+  CHECK(load_config((fs::path(run_b) / "config.yaml").string()).train.total_timesteps == 500);
+  std::ifstream launches(fs::path(run_b) / "launches.jsonl");
+  std::vector<nlohmann::json> l;
+  for (std::string line; std::getline(launches, line);) l.push_back(nlohmann::json::parse(line));
+  REQUIRE(l.size() == 2);
+  CHECK(l[0]["start_step"] == 0);
+  CHECK(l[1]["start_step"] == 500);
+  CHECK(l[1]["total_timesteps"] == 1000);
+  CHECK_THAT(l[1]["resumed_from"].get<std::string>(), Catch::Contains("final"));
   // The logs were appended, not restarted.
   std::ifstream p(fs::path(run_b) / "logs" / "progress.csv");
   int headers = 0;
@@ -177,7 +239,8 @@ TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[t
   const std::string cfg = write_tiny_config(tmp.path, "tiny");
   const std::string results = (tmp.path / "r").string();
   const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + results +
-                           " --steps 100000000 & pid=$!; sleep 4; kill -INT $pid; wait $pid)");
+                           " --steps 100000000 --set train.save_replay_buffer=false & pid=$!; sleep 4; "
+                           "kill -INT $pid; wait $pid)");
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK_THAT(r.output, Catch::Contains("interrupt"));
@@ -186,4 +249,8 @@ TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[t
   CHECK_THAT(ckpt, Catch::Contains("checkpoints/step_"));
   nlohmann::json s = nlohmann::json::parse(std::ifstream(fs::path(run) / "training_summary.json"));
   CHECK(s["stopped"] == "interrupted");
+  // The run does not save replay buffers, but the interrupt checkpoint keeps it for --resume.
+  bool has_replay = false;
+  for (const auto& e : fs::directory_iterator(ckpt)) has_replay = has_replay || e.path().filename().string().rfind("replay", 0) == 0;
+  CHECK(has_replay);
 }

@@ -10,5 +10,6 @@ void register_bench(CLI::App& app);
 void register_dump_obs(CLI::App& app);
 void register_train(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_plot(CLI::App& app);
 
 }  // namespace dodge::commands

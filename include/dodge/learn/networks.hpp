@@ -1,30 +1,50 @@
-// Networks of the SAC agent: encoders (NatureCNN for uint8 frame stacks, flatten for vectors),
-// MLP heads, the squashed-Gaussian actor and the twin-Q critic.
+// Networks of the SAC agent: encoders (NatureCNN or DrQ convolutions for uint8 frame stacks, flatten
+// for vectors), MLP heads, the squashed-Gaussian actor and the twin-Q critic.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 namespace dodge::learn {
 
-// NatureCNN (Mnih et al. 2015): conv 32x8/4, 64x4/2, 64x3/1, linear -> features_dim, ReLU.
+// The convolution stacks an image encoder can use.
+enum class EncoderKind {
+  Nature,  // NatureCNN (Mnih et al. 2015): conv 32x8/4, 64x4/2, 64x3/1 (SB3's CnnPolicy)
+  Drq,     // DrQ / SAC-AE (Yarats et al.): conv 32x3/2, then three 32x3/1; sized for small images
+};
+// "nature" | "drq"; throws std::invalid_argument for anything else.
+EncoderKind encoder_kind_named(const std::string& name);
+const char* to_string(EncoderKind kind);
+
+// A CNN image encoder: the convolutions of its kind (ReLU after each), then a linear layer to
+// features_dim followed either by ReLU (SB3) or, with layer_norm, by LayerNorm and tanh (DrQ,
+// SAC-AE: bounded features keep the critic's inputs on one scale while the encoder moves).
 // Takes uint8 [B, C, H, W] and divides by 255 inside, so pixels stay uint8 until here.
-struct NatureCnnImpl : torch::nn::Module {
-  NatureCnnImpl(std::int64_t in_channels, std::int64_t height, std::int64_t width, std::int64_t features_dim);
+struct ConvEncoderImpl : torch::nn::Module {
+  ConvEncoderImpl(EncoderKind kind, std::int64_t in_channels, std::int64_t height, std::int64_t width,
+                  std::int64_t features_dim, bool layer_norm);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};  // conv4: Drq only
   torch::nn::Linear fc{nullptr};
+  torch::nn::LayerNorm norm{nullptr};  // with layer_norm only
   std::int64_t features_dim = 0;
 };
-TORCH_MODULE(NatureCnn);
+TORCH_MODULE(ConvEncoder);
 
-// An encoder: NatureCNN for images, the identity (flatten) for vectors.
+struct EncoderOptions {
+  EncoderKind kind = EncoderKind::Nature;
+  std::int64_t features_dim = 512;
+  bool layer_norm = false;
+};
+
+// An encoder: a ConvEncoder for images ({C, H, W}), the identity (flatten) for vectors.
 struct EncoderImpl : torch::nn::Module {
-  EncoderImpl(const std::vector<std::int64_t>& obs_shape, std::int64_t features_dim);
+  EncoderImpl(const std::vector<std::int64_t>& obs_shape, const EncoderOptions& options);
   torch::Tensor forward(const torch::Tensor& obs);
   std::int64_t out_dim() const { return out_dim_; }
-  NatureCnn cnn{nullptr};
+  ConvEncoder cnn{nullptr};
   std::int64_t out_dim_ = 0;
 };
 TORCH_MODULE(Encoder);

@@ -26,9 +26,11 @@
 
 namespace dodge::learn {
 
-// The arithmetic of fp32 tensors on CUDA (no effect on the CPU): IEEE fp32; TF32 tensor cores for
-// matmuls and convolutions (10-bit mantissa products, fp32 sums); or bf16 autocast (with TF32 for
-// what stays fp32).
+// The learner's arithmetic: IEEE fp32; TF32 tensor cores for CUDA matmuls and convolutions (10-bit
+// mantissa products, fp32 sums; the CPU computes fp32); or bf16 autocast of the encoders, on CUDA
+// and on the CPU (oneDNN's AVX-512 BF16 kernels), with their features cast back to fp32 so that the
+// heads, losses, log-probs and the entropy term stay fp32 (TF32 on CUDA). bf16 Q values would be
+// rounded by about 0.4 at |Q| ~ 100, larger than the TD errors the critic learns from.
 enum class Precision { Fp32, Tf32, Bf16 };
 // "fp32" | "tf32" | "bf16"; throws std::invalid_argument for anything else.
 Precision precision_named(const std::string& name);
@@ -38,6 +40,8 @@ struct SacOptions {
   int action_dim = 3;
   std::vector<int> net_arch = {256, 256};
   int features_dim = 512;
+  EncoderKind encoder = EncoderKind::Nature;  // the image encoder's convolutions
+  bool layer_norm = false;                    // LayerNorm + tanh on the image features (else ReLU)
   bool shared_encoder = true;
   bool target_encoder = true;  // shared mode: the target critic reads a Polyak copy of the encoder
   double encoder_tau = 0.0;    // the target encoder's Polyak rate (0: tau)
@@ -64,6 +68,11 @@ struct SacMetricsHost {
   double actor_loss = 0, critic_loss = 0, ent_coef = 0, ent_coef_loss = 0, q_mean = 0, entropy = 0;
 };
 SacMetricsHost to_host(const SacMetrics& m);
+// The six metrics as one float tensor [6] on their device (actor_loss, critic_loss, ent_coef,
+// ent_coef_loss, q_mean, entropy), e.g. to sum them over updates without a host copy.
+torch::Tensor stack_metrics(const SacMetrics& m);
+// Such a tensor (or a mean of several) on the host.
+SacMetricsHost metrics_to_host(const torch::Tensor& stacked);
 
 // DrQ's random shift: each sample [B, C, H, W] moves by its own (dy, dx) in [-pad, pad] with edge
 // replication, the same for all its channels (so all frames of a stack move together).
@@ -95,12 +104,20 @@ class Sac {
   // A dict of CPU tensors (encoder.* and actor.*) readable by Python's torch.load.
   void export_policy(const std::string& path) const;
 
+  // Why capturing the update as a CUDA graph failed (empty while it has not): the agent then
+  // updates eagerly. The training loop warns once.
+  const std::string& graph_failure() const { return graph_failure_; }
+  // Tests only: the next capture throws inside capture_begin/capture_end.
+  void fail_capture_for_testing() { fail_capture_for_testing_ = true; }
+
   // Every parameter, target included, by name (tests, equality checks).
   std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
   at::Generator& generator() { return gen_; }
 
  private:
   SacMetrics update_eager(const Batch& batch);
+  // Features in fp32, from an encoder run under bf16 autocast when the precision says so.
+  torch::Tensor encode(Encoder& encoder, const torch::Tensor& obs);
   torch::Tensor randn(const torch::Tensor& like);
   void polyak();
 
@@ -115,6 +132,8 @@ class Sac {
   at::Generator gen_;
   std::int64_t n_updates_ = 0;
   bool target_encoder_filled_ = false;
+  std::string graph_failure_;
+  bool fail_capture_for_testing_ = false;
 
   struct Graph;  // CUDA graph state (DODGE_CUDA builds only)
   std::unique_ptr<Graph> graph_;

@@ -1,5 +1,5 @@
-// A learning-curve picture without any plotting library: lines, axes with tick labels (a small
-// built-in bitmap font), a legend; written as PNG.
+// A learning-curve picture without any plotting library: lines with optional spread bands, axes with
+// tick labels (a small built-in bitmap font), a legend of the series that have points; written as PNG.
 #pragma once
 
 #include <string>
@@ -14,6 +14,9 @@ struct Series {
   std::vector<double> x, y;
   unsigned char r = 0, g = 0, b = 0;
   bool markers = false;  // draw a dot at each point (e.g. evaluations)
+  // A shaded band from lo to hi at each x (a spread: ± std, or min..max over seeds), drawn under
+  // every line in a light tint of the series colour; empty: none.
+  std::vector<double> lo, hi;
 };
 
 struct PlotOptions {

@@ -1,5 +1,7 @@
 // The training loop's outputs: logs/progress.csv, TensorBoard events with Stable-Baselines3's
-// scalar names, evaluations.csv and the learning-curve picture.
+// scalar names, monitor.csv (every training episode, as SB3's VecMonitor), evaluations.csv (a row
+// per evaluation), eval_episodes.csv (every evaluation episode, what SB3's evaluations.npz holds)
+// and the learning-curve picture.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,12 @@
 
 namespace dodge::output {
 
+struct EpisodeRow {
+  double episode_return = 0;
+  int length = 0;
+  bool survived = false;
+};
+
 class RunLogger {
  public:
   // Opens (appending on resume) the files under run_dir; throws WriteError when it cannot open
@@ -23,9 +31,14 @@ class RunLogger {
 
   // One row of progress.csv and the same scalars to TensorBoard.
   void record(std::int64_t step, const std::map<std::string, double>& scalars);
+  // evaluations.csv and eval_episodes.csv; the eval/* scalars go into the next record() row.
   void record_eval(std::int64_t step, double mean_reward, double std_reward, double mean_length, double std_length,
-                   double success_rate);
-  // Redraws learning_curve.png from everything logged in this run (earlier sessions included).
+                   double success_rate, const std::vector<EpisodeRow>& episodes);
+  // A finished training episode into monitor.csv: return, length (agent steps), seconds since the
+  // run started (earlier sessions included).
+  void record_episode(double episode_return, int length, double seconds);
+  // Redraws learning_curve.png from everything logged in this run (earlier sessions included),
+  // under `title` (the trainer passes "<config> <run folder>, seed S").
   void write_curve(const std::string& title);
   void flush();
 
@@ -35,10 +48,12 @@ class RunLogger {
   std::string run_dir_;
   std::FILE* progress_ = nullptr;
   std::FILE* evals_ = nullptr;
+  std::FILE* eval_episodes_ = nullptr;
+  std::FILE* monitor_ = nullptr;
   std::vector<std::string> columns_;
   std::unique_ptr<TensorBoardWriter> tb_;
   // For the curve
-  std::vector<double> steps_, ep_rew_, eval_steps_, eval_rew_;
+  std::vector<double> steps_, ep_rew_, eval_steps_, eval_rew_, eval_std_;
 };
 
 // The progress.csv columns, in order.

@@ -9,10 +9,18 @@
 
 namespace dodge::render {
 
+// Grey values of grayscale frames. luma: Y of the RGB colours (GAME.md 9: background 31, court 182,
+// thrower 158, ball 111, player 132; the player and a ball differ by 21 levels). contrast: one value
+// per kind of object, far apart, the threat brightest (background 0, court 70, thrower 110, player
+// 170, ball 255). RGB frames always use the RGB colours.
+enum class GreyPalette { Luma, Contrast };
+const char* to_string(GreyPalette p);
+
 struct RenderConfig {
   int width = 84;                  // pixels, 16..512
   int height = 84;                 // pixels, 16..512
   bool grayscale = true;           // 1 plane (Y) instead of 3 (R, G, B)
+  GreyPalette grey_palette = GreyPalette::Luma;  // grey values of grayscale frames
   double view_extent = 24.0;       // world units shown across the image (x, y in [-E/2, E/2])
   double min_radius_px = 1.5;      // smallest disc radius drawn (pixels)
   bool offscreen_markers = false;  // draw objects outside the window as border markers
@@ -32,6 +40,17 @@ inline constexpr Rgb kPlayerColor{50, 150, 255};
 
 // Grey value of a colour: trunc(0.299 R + 0.587 G + 0.114 B).
 std::uint8_t grey(Rgb c);
+
+// What the renderer draws, one value each in a palette.
+enum class Thing { Background, CourtLine, Indicator, Ball, Player };
+// The contrast palette's grey value of a thing.
+std::uint8_t contrast_grey(Thing t);
+
+// Per-plane byte values of one colour in a frame format (1 grey plane or 3 RGB planes).
+struct Planes {
+  std::uint8_t v[3];
+  int n;
+};
 
 // Where a frame goes: plane c, row y, column x is at data[c * channel_stride + y * row_stride + x].
 struct FrameView {
@@ -56,12 +75,14 @@ class Renderer {
   double to_py(double y) const;
 
  private:
-  void fill(const FrameView& dst, Rgb c) const;
-  void disc(const FrameView& dst, double cx, double cy, double r_px, Rgb c) const;
-  void marker(const FrameView& dst, double cx, double cy, double r_px, Rgb c) const;
-  void object(const FrameView& dst, double x, double y, double world_radius, Rgb c) const;
+  const Planes& planes(Thing t) const { return planes_[static_cast<int>(t)]; }
+  void fill(const FrameView& dst, const Planes& p) const;
+  void disc(const FrameView& dst, double cx, double cy, double r_px, const Planes& p) const;
+  void marker(const FrameView& dst, double cx, double cy, double r_px, const Planes& p) const;
+  void object(const FrameView& dst, double x, double y, double world_radius, Thing t) const;
 
   RenderConfig config_;
+  Planes planes_[5];          // by Thing, in this config's format and palette
   double scale_x_, scale_y_;  // pixels per world unit
   int court_x0_, court_x1_, court_y0_, court_y1_;  // pixel columns / rows of the court lines
 };

@@ -37,7 +37,9 @@ Config load_checkpoint_config(const std::string& checkpoint_dir);
 
 // Checks that a config matches a checkpoint's on the keys that fix shapes; throws UserError
 // naming every differing key.
-void check_compatible(const Config& config, const Config& checkpoint_config, const std::string& checkpoint_dir);
+// `when` ends the message: "on resume", "when playing a checkpoint".
+void check_compatible(const Config& config, const Config& checkpoint_config, const std::string& checkpoint_dir,
+                      const std::string& when = "on resume");
 
 void write_manifest(const std::string& path, const Config& config, std::int64_t step);
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,12 +47,14 @@ struct SacConfig {
   std::string target_entropy_text = "auto";  // key target_entropy: auto (-action_dim) or a number
   std::vector<int> net_arch = {256, 256};
   int features_dim = 512;                // CNN encoder output
+  std::string encoder = "nature";        // nature | drq: the image encoder's convolutions
+  bool layer_norm = false;               // LayerNorm + tanh on the image features (else ReLU)
   std::string encoder_mode = "shared";   // shared | separate
   bool target_encoder = true;            // shared mode: the target critic reads a Polyak copy
   double encoder_tau = 0.0;              // that copy's Polyak rate (0: tau)
   std::string augment = "random_shift";  // random_shift | none
   int target_update_interval = 1;
-  std::string precision = "tf32";        // fp32 | tf32 | bf16: CUDA arithmetic (no effect on the CPU)
+  std::string precision = "tf32";        // fp32 | tf32 (CUDA only; fp32 on the CPU) | bf16 (encoders, CPU and CUDA)
   bool cuda_graph = true;                // capture the update as a CUDA graph on CUDA
 };
 
@@ -92,6 +95,10 @@ std::vector<Field> schema(Config& config);
 Config load_config(const std::string& path);
 // Parses YAML text (source is the name used in messages).
 Config parse_config(const std::string& yaml_text, const std::string& source);
+
+// An integer written as one ("100000") or as an exact float ("1e5", "2.5e5", "100000.0"), as RL
+// Zoo's YAML writes them; nullopt for anything else ("1.5", "1e400", "abc").
+std::optional<std::int64_t> parse_exact_integer(const std::string& text);
 // Applies "section.key=value" overrides in order; throws ConfigError naming the override.
 void apply_overrides(Config& config, const std::vector<std::string>& overrides);
 // Cross-key checks after loading and overriding; throws ConfigError.

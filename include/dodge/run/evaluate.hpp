@@ -53,6 +53,8 @@ struct EpisodeRecord {
   double episode_return = 0;
   int length = 0;
   bool survived = false;  // reached max_episode_steps without a hit
+  int game = 0;           // which eval game played it (0: the one `eval --record` films)
+  int game_episode = 1;   // that game's 1st, 2nd, ... episode
 };
 
 struct EvalSummary {

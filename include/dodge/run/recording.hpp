@@ -1,5 +1,6 @@
 // Episode recordings as animated GIFs: the top-down scene at 256 x 256 RGB with off-screen
-// markers, in real time (agent steps subsampled to at most 30 frames/s).
+// markers, in real time (agent steps subsampled to at most 30 frames/s), with an overlay: the
+// episode as `dodge eval` numbers it, step, return, and a marked hit.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@ class EpisodeRecorder {
   render::Renderer renderer_;
   std::unique_ptr<output::GifWriter> gif_;
   std::vector<std::uint8_t> chw_;
-  int episodes_, episodes_done_ = 0, stride_ = 1, counter_ = 0;
+  int episodes_, episodes_done_ = 0, stride_ = 1, counter_ = 0, hold_frames_ = 0;
   bool started_ = false;
 };
 

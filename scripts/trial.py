@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Train a config with one or more seeds, one after another, each for a wall-clock budget or to its
+total_timesteps, then evaluate every run's best checkpoint on held-out seeds; print a per-seed table
+with the median and range, and append one JSON row per seed to a JSON-lines file.
+
+  scripts/trial.py --config configs/sac_pixels_cpu.yaml --minutes 60 --seeds 0,1,2 \\
+      [--set env.level=1 ...] [--label NAME] [--episodes 100] [--rows docs/bench/trials.jsonl]
+
+Each run is `dodge train --config F --seed S --results RESULTS/LABEL/seed_S [--set ...]`. With
+--minutes, Ctrl-C (SIGINT) is sent when the budget is spent (the trainer writes a checkpoint and
+exits); the budget counts from the launch, start-up included. Then `dodge eval RUN/best --episodes
+N` plays on the eval command's default seed (train.seed + 2,000,003), which neither the training
+games (train.seed) nor the training's evaluations (train.seed + 1,000,003) use.
+
+Runs never overlap: on a small machine two at once would make every figure wrong.
+Standard library only (no numpy), so Debian's python3 runs it.
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fail(message):
+    print(f"trial: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def train(args, seed, results):
+    cmd = [args.dodge, "train", "--config", args.config, "--seed", str(seed), "--results", results]
+    for kv in args.set:
+        cmd += ["--set", kv]
+    print("$ " + " ".join(cmd), flush=True)
+    log_path = os.path.join(results, "train.log")
+    os.makedirs(results, exist_ok=True)
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        stopped = False
+        while proc.poll() is None:
+            time.sleep(1.0)
+            if args.minutes and not stopped and time.monotonic() - start >= args.minutes * 60:
+                proc.send_signal(signal.SIGINT)
+                stopped = True
+        wall = time.monotonic() - start
+    if proc.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read()[-2000:]
+        fail(f"training seed {seed} exited with {proc.returncode}; {log_path} ends:\n{tail}")
+    summaries = glob.glob(os.path.join(results, "*", "*", "training_summary.json"))
+    if len(summaries) != 1:
+        fail(f"expected one run under {results}, found {len(summaries)}")
+    with open(summaries[0]) as f:
+        return json.load(f), wall
+
+
+def evaluate(args, run_dir):
+    best = os.path.join(run_dir, "best")
+    if not os.path.isdir(best):
+        return None
+    out = os.path.join(run_dir, "eval_best.json")
+    cmd = [args.dodge, "eval", best, "--episodes", str(args.episodes), "--json", out]
+    print("$ " + " ".join(cmd), flush=True)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        fail(f"eval of {best} exited with {r.returncode}:\n{r.stdout[-2000:]}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.1f} [{min(values):.1f}, {max(values):.1f}]"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override (repeat)")
+    p.add_argument("--seeds", default="0", help="comma list of training seeds (default 0)")
+    p.add_argument("--minutes", type=float, default=0, help="wall-clock budget per seed; 0: run to total_timesteps")
+    p.add_argument("--episodes", type=int, default=100, help="evaluation episodes of each best checkpoint")
+    p.add_argument("--label", default="", help="name of this variant (default: the config's file name)")
+    p.add_argument("--results", default=os.path.join(ROOT, "results", "trials"))
+    p.add_argument("--rows", default=os.path.join(ROOT, "results", "trials", "trials.jsonl"),
+                   help="JSON-lines file the rows are appended to")
+    p.add_argument("--dodge", default=os.path.join(ROOT, "build", "dodge"))
+    args = p.parse_args()
+    if not os.path.isfile(args.config):
+        fail(f"--config {args.config}: no such file")
+    if not os.access(args.dodge, os.X_OK):
+        fail(f"--dodge {args.dodge}: not an executable (build first: scripts/build.sh)")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        fail(f"--seeds {args.seeds}: expected a comma list of integers")
+    label = args.label or os.path.splitext(os.path.basename(args.config))[0]
+    stamp = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+
+    rows = []
+    for seed in seeds:
+        results = os.path.join(args.results, f"{label}_{stamp}", f"seed_{seed}")
+        summary, wall = train(args, seed, results)
+        ev = evaluate(args, summary["run_dir"])
+        row = {
+            "date": datetime.date.today().isoformat(),
+            "label": label,
+            "config": args.config,
+            "overrides": args.set,
+            "seed": seed,
+            "budget_minutes": args.minutes or None,
+            "wall_seconds": round(wall, 1),
+            "train_seconds": round(summary.get("duration_seconds", 0.0), 1),
+            "env_steps": summary.get("total_timesteps"),
+            "updates": summary.get("n_updates"),
+            "updates_per_second": round(summary["n_updates"] / wall, 2) if wall > 0 else None,
+            "best_eval_step": summary.get("best_eval_step"),
+            "best_eval_during_training": summary.get("best_eval_mean_reward"),
+            "final_eval_during_training": (summary.get("final_eval") or {}).get("mean_reward"),
+            "run_dir": summary["run_dir"],
+        }
+        if ev:
+            row.update({
+                "eval_step": ev.get("step"),
+                "eval_episodes": len(ev.get("episodes", [])),
+                "eval_seed": ev.get("seed"),
+                "eval_mean": ev.get("mean_return"),
+                "eval_std": ev.get("std_return"),
+                "eval_survival": ev.get("success_rate"),
+            })
+        rows.append(row)
+        os.makedirs(os.path.dirname(os.path.abspath(args.rows)), exist_ok=True)
+        with open(args.rows, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+
+    if len(rows) > 1:
+        png = os.path.join(args.results, f"{label}_{stamp}", "curves.png")
+        subprocess.run([args.dodge, "plot", *[r["run_dir"] for r in rows], "--out", png, "--title",
+                        f"{label}: {len(rows)} seeds"], check=False)
+    print(f"\n{label}: {args.config} {' '.join('--set ' + s for s in args.set)}")
+    print(f"{'seed':>4} {'minutes':>7} {'env steps':>10} {'updates':>8} {'upd/s':>6} {'best@step':>10} "
+          f"{'eval mean':>10} {'± std':>7} {'survived':>8}")
+    for r in rows:
+        surv = r.get("eval_survival")
+        print(f"{r['seed']:>4} {r['wall_seconds'] / 60:>7.1f} {r['env_steps']:>10} {r['updates']:>8} "
+              f"{r['updates_per_second'] or 0:>6.1f} {r['best_eval_step']:>10} "
+              f"{r.get('eval_mean', float('nan')):>10.1f} {r.get('eval_std', float('nan')):>7.1f} "
+              f"{'-' if surv is None else f'{100 * surv:.0f}%':>8}")
+    print(f"median [range] over {len(rows)} seeds: eval mean {spread([r.get('eval_mean') for r in rows])}, "
+          f"survival % {spread([100 * r['eval_survival'] if r.get('eval_survival') is not None else None for r in rows])}, "
+          f"best during training {spread([r.get('best_eval_during_training') for r in rows])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
