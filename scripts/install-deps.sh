@@ -17,7 +17,8 @@ PACKAGES=(
   libpng-dev              # dump-obs and learning curves
   libgif-dev              # episode recordings
   nlohmann-json3-dev      # JSON outputs (bench, eval, summaries, manifests)
-  python3-torch           # checks that policy.pt loads in Python
+  python3-torch           # checks that policy.pt loads in Python; torchrun
+  libgloo-dev             # Gloo headers: data-parallel training on CPUs (c10d)
   xvfb xauth              # viewer tests and screenshots without a display
 )
 

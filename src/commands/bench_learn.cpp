@@ -11,6 +11,7 @@
 #include "dodge/learn/replay_buffer.hpp"
 #include "dodge/learn/sac.hpp"
 #include "dodge/run/config.hpp"
+#include "dodge/run/distributed.hpp"
 #include "dodge/run/setup.hpp"
 #include "dodge/run/training.hpp"
 
@@ -140,6 +141,13 @@ void bench_update(const LearnBenchOptions& o) {
       throw run::UserError(std::string("--cnn: ") + e.what());
     }
   }
+  // Under torchrun (WORLD_SIZE set) every update all-reduces its gradients, as a multi-rank
+  // training does: the rows then say what that costs. Rank 0 reports.
+  std::unique_ptr<run::ProcessGroup> pg;
+  if (const auto denv = run::dist_env_from_environment())
+    pg = run::ProcessGroup::connect(*denv, device, std::chrono::seconds(600));
+  const bool lead = !pg || pg->rank() == 0;
+  if (lead)
   std::printf("bench update on %s: %s x %d, SAC (twin Q, target, entropy), %d features%s, augment %s, %s%s\n",
               device.str().c_str(), o.rgb ? "RGB" : "grey", o.stack, o.features,
               o.layer_norm ? " + LayerNorm/tanh" : "", o.augment.c_str(),
@@ -163,6 +171,10 @@ void bench_update(const LearnBenchOptions& o) {
         so.cuda_graph = o.cuda_graph;
         so.target_entropy = std::nan("");
         learn::Sac sac(so, device);
+        if (pg) {
+          sac.set_collective(pg.get());
+          pg->broadcast(sac.replicated_state());
+        }
         // Batches drawn from a small replay buffer, as in training.
         learn::ReplaySpec spec;
         spec.capacity = std::max<std::int64_t>(4096, 4 * b);
@@ -188,6 +200,7 @@ void bench_update(const LearnBenchOptions& o) {
         run::synchronize(device);
         std::vector<double> rates;
         learn::SacMetrics m;
+        const double c0 = pg ? pg->seconds() : 0.0, bytes0 = pg ? pg->bytes_reduced() : 0.0;
         for (int r = 0; r < o.repeats; ++r) {
           const double t0 = output::now_seconds();
           for (int i = 0; i < o.steps; ++i) {
@@ -199,7 +212,7 @@ void bench_update(const LearnBenchOptions& o) {
         }
         const auto h = learn::to_host(m);
         if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
-        report.add_row({{"res", res},
+        std::vector<std::pair<std::string, output::Cell>> row{{"res", res},
                         {"cnn", learn::to_string(cnn)},
                         {"shared", enc == "shared" ? 1 : 0},
                         {"precision", precision.first},
@@ -207,11 +220,22 @@ void bench_update(const LearnBenchOptions& o) {
                         {"updates/s", median(rates)},
                         {"min", *std::min_element(rates.begin(), rates.end())},
                         {"max", *std::max_element(rates.begin(), rates.end())},
-                        {"samples/s", median(rates) * b}});
+                        {"samples/s", median(rates) * b}};
+        if (pg) {
+          const double timed_updates = static_cast<double>(o.steps) * o.repeats;
+          double timed_seconds = 0;
+          for (double r : rates) timed_seconds += o.steps / r;
+          const double in_collectives = pg->seconds() - c0;
+          row.insert(row.end(), {{"ranks", pg->world_size()},
+                                 {"allreduce MB/update", (pg->bytes_reduced() - bytes0) / timed_updates / 1e6},
+                                 {"allreduce ms/update", 1e3 * in_collectives / timed_updates},
+                                 {"allreduce %", 100.0 * in_collectives / timed_seconds}});
+        }
+        report.add_row(row);
       }
     }
   }
-  finish_report(report, o.json.empty() ? "results/bench/update.json" : o.json);
+  if (lead) finish_report(report, o.json.empty() ? "results/bench/update.json" : o.json);
 }
 
 struct TrainBenchOptions {

@@ -328,6 +328,11 @@ torch::Tensor Sac::encode(Encoder& encoder, const torch::Tensor& obs) {
   return encoder(obs).to(torch::kFloat32);
 }
 
+void Sac::step(DeviceAdam& opt) {
+  if (collective_) collective_->average(opt.grads());
+  opt.step();
+}
+
 SacMetrics Sac::update_eager(const Batch& batch) {
   const bool image = options_.obs_shape.size() == 3;
   torch::Tensor obs = batch.obs, next_obs = batch.next_obs;
@@ -359,7 +364,7 @@ SacMetrics Sac::update_eager(const Batch& batch) {
     m.ent_coef_loss = -(log_ent_coef_ * (pi.log_prob + target_entropy_).detach()).mean();
     ent_opt_->zero_grad();
     m.ent_coef_loss.backward();
-    ent_opt_->step();
+    step(*ent_opt_);
   } else {
     ent_coef = log_ent_coef_.detach().exp();
     m.ent_coef_loss = torch::zeros({}, log_ent_coef_.options());
@@ -381,7 +386,7 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   m.critic_loss = 0.5 * (torch::mse_loss(q1, target_q) + torch::mse_loss(q2, target_q));
   critic_opt_->zero_grad();
   m.critic_loss.backward();
-  critic_opt_->step();
+  step(*critic_opt_);
 
   // Actor update: Q of the policy's actions from the updated critic heads on detached features.
   auto [qp1, qp2] = critic_(feat.detach(), pi.action);
@@ -389,7 +394,7 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   m.actor_loss = (ent_coef * pi.log_prob - min_qp).mean();
   actor_opt_->zero_grad();
   m.actor_loss.backward();
-  actor_opt_->step();
+  step(*actor_opt_);
 
   m.ent_coef = ent_coef.squeeze();
   m.ent_coef_loss = m.ent_coef_loss.detach();
@@ -503,6 +508,15 @@ torch::Tensor Sac::act(const torch::Tensor& obs, bool deterministic) {
   auto [mu, log_std] = actor_(feat);
   if (deterministic) return torch::tanh(mu);
   return squashed_sample(mu, log_std, randn(mu)).action;
+}
+
+std::vector<torch::Tensor> Sac::replicated_state() const {
+  std::vector<torch::Tensor> v;
+  for (const auto& kv : named_tensors()) v.push_back(kv.second);
+  for (const DeviceAdam* opt : {critic_opt_.get(), actor_opt_.get(), ent_opt_.get()})
+    if (opt)
+      for (const auto& t : opt->state()) v.push_back(t);
+  return v;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> Sac::named_tensors() const {

@@ -381,6 +381,7 @@ std::vector<Field> schema(Config& c) {
   });
   b.integer("threads", t.threads, {0, 256});
   b.integer("log_interval", t.log_interval, {1, 1e12});
+  b.integer("dist_timeout", t.dist_timeout, {10, 604800});
   return f;
 }
 

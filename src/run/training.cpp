@@ -23,6 +23,7 @@
 #include "dodge/render/render.hpp"
 #include "dodge/run/checkpoint.hpp"
 #include "dodge/run/config.hpp"
+#include "dodge/run/distributed.hpp"
 #include "dodge/run/evaluate.hpp"
 #include "dodge/run/setup.hpp"
 #include "dodge/run/training.hpp"
@@ -164,6 +165,12 @@ class Trainer {
   std::int64_t last_log_updates_ = 0;     // sac_->updates() then
   bool tty_ = false;
   bool graph_warned_ = false;
+  bool interrupted_ = false;
+  // Several ranks (torchrun): rank 0 (the lead) writes the run folder and evaluates; every rank
+  // steps its own games into its own buffer shard and learns from it, gradients averaged.
+  std::unique_ptr<ProcessGroup> dist_;
+  int rank_ = 0, world_ = 1;
+  bool lead_ = true;
 };
 
 void Trainer::setup() {
@@ -184,19 +191,39 @@ void Trainer::setup() {
   validate(config_);
   if (!resume_from_.empty()) check_compatible(config_, ckpt_config, resume_from_);
   device_ = resolve_device(config_.train.device);
+  if (const auto denv = dist_env_from_environment()) {
+    rank_ = denv->rank;
+    world_ = denv->world_size;
+    lead_ = rank_ == 0;
+    // One GPU per rank on a node: cuda:LOCAL_RANK unless the config names one.
+    if (device_.is_cuda() && (config_.train.device == "auto" || config_.train.device == "cuda"))
+      device_ = resolve_device("cuda:" + std::to_string(denv->local_rank));
+    if (config_.sac.cuda_graph) {
+      if (lead_ && device_.is_cuda()) spdlog::warn("sac.cuda_graph is off with several ranks: the all-reduces run between the update's pieces");
+      config_.sac.cuda_graph = false;
+    }
+    dist_ = ProcessGroup::connect(*denv, device_, std::chrono::seconds(config_.train.dist_timeout));
+    if (!lead_) {
+      // Only the lead prints progress; the others say only what goes wrong.
+      spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [rank " + std::to_string(rank_) + "] [%l] %v");
+      spdlog::set_level(spdlog::level::warn);
+    }
+    spdlog::info("rank {} of {} ({} on {}): batch_size {} per rank, {} envs per rank, env steps counted over all ranks",
+                 rank_, world_, dist_->backend(), device_.str(), config_.sac.batch_size, config_.env.n_envs);
+  }
 
-  // Run folder.
+  // Run folder (the lead's alone with several ranks).
   if (!resume_from_.empty()) {
     run_dir_ = run_dir_of_checkpoint(resume_from_);
-  } else {
+  } else if (lead_) {
     fs::path base = fs::path(args_.results) / config_.name / timestamp();
     fs::path dir = base;
     for (int i = 2; fs::exists(dir); ++i) dir = base.string() + "_" + std::to_string(i);
     run_dir_ = dir.string();
   }
   std::error_code ec;
-  fs::create_directories(run_dir_, ec);
-  {
+  if (lead_) {
+    fs::create_directories(run_dir_, ec);
     // A new run's config.yaml; a resumed run keeps the one it started with (each launch is in
     // launches.jsonl, and every checkpoint holds the config it was written with).
     std::ofstream probe(fs::path(run_dir_) / (resume_from_.empty() ? "config.yaml" : "launches.jsonl"),
@@ -208,8 +235,8 @@ void Trainer::setup() {
   // Games, buffer, learner.
   const ObsSpec spec = obs_spec(config_);
   const int n = config_.env.n_envs;
-  env_ = std::make_unique<game::VecEnv>(config_.env.game, n, env_threads(config_),
-                                        static_cast<std::uint64_t>(config_.train.seed));
+  const std::uint64_t seed = rank_seed(static_cast<std::uint64_t>(config_.train.seed), rank_);
+  env_ = std::make_unique<game::VecEnv>(config_.env.game, n, env_threads(config_), seed);
   const auto rspec = replay_spec(config_);
   try {
     buffer_ = std::make_unique<learn::ReplayBuffer>(rspec, device_);
@@ -219,9 +246,11 @@ void Trainer::setup() {
   spdlog::info("replay buffer: {} transitions x {} B = {:.1f} MB on {}", buffer_->capacity(),
                learn::ReplayBuffer::bytes_per_transition(rspec),
                static_cast<double>(learn::ReplayBuffer::bytes_needed(rspec)) / 1e6, device_.str());
-  sac_ = std::make_unique<learn::Sac>(sac_options(config_), device_);
-  sampler_gen_ = make_generator(device_, static_cast<std::uint64_t>(config_.train.seed) + 7919);
-  action_rng_ = game::Rng(static_cast<std::uint64_t>(config_.train.seed) ^ 0xA5A5A5A5ull);
+  learn::SacOptions sac_opts = sac_options(config_);
+  sac_opts.seed = seed;  // noise and augmentation differ per rank; the weights come from rank 0
+  sac_ = std::make_unique<learn::Sac>(sac_opts, device_);
+  sampler_gen_ = make_generator(device_, seed + 7919);
+  action_rng_ = game::Rng(seed ^ 0xA5A5A5A5ull);
   sink_ = std::make_unique<BufferSink>(config_, spec.image);
   actions_.assign(static_cast<std::size_t>(n * spec.action_dim), 0.0f);
   out_.resize(n);
@@ -234,8 +263,10 @@ void Trainer::setup() {
                      "(--set sac.target_encoder=false continues without one, as the run was trained)",
                      resume_from_);
       load_trainer_state((fs::path(resume_from_) / "trainer.pt").string());
-      std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
-      env_->load_state(es);
+      if (lead_) {
+        std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
+        env_->load_state(es);
+      }
     } catch (const UserError&) {
       throw;
     } catch (const std::exception& e) {
@@ -243,15 +274,32 @@ void Trainer::setup() {
     }
     const fs::path replay = fs::path(resume_from_) / "replay.zst";
     bool loaded = false;
-    if (fs::exists(replay)) {
+    if (lead_ && fs::exists(replay)) {
       try {
         buffer_->load(replay.string());
-        loaded = true;
+        loaded = world_ == 1;
       } catch (const std::exception& e) {
         throw UserError(std::string(e.what()));
       }
     }
-    if (!loaded) {
+    if (!lead_) {
+      // The checkpoint holds rank 0's games and buffer shard only: the other ranks start new games.
+      sink_->point_at(*buffer_);
+      env_->reset(sink_.get());
+      buffer_->commit_reset();
+    }
+    if (lead_ && world_ > 1 && buffer_->size() == 0) {
+      sink_->point_at(*buffer_);
+      for (int e = 0; e < n; ++e) sink_->write(e, env_->state(e));
+      buffer_->commit_reset();
+    }
+    if (world_ > 1) {
+      // Updates are collective, so every rank needs samples: all collect learning_starts more
+      // steps before the updates go on.
+      learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
+      spdlog::info("{} ranks resume: {} steps of random actions refill the other ranks' buffers first", world_,
+                   config_.train.learning_starts);
+    } else if (!loaded) {
       spdlog::warn("checkpoint {} has no replay buffer (train.save_replay_buffer was off): starting with an empty "
                    "buffer and {} steps of random actions",
                    resume_from_, config_.train.learning_starts);
@@ -270,6 +318,21 @@ void Trainer::setup() {
   total_ = args_.steps ? (resume_from_.empty() ? *args_.steps : num_timesteps_ + *args_.steps)
                        : config_.train.total_timesteps;
   config_.train.total_timesteps = total_;
+  if (dist_) {
+    // Same weights, optimizer state and counters on every rank before the first step (rank 0's).
+    sac_->set_collective(dist_.get());
+    dist_->broadcast(sac_->replicated_state());
+    const auto c = dist_->broadcast_integers({num_timesteps_, n_calls_, learning_starts_at_, total_});
+    num_timesteps_ = c[0];
+    n_calls_ = c[1];
+    learning_starts_at_ = c[2];
+    total_ = c[3];
+    config_.train.total_timesteps = total_;
+  }
+  last_log_ = last_eval_ = last_ckpt_ = num_timesteps_;
+  last_log_time_ = output::now_seconds();
+  last_log_updates_ = sac_->updates();
+  if (!lead_) return;
   if (resume_from_.empty()) {
     std::ofstream cfg(fs::path(run_dir_) / "config.yaml");
     cfg << to_yaml(config_);
@@ -283,6 +346,8 @@ void Trainer::setup() {
     launch["total_timesteps"] = total_;
     launch["resumed_from"] = resume_from_;
     launch["seed"] = config_.train.seed;
+    launch["world_size"] = world_;
+    if (dist_) launch["backend"] = dist_->backend();
     launch["dodge_version"] = DODGE_VERSION;
     std::ofstream out(fs::path(run_dir_) / "launches.jsonl", std::ios::app);
     out << launch.dump() << "\n";
@@ -292,9 +357,6 @@ void Trainer::setup() {
   } catch (const output::WriteError& e) {
     throw UserError(e.what());
   }
-  last_log_ = last_eval_ = last_ckpt_ = num_timesteps_;
-  last_log_time_ = output::now_seconds();
-  last_log_updates_ = sac_->updates();
   tty_ = ::isatty(STDOUT_FILENO) != 0;
   spdlog::info("training {} on {}: {} env steps, {} envs, obs {}, results in {}", config_.name, device_.str(), total_,
                n, game::to_string(config_.env.game.observation_mode), run_dir_);
@@ -303,6 +365,7 @@ void Trainer::setup() {
 void Trainer::loop() {
   const int n = config_.env.n_envs;
   const int dim = static_cast<int>(actions_.size()) / n;
+  const std::int64_t step_n = static_cast<std::int64_t>(n) * world_;  // env steps per iteration, all ranks
   session_start_steps_ = num_timesteps_;
   session_start_time_ = output::now_seconds();
   double mark = session_start_time_;
@@ -321,14 +384,16 @@ void Trainer::loop() {
     // CPU steps and renders (the next act() waits for them). They sample the buffer as it stands,
     // one step behind SB3's order. Updates start once more than learning_starts steps were
     // collected (as in SB3).
-    if (num_timesteps_ + n > learning_starts_at_ && (n_calls_ + 1) % config_.train.train_freq == 0 &&
+    if (num_timesteps_ + step_n > learning_starts_at_ && (n_calls_ + 1) % config_.train.train_freq == 0 &&
         buffer_->size() > 0) {
       const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
       for (int g = 0; g < steps; ++g) {
         buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_,
                              learn::NStep{config_.sac.n_step, config_.sac.gamma});
         // SB3 logs each train/* scalar as the mean over the updates since the last row.
-        const torch::Tensor v = learn::stack_metrics(sac_->update(batch_));
+        const learn::SacMetrics m = sac_->update(batch_);
+        if (!lead_) continue;
+        const torch::Tensor v = learn::stack_metrics(m);
         metrics_sum_ = metrics_sum_.defined() ? metrics_sum_.add_(v) : v.clone();
         ++metrics_count_;
       }
@@ -344,9 +409,10 @@ void Trainer::loop() {
     buffer_->commit_step(actions_.data(), out_.rewards.data(), out_.terminated.data(), out_.truncated.data(),
                          out_.episode_start.data());
     t.upload = lap(mark);
-    num_timesteps_ += n;
+    num_timesteps_ += step_n;
     n_calls_ += 1;
     for (const auto& f : out_.finished) {
+      if (!lead_) break;
       ++episodes_;
       logger_->record_episode(f.episode_return, f.length,
                               elapsed_before_ + output::now_seconds() - session_start_time_);
@@ -357,21 +423,25 @@ void Trainer::loop() {
         ep_len_.pop_front();
       }
     }
-    if (learning_starts_at_ > 0 && num_timesteps_ - n < learning_starts_at_ && num_timesteps_ >= learning_starts_at_) {
+    if (learning_starts_at_ > 0 && num_timesteps_ - step_n < learning_starts_at_ && num_timesteps_ >= learning_starts_at_) {
       if (tty_) std::printf("\n");
       spdlog::info("step {}: the {} steps of random actions are done; from here on the policy acts and learns", num_timesteps_,
                    learning_starts_at_);
     }
     // Evaluations write their own row (with the training scalars), so they come first.
-    if (config_.train.eval_freq > 0 && num_timesteps_ / config_.train.eval_freq > last_eval_ / config_.train.eval_freq) {
+    // With several ranks the lead alone evaluates, logs and saves; the others wait for it in
+    // their next collective (train.dist_timeout bounds that wait).
+    if (lead_ && config_.train.eval_freq > 0 &&
+        num_timesteps_ / config_.train.eval_freq > last_eval_ / config_.train.eval_freq) {
       last_eval_ = num_timesteps_;
       run_eval();
     }
     // A row every log_interval steps, and at least every 30 s so that slow (pixel) runs are not silent.
-    if (num_timesteps_ - last_log_ >= config_.train.log_interval || output::now_seconds() - last_log_time_ >= 30.0)
+    if (lead_ && (num_timesteps_ - last_log_ >= config_.train.log_interval ||
+                  output::now_seconds() - last_log_time_ >= 30.0))
       log_progress();
     if (tty_) print_progress_bar();
-    if (config_.train.checkpoint_freq > 0 &&
+    if (lead_ && config_.train.checkpoint_freq > 0 &&
         num_timesteps_ / config_.train.checkpoint_freq > last_ckpt_ / config_.train.checkpoint_freq &&
         num_timesteps_ < total_) {
       last_ckpt_ = num_timesteps_;
@@ -389,7 +459,10 @@ void Trainer::loop() {
       timings_.update += t.update;
       timings_.other += t.other;
     }
-    if (g_stop_requests.load() > 0) break;
+    // A stop request seen by any rank stops every rank after the same step.
+    interrupted_ = g_stop_requests.load() > 0;
+    if (dist_) interrupted_ = dist_->any(interrupted_);
+    if (interrupted_) break;
   }
 }
 
@@ -533,6 +606,7 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("action_rng", torch::tensor(words, torch::kInt64));
   ar.write("sampler_rng", sampler_gen_.get_state());
   ar.write("sampler_on_cuda", torch::tensor(device_.is_cuda() ? 1 : 0, torch::kInt64));
+  ar.write("world_size", i64(world_));
   learn::save_archive(ar, path);
 }
 
@@ -544,6 +618,12 @@ void Trainer::load_trainer_state(const std::string& path) {
     if (!ar.try_read(key, t)) throw UserError(path + ": missing " + key + " (damaged checkpoint?)");
     return t;
   };
+  // Another world size would change what a step and a batch mean (both count over the ranks).
+  torch::Tensor saved_world;
+  const std::int64_t was = ar.try_read("world_size", saved_world) ? saved_world.item<std::int64_t>() : 1;
+  if (was != world_)
+    throw UserError(path + ": the run was trained with " + std::to_string(was) + " rank(s) and this launch has " +
+                    std::to_string(world_) + " (WORLD_SIZE): resume it with WORLD_SIZE=" + std::to_string(was));
   num_timesteps_ = read("num_timesteps").item<std::int64_t>();
   n_calls_ = read("n_calls").item<std::int64_t>();
   episodes_ = read("episodes").item<std::int64_t>();
@@ -615,6 +695,11 @@ void Trainer::write_summary(const std::string& stopped) {
   j["session_fps"] = session > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / session : 0.0;
   j["episodes"] = episodes_;
   j["n_updates"] = sac_->updates();
+  j["world_size"] = world_;
+  if (dist_) {
+    j["backend"] = dist_->backend();
+    j["collective_seconds"] = dist_->seconds();
+  }
   auto num = [](double v) { return std::isfinite(v) && std::abs(v) < 1e299 ? nlohmann::json(v) : nlohmann::json(); };
   j["final_ep_rew_mean"] = num(mean_of(ep_rew_));
   j["final_ep_len_mean"] = num(mean_of(ep_len_));
@@ -643,7 +728,15 @@ TrainTimings Trainer::run() {
   SignalScope signals;
   loop();
   if (tty_) std::printf("\n");
-  const bool interrupted = g_stop_requests.load() > 0;
+  const bool interrupted = interrupted_;
+  if (dist_) {
+    timings_.collective = dist_->seconds();
+    // Equal digests on every rank: the ranks stayed in step (the multi-rank test reads this line).
+    spdlog::set_level(spdlog::level::info);
+    spdlog::info("rank {} of {}: {} updates, parameters digest {}, {:.1f} s in collectives", rank_, world_,
+                 sac_->updates(), digest(sac_->replicated_state()), dist_->seconds());
+    if (!lead_) return timings_;
+  }
   if (last_log_ != num_timesteps_) log_progress();
   if (interrupted) {
     // The interrupt checkpoint keeps the replay buffer whatever save_replay_buffer says: without

@@ -20,6 +20,7 @@ class DeviceAdam {
   void step();
 
   const std::vector<torch::Tensor>& params() const { return params_; }
+  const std::vector<torch::Tensor>& grads() const { return grads_; }
   double lr() const { return lr_; }
   torch::Tensor step_count() const { return step_; }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "dodge/learn/adam.hpp"
+#include "dodge/learn/collective.hpp"
 #include "dodge/learn/networks.hpp"
 #include "dodge/learn/replay_buffer.hpp"
 
@@ -112,6 +113,14 @@ class Sac {
 
   // Every parameter, target included, by name (tests, equality checks).
   std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
+  // Everything that must be equal on every rank of a data-parallel run: named_tensors(), the
+  // optimizers' moments and step counts.
+  std::vector<torch::Tensor> replicated_state() const;
+
+  // Data-parallel training: each backward pass's gradients are averaged over the ranks before
+  // the optimizer steps, so that every rank's networks stay identical. Eager updates only (a
+  // CUDA graph cannot hold Gloo's host-side collectives; the trainer turns graphs off).
+  void set_collective(Collective* collective) { collective_ = collective; }
   at::Generator& generator() { return gen_; }
 
  private:
@@ -129,6 +138,8 @@ class Sac {
   torch::Tensor log_ent_coef_;
   double target_entropy_ = 0.0;
   std::unique_ptr<DeviceAdam> critic_opt_, actor_opt_, ent_opt_;
+  Collective* collective_ = nullptr;
+  void step(DeviceAdam& opt);
   at::Generator gen_;
   std::int64_t n_updates_ = 0;
   bool target_encoder_filled_ = false;

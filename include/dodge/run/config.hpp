@@ -73,6 +73,7 @@ struct TrainConfig {
   std::string device = "auto";           // auto | cpu | cuda | cuda:N
   int threads = 0;                       // env threads (0: 1 below 64 envs, else all cores)
   std::int64_t log_interval = 1000;      // env steps between progress lines / metric reads
+  int dist_timeout = 1800;               // seconds a rank waits for the others (several ranks only)
 };
 
 struct Config {

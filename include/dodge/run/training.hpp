@@ -32,6 +32,7 @@ struct TrainTimings {
   double act = 0;     // the actor's forward pass and the actions back on the host
   double update = 0;  // sampling batches and SAC updates
   double other = 0;   // logs, evaluations, checkpoints
+  double collective = 0;  // of update: all-reduces with the other ranks (waits for them included)
   double seconds() const { return env + upload + act + update + other; }
 };
 

@@ -1,0 +1,245 @@
+// Several ranks on c10d (loopback only): the learner's gradients averaged, every rank's
+// parameters bitwise equal, the toy task learned; dodge train under 2 ranks writes one run folder;
+// a rank that dies stops the other with one line; bad launch variables are one-line errors.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "dodge/run/distributed.hpp"
+#include "point_task.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using dodge::run::DistEnv;
+using dodge::run::ProcessGroup;
+
+namespace {
+
+bool have_gloo() {
+  for (const auto& b : dodge::run::dist_backends())
+    if (b == "gloo") return true;
+  WARN("this build has no Gloo (libgloo-dev): the several-ranks tests do not run");
+  return false;
+}
+
+// A TCP port nobody listens on right now.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("no free port");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string rank_env(int rank, int world, int port) {
+  return "env WORLD_SIZE=" + std::to_string(world) + " RANK=" + std::to_string(rank) +
+         " LOCAL_RANK=" + std::to_string(rank) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
+         " OMP_NUM_THREADS=1 ";
+}
+
+struct RankLine {
+  long long updates = -1;
+  std::string digest;
+};
+
+// "rank R of W: N updates, parameters digest D, ..." from a rank's output.
+RankLine rank_line(const std::string& out, int rank) {
+  std::smatch m;
+  const std::regex re("rank " + std::to_string(rank) + " of [0-9]+: ([0-9]+) updates, parameters digest ([0-9a-f]+)");
+  RankLine r;
+  if (std::regex_search(out, m, re)) {
+    r.updates = std::stoll(m[1]);
+    r.digest = m[2];
+  }
+  return r;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Launches `world` ranks of `dodge ARGS` at once and waits for all; rank r's output goes to
+// dir/rank<r>.log, its exit code to dir/rank<r>.rc.
+void launch_ranks(const fs::path& dir, int world, const std::string& args, int timeout_s = 240) {
+  const int port = free_port();
+  std::string cmd;
+  for (int r = 0; r < world; ++r) {
+    const std::string log = (dir / ("rank" + std::to_string(r))).string();
+    cmd += "(" + rank_env(r, world, port) + "timeout " + std::to_string(timeout_s) + " " + DODGE_BINARY + " " + args +
+           " > " + log + ".log 2>&1; echo $? > " + log + ".rc) & ";
+  }
+  run_shell(cmd + "wait");
+}
+
+int rank_rc(const fs::path& dir, int r) { return std::stoi(slurp(dir / ("rank" + std::to_string(r) + ".rc"))); }
+
+}  // namespace
+
+TEST_CASE("several ranks: the learner's gradients are averaged, ranks stay bitwise equal and learn the toy task",
+          "[dist]") {
+  if (!have_gloo()) return;
+  const int port = free_port();
+  struct Out {
+    toy::ToyResult result;
+    std::string error;
+  };
+  Out out[2];
+  auto rank_main = [&](int rank) {
+    try {
+      DistEnv env;
+      env.rank = rank;
+      env.world_size = 2;
+      env.master_port = port;
+      auto pg = ProcessGroup::connect(env, torch::kCPU, std::chrono::seconds(60));
+      // Each rank its own games, samples and noise (as the trainer seeds them); rank 0's weights.
+      out[rank].result = toy::train_point(false, 1500, 64, dodge::run::rank_seed(1, rank), false, 1, nullptr,
+                                          [&](dodge::learn::Sac& sac) {
+                                            sac.set_collective(pg.get());
+                                            pg->broadcast(sac.replicated_state());
+                                          });
+    } catch (const std::exception& e) {
+      out[rank].error = e.what();
+    }
+  };
+  std::thread other([&] { rank_main(1); });
+  rank_main(0);
+  other.join();
+  INFO("rank 0: " << out[0].error << " / rank 1: " << out[1].error);
+  REQUIRE(out[0].error.empty());
+  REQUIRE(out[1].error.empty());
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r << ": trained " << out[r].result.final_distance_trained << " random "
+                 << out[r].result.final_distance_random);
+    CHECK(out[r].result.final_distance_random > 0.5);
+    CHECK(out[r].result.final_distance_trained < 0.12);
+  }
+  // Different batches on each rank, yet every parameter, target and optimizer moment is the same.
+  const auto& a = out[0].result.state;
+  const auto& b = out[1].result.state;
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.size() > 10);
+  std::size_t equal = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) equal += torch::equal(a[i], b[i]) ? 1 : 0;
+  CHECK(equal == a.size());
+  CHECK(dodge::run::digest(a) == dodge::run::digest(b));
+}
+
+TEST_CASE("several ranks: without the all-reduce the same two ranks drift apart", "[dist]") {
+  // The check above can fail: two agents with the same start but their own batches differ.
+  // The same initial weights and noise (agent seed 1), each rank's own games and batches.
+  auto same_agent = [](dodge::learn::SacOptions& o) { o.seed = 1; };
+  const auto r0 = toy::train_point(false, 50, 64, dodge::run::rank_seed(1, 0), false, 1, same_agent);
+  const auto r1 = toy::train_point(false, 50, 64, dodge::run::rank_seed(1, 1), false, 1, same_agent);
+  CHECK(dodge::run::digest(r0.state) != dodge::run::digest(r1.state));
+}
+
+TEST_CASE("several ranks: dodge train under 2 ranks stays in step, writes one run folder, resumes only with 2",
+          "[dist][train]") {
+  if (!have_gloo()) return;
+  TempDir tmp("dist_train");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const std::string results = (tmp.path / "r").string();
+  launch_ranks(tmp.path, 2, "train --config " + cfg + " --results " + results + " --steps 1200");
+  const std::string log0 = slurp(tmp.path / "rank0.log"), log1 = slurp(tmp.path / "rank1.log");
+  INFO("rank 0:\n" << log0 << "\nrank 1:\n" << log1);
+  REQUIRE(rank_rc(tmp.path, 0) == 0);
+  REQUIRE(rank_rc(tmp.path, 1) == 0);
+  const RankLine a = rank_line(log0, 0), b = rank_line(log1, 1);
+  CHECK(a.updates > 100);
+  CHECK(a.updates == b.updates);
+  CHECK(!a.digest.empty());
+  CHECK(a.digest == b.digest);
+  // One run folder, written by rank 0; steps count over both ranks (1200 = 2 ranks x 2 envs x 300).
+  const std::string run = only_run(results, "tiny");
+  const auto summary = nlohmann::json::parse(slurp(fs::path(run) / "training_summary.json"));
+  CHECK(summary["world_size"] == 2);
+  CHECK(summary["total_timesteps"] == 1200);
+  CHECK(summary["backend"] == "gloo");
+  CHECK_THAT(slurp(fs::path(run) / "launches.jsonl"), Catch::Contains("\"world_size\":2"));
+  CHECK_THAT(log1, !Catch::Contains("results in"));
+
+  // Resuming with another world size is refused, with one line; with 2 ranks it goes on in step.
+  const auto single = run_dodge("train --resume " + run + " --steps 400");
+  CHECK(single.code == 2);
+  CHECK_THAT(single.output, Catch::Contains("trained with 2 rank(s)") && Catch::Contains("WORLD_SIZE=2"));
+  launch_ranks(tmp.path, 2, "train --resume " + run + " --steps 800");
+  const std::string again0 = slurp(tmp.path / "rank0.log"), again1 = slurp(tmp.path / "rank1.log");
+  INFO("resumed rank 0:\n" << again0 << "\nresumed rank 1:\n" << again1);
+  REQUIRE(rank_rc(tmp.path, 0) == 0);
+  REQUIRE(rank_rc(tmp.path, 1) == 0);
+  const RankLine c = rank_line(again0, 0), d = rank_line(again1, 1);
+  CHECK(c.updates > a.updates);
+  CHECK(c.digest == d.digest);
+  CHECK(nlohmann::json::parse(slurp(fs::path(run) / "training_summary.json"))["total_timesteps"] == 2000);
+}
+
+TEST_CASE("several ranks: a rank that dies stops the other with one line, in bounded time", "[dist][train]") {
+  if (!have_gloo()) return;
+  TempDir tmp("dist_kill");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const int port = free_port();
+  const std::string args = std::string(DODGE_BINARY) + " train --config " + cfg + " --results " +
+                           (tmp.path / "r").string() + " --steps 10000000 --set train.eval_freq=0";
+  const std::string log0 = tmp.file("rank0.log"), log1 = tmp.file("rank1.log");
+  // Rank 1 is killed (SIGKILL: no goodbye) once both learn; rank 0 must notice and exit.
+  const std::string script =
+      "(" + rank_env(0, 2, port) + "timeout 120 " + args + " > " + log0 + " 2>&1; echo $? > " + tmp.file("rc0") +
+      ") & " + rank_env(1, 2, port) + args + " > " + log1 + " 2>&1 & p1=$!; " +
+      "for i in $(seq 600); do grep -q 'random actions are done' " + log0 + " && break; sleep 0.1; done; sleep 2; " +
+      "kill -9 $p1; t0=$(date +%s.%N); wait; echo $(date +%s.%N) $t0 | awk '{print $1 - $2}' > " +
+      tmp.file("seconds");
+  run_shell(script);
+  const std::string out = slurp(tmp.path / "rank0.log");
+  INFO(out);
+  const int rc = std::stoi(slurp(tmp.path / "rc0"));
+  CHECK(rc != 0);
+  CHECK(rc != 124);  // not the test's timeout: rank 0 stopped by itself
+  CHECK(std::stod(slurp(tmp.path / "seconds")) < 60.0);
+  std::string text = out;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  const std::string last = text.substr(text.find_last_of('\n') + 1);
+  CHECK_THAT(last, Catch::StartsWith("dodge: error: rank 0: ") && Catch::Contains("with the other ranks failed"));
+  CHECK_THAT(out, !Catch::Contains("frame #"));
+}
+
+TEST_CASE("several ranks: bad launch variables are one-line errors with exit code 2", "[dist][bad-input]") {
+  TempDir tmp("dist_bad");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const std::string train = std::string(DODGE_BINARY) + " train --config " + cfg + " --results " +
+                            (tmp.path / "r").string() + " --steps 200";
+  auto check = [](const RunResult& r, const std::string& contains) {
+    INFO(r.output);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains("dodge: error: ") && Catch::Contains(contains));
+    CHECK_THAT(r.output, !Catch::Contains("frame #"));
+  };
+  check(run_shell("env WORLD_SIZE=2 " + train), "RANK is not set");
+  check(run_shell("env RANK=0 " + train), "WORLD_SIZE is not");
+  check(run_shell("env WORLD_SIZE=2 RANK=2 " + train), "RANK=2");
+  check(run_shell("env WORLD_SIZE=two RANK=0 " + train), "WORLD_SIZE=two");
+  if (!have_gloo()) return;
+  // Rank 1 of a job whose master never comes: it gives up after train.dist_timeout.
+  const auto t0 = std::chrono::steady_clock::now();
+  check(run_shell(rank_env(1, 2, free_port()) + train + " --set train.dist_timeout=10"), "cannot reach");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
+  // Nothing was written by the rank that failed.
+  CHECK_FALSE(fs::exists(tmp.path / "r"));
+}
