@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 
 #include <ATen/autocast_mode.h>
 
@@ -130,6 +131,12 @@ class Bf16Autocast {
 };
 
 }  // namespace
+
+bool cpu_has_native_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text.find("avx512_bf16") != std::string::npos || text.find("amx_bf16") != std::string::npos;
+}
 
 Precision precision_named(const std::string& name) {
   if (name == "fp32") return Precision::Fp32;

@@ -93,15 +93,6 @@ TEST_CASE("SAC learns to move a dot to the centre from pixels with LayerNorm + t
   CHECK(r.seconds < 120);
 }
 
-namespace {
-// Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX). Without, oneDNN emulates it about
-// ten times slower than fp32 (measured on an AVX2 machine), too slow for a learning test.
-bool cpu_has_native_bf16() {
-  std::ifstream in("/proc/cpuinfo");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return text.find("avx512_bf16") != std::string::npos || text.find("amx_bf16") != std::string::npos;
-}
-}  // namespace
 
 TEST_CASE("SAC learns to move a dot to the centre from pixels in bf16 on the CPU", "[sac][learn]") {
   if (!cpu_has_native_bf16()) {

@@ -35,6 +35,9 @@ namespace dodge::learn {
 enum class Precision { Fp32, Tf32, Bf16 };
 // "fp32" | "tf32" | "bf16"; throws std::invalid_argument for anything else.
 Precision precision_named(const std::string& name);
+// Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX, from /proc/cpuinfo). Without it
+// oneDNN emulates bf16, 10-20x slower than fp32 (docs/PERFORMANCE.md).
+bool cpu_has_native_bf16();
 
 struct SacOptions {
   std::vector<std::int64_t> obs_shape;  // the network input: {k*C, H, W} (uint8) or {k*D} (float)
