@@ -142,7 +142,24 @@ Precision precision_named(const std::string& name) {
   if (name == "fp32") return Precision::Fp32;
   if (name == "tf32") return Precision::Tf32;
   if (name == "bf16") return Precision::Bf16;
-  throw std::invalid_argument("precision " + name + ": allowed: fp32 | tf32 | bf16");
+  if (name == "auto") return Precision::Auto;
+  throw std::invalid_argument("precision " + name + ": allowed: fp32 | tf32 | bf16 | auto");
+}
+
+Precision resolve_precision(Precision precision, const torch::Device& device) {
+  if (precision != Precision::Auto) return precision;
+  if (device.is_cuda()) return Precision::Tf32;
+  return cpu_has_native_bf16() ? Precision::Bf16 : Precision::Fp32;
+}
+
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::Fp32: return "fp32";
+    case Precision::Tf32: return "tf32";
+    case Precision::Bf16: return "bf16";
+    case Precision::Auto: return "auto";
+  }
+  return "?";
 }
 
 torch::Tensor stack_metrics(const SacMetrics& m) {
@@ -237,6 +254,7 @@ struct Sac::Graph {};
 Sac::Sac(const SacOptions& o, torch::Device device)
     : options_(o), device_(device.is_cuda() && !device.has_index() ? torch::Device(torch::kCUDA, 0) : device) {
   if (o.obs_shape.empty()) throw std::invalid_argument("SAC: empty observation shape");
+  options_.precision = resolve_precision(o.precision, device_);
   // Parameter initialisation draws from torch's global generator: seed it for reproducibility.
   torch::manual_seed(o.seed);
   const EncoderOptions encoder{o.encoder, o.features_dim, o.layer_norm};

@@ -358,7 +358,7 @@ std::vector<Field> schema(Config& c) {
   b.real("encoder_tau", s.encoder_tau, {0, 1});
   b.choice("augment", s.augment, {"random_shift", "none"});
   b.integer("target_update_interval", s.target_update_interval, {1, 1e6});
-  b.choice("precision", s.precision, {"fp32", "tf32", "bf16"});
+  b.choice("precision", s.precision, {"fp32", "tf32", "bf16", "auto"});
   b.boolean("cuda_graph", s.cuda_graph);
 
   TrainConfig& t = c.train;

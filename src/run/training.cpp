@@ -249,7 +249,13 @@ void Trainer::setup() {
   learn::SacOptions sac_opts = sac_options(config_);
   if (lead_ && device_.is_cpu() && sac_opts.precision == learn::Precision::Bf16 && !learn::cpu_has_native_bf16())
     spdlog::warn("sac.precision: bf16 on a CPU without AVX-512 BF16 or AMX: it is emulated here, 10-20x slower "
-                 "than fp32 (docs/PERFORMANCE.md, \"Pixels on the CPU\"); use fp32");
+                 "than fp32 (docs/PERFORMANCE.md, \"Pixels on the CPU\"); use fp32 or auto");
+  if (lead_ && sac_opts.precision == learn::Precision::Auto)
+    spdlog::info("sac.precision: auto is {} on {}{}",
+                 learn::precision_name(learn::resolve_precision(sac_opts.precision, device_)), device_.str(),
+                 device_.is_cpu() ? (learn::cpu_has_native_bf16() ? " (this CPU computes bf16 natively)"
+                                                                  : " (this CPU has no native bf16)")
+                                  : "");
   sac_opts.seed = seed;  // noise and augmentation differ per rank; the weights come from rank 0
   sac_ = std::make_unique<learn::Sac>(sac_opts, device_);
   sampler_gen_ = make_generator(device_, seed + 7919);
@@ -448,7 +454,8 @@ void Trainer::loop() {
         num_timesteps_ / config_.train.checkpoint_freq > last_ckpt_ / config_.train.checkpoint_freq &&
         num_timesteps_ < total_) {
       last_ckpt_ = num_timesteps_;
-      log_progress();  // also checks the losses are finite before saving
+      // Also checks the losses are finite before saving; an eval row at this step already did.
+      if (last_log_ != num_timesteps_) log_progress();
       save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
                       config_.train.save_replay_buffer);
       prune_checkpoints();

@@ -106,6 +106,28 @@ TEST_CASE("SAC learns to move a dot to the centre from pixels in bf16 on the CPU
   CHECK(r.seconds < 150);
 }
 
+// configs/sac_pixels_cpu.yaml says auto: bf16 only where the CPU computes it natively (emulated
+// bf16 is 10-20x slower than fp32), TF32 on CUDA; the learner holds the resolved precision.
+TEST_CASE("precision auto resolves per device", "[sac]") {
+  CHECK(precision_named("auto") == Precision::Auto);
+  CHECK_THROWS_WITH(precision_named("fp16"), Catch::Contains("fp32 | tf32 | bf16 | auto"));
+  const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
+  CHECK(resolve_precision(Precision::Auto, cpu) == (cpu_has_native_bf16() ? Precision::Bf16 : Precision::Fp32));
+  CHECK(resolve_precision(Precision::Auto, cuda) == Precision::Tf32);
+  for (const auto p : {Precision::Fp32, Precision::Tf32, Precision::Bf16}) {
+    CHECK(resolve_precision(p, cpu) == p);
+    CHECK(resolve_precision(p, cuda) == p);
+  }
+  CHECK(std::string(precision_name(resolve_precision(Precision::Auto, cuda))) == "tf32");
+  SacOptions o;
+  o.obs_shape = {4};
+  o.action_dim = 2;
+  o.net_arch = {8};
+  o.precision = Precision::Auto;
+  const Sac sac(o, cpu);
+  CHECK(sac.options().precision == resolve_precision(Precision::Auto, cpu));
+}
+
 TEST_CASE("encoders: NatureCNN and DrQ shapes, names, and LayerNorm + tanh features", "[sac]") {
   torch::manual_seed(0);
   const auto obs = torch::randint(0, 256, {5, 3, 48, 48}, torch::kUInt8);

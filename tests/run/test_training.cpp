@@ -48,6 +48,9 @@ TEST_CASE("the sac keys reach the learner's options", "[train]") {
   CHECK(o.tau == 0.01);
   apply_overrides(c, {"sac.precision=bf16"});
   CHECK(sac_options(c).precision == dodge::learn::Precision::Bf16);
+  apply_overrides(c, {"sac.precision=auto"});
+  CHECK(sac_options(c).precision == dodge::learn::Precision::Auto);
+  CHECK_THROWS_WITH(apply_overrides(c, {"sac.precision=fp16"}), Catch::Contains("auto"));
 }
 
 TEST_CASE("a short training run produces the whole results folder", "[train]") {
@@ -118,9 +121,24 @@ TEST_CASE("a short training run produces the whole results folder", "[train]") {
   CHECK_THAT(header, Catch::Contains("rollout/ep_rew_mean") && Catch::Contains("train/critic_loss") &&
                          Catch::Contains("train/ent_coef") && Catch::Contains("time/fps"));
   CHECK_THAT(header, Catch::Contains("eval/success_rate"));
+  // One row per step: a checkpoint at a step that already has a row adds no second one (it once
+  // added a row with fps 0, printed as "random actions, no updates yet" in the middle of a run).
+  const auto split = [](const std::string& line) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    return cells;
+  };
+  const auto names = split(header);
+  const auto step_col = std::find(names.begin(), names.end(), "time/total_timesteps") - names.begin();
+  REQUIRE(step_col < static_cast<std::ptrdiff_t>(names.size()));
+  double last_step = -1;
   int rows = 0, eval_rows = 0;
   for (std::string line; std::getline(p, line);) {
     ++rows;
+    const double step = std::stod(split(line).at(step_col));
+    CHECK(step > last_step);
+    last_step = step;
     // An evaluation's row also carries the training scalars of its step (SB3 dumps them together).
     const auto cells = std::count(line.begin(), line.end(), ',');
     CHECK(cells == std::count(header.begin(), header.end(), ','));

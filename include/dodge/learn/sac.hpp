@@ -32,12 +32,17 @@ namespace dodge::learn {
 // and on the CPU (oneDNN's AVX-512 BF16 kernels), with their features cast back to fp32 so that the
 // heads, losses, log-probs and the entropy term stay fp32 (TF32 on CUDA). bf16 Q values would be
 // rounded by about 0.4 at |Q| ~ 100, larger than the TD errors the critic learns from.
-enum class Precision { Fp32, Tf32, Bf16 };
-// "fp32" | "tf32" | "bf16"; throws std::invalid_argument for anything else.
+// Auto is resolved by Sac for its device: TF32 on CUDA, bf16 on a CPU that computes it natively,
+// fp32 on other CPUs (where bf16 is emulated and slower than fp32).
+enum class Precision { Fp32, Tf32, Bf16, Auto };
+// "fp32" | "tf32" | "bf16" | "auto"; throws std::invalid_argument for anything else.
 Precision precision_named(const std::string& name);
 // Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX, from /proc/cpuinfo). Without it
 // oneDNN emulates bf16, 10-20x slower than fp32 (docs/PERFORMANCE.md).
 bool cpu_has_native_bf16();
+// What Auto means on a device; any other precision is returned as it is.
+Precision resolve_precision(Precision precision, const torch::Device& device);
+const char* precision_name(Precision precision);
 
 struct SacOptions {
   std::vector<std::int64_t> obs_shape;  // the network input: {k*C, H, W} (uint8) or {k*D} (float)

@@ -54,7 +54,7 @@ struct SacConfig {
   double encoder_tau = 0.0;              // that copy's Polyak rate (0: tau)
   std::string augment = "random_shift";  // random_shift | none
   int target_update_interval = 1;
-  std::string precision = "tf32";        // fp32 | tf32 (CUDA only; fp32 on the CPU) | bf16 (encoders, CPU and CUDA)
+  std::string precision = "tf32";        // fp32 | tf32 (CUDA only; fp32 on the CPU) | bf16 (encoders, CPU and CUDA) | auto
   bool cuda_graph = true;                // capture the update as a CUDA graph on CUDA
 };
 
