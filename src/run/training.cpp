@@ -250,14 +250,15 @@ void Trainer::setup() {
   if (lead_ && device_.is_cpu() && sac_opts.precision == learn::Precision::Bf16 && !learn::cpu_has_native_bf16())
     spdlog::warn("sac.precision: bf16 on a CPU without AVX-512 BF16 or AMX: it is emulated here, 10-20x slower "
                  "than fp32 (docs/PERFORMANCE.md, \"Pixels on the CPU\"); use fp32 or auto");
-  if (lead_ && sac_opts.precision == learn::Precision::Auto)
-    spdlog::info("sac.precision: auto is {} on {}{}",
-                 learn::precision_name(learn::resolve_precision(sac_opts.precision, device_)), device_.str(),
-                 device_.is_cpu() ? (learn::cpu_has_native_bf16() ? " (this CPU computes bf16 natively)"
-                                                                  : " (this CPU has no native bf16)")
-                                  : "");
   sac_opts.seed = seed;  // noise and augmentation differ per rank; the weights come from rank 0
   sac_ = std::make_unique<learn::Sac>(sac_opts, device_);
+  if (lead_ && sac_opts.precision == learn::Precision::Auto) {
+    const learn::Precision chosen = sac_->options().precision;  // the learner resolved auto for its device
+    const char* why = !device_.is_cpu()                   ? ""
+                      : chosen == learn::Precision::Bf16 ? " (this CPU computes bf16 natively)"
+                                                         : " (this CPU has no native bf16)";
+    spdlog::info("sac.precision: auto is {} on {}{}", learn::precision_name(chosen), device_.str(), why);
+  }
   sampler_gen_ = make_generator(device_, seed + 7919);
   action_rng_ = game::Rng(seed ^ 0xA5A5A5A5ull);
   sink_ = std::make_unique<BufferSink>(config_, spec.image);

@@ -93,7 +93,6 @@ TEST_CASE("SAC learns to move a dot to the centre from pixels with LayerNorm + t
   CHECK(r.seconds < 120);
 }
 
-
 TEST_CASE("SAC learns to move a dot to the centre from pixels in bf16 on the CPU", "[sac][learn]") {
   if (!cpu_has_native_bf16()) {
     WARN("this CPU has no native bf16 (avx512_bf16 / amx_bf16): skipping the bf16 learning test");
