@@ -16,6 +16,7 @@ Runs never overlap: on a small machine two at once would make every figure wrong
 Standard library only (no numpy), so Debian's python3 runs it.
 """
 import argparse
+import csv
 import datetime
 import glob
 import json
@@ -62,18 +63,34 @@ def train(args, seed, results):
         return json.load(f), wall
 
 
-def evaluate(args, run_dir):
-    best = os.path.join(run_dir, "best")
-    if not os.path.isdir(best):
+def evaluate(args, run_dir, which):
+    """Evaluates RUN/best, or with which="last" the checkpoint the run ended with (final/ when it
+    finished or stopped itself, else the interrupt checkpoint)."""
+    target = os.path.join(run_dir, "best") if which == "best" else run_dir
+    if not os.path.isdir(target):
         return None
-    out = os.path.join(run_dir, "eval_best.json")
-    cmd = [args.dodge, "eval", best, "--episodes", str(args.episodes), "--json", out]
+    out = os.path.join(run_dir, f"eval_{which}.json")
+    cmd = [args.dodge, "eval", target, "--episodes", str(args.episodes), "--json", out]
     print("$ " + " ".join(cmd), flush=True)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
-        fail(f"eval of {best} exited with {r.returncode}:\n{r.stdout[-2000:]}")
+        fail(f"eval of {target} exited with {r.returncode}:\n{r.stdout[-2000:]}")
     with open(out) as f:
         return json.load(f)
+
+
+def eval_history(run_dir):
+    """The run's evaluations from logs/progress.csv: (seconds, step, mean reward, success rate)."""
+    path = os.path.join(run_dir, "logs", "progress.csv")
+    rows = []
+    if not os.path.isfile(path):
+        return rows
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            if r.get("eval/mean_reward"):
+                rows.append((float(r["time/time_elapsed"]), int(float(r["time/total_timesteps"])),
+                             float(r["eval/mean_reward"]), float(r["eval/success_rate"])))
+    return rows
 
 
 def spread(values):
@@ -111,7 +128,13 @@ def main():
     for seed in seeds:
         results = os.path.join(args.results, f"{label}_{stamp}", f"seed_{seed}")
         summary, wall = train(args, seed, results)
-        ev = evaluate(args, summary["run_dir"])
+        ev = evaluate(args, summary["run_dir"], "best")
+        last = evaluate(args, summary["run_dir"], "last")
+        history = eval_history(summary["run_dir"])
+        # When the evaluations (during training) first met the bar, and the worst survival over the
+        # run's second half: how steady the policy it ends with is.
+        bar = next(((t, s) for t, s, m, k in history if m >= 900 and k >= 0.9), None)
+        half = [k for t, s, m, k in history if t >= history[-1][0] / 2] if history else []
         row = {
             "date": datetime.date.today().isoformat(),
             "label": label,
@@ -127,6 +150,10 @@ def main():
             "best_eval_step": summary.get("best_eval_step"),
             "best_eval_during_training": summary.get("best_eval_mean_reward"),
             "final_eval_during_training": (summary.get("final_eval") or {}).get("mean_reward"),
+            "stopped": summary.get("stopped"),
+            "evals_first_at_bar_seconds": round(bar[0], 1) if bar else None,
+            "evals_first_at_bar_step": bar[1] if bar else None,
+            "second_half_min_eval_survival": min(half) if half else None,
             "run_dir": summary["run_dir"],
         }
         if ev:
@@ -137,6 +164,13 @@ def main():
                 "eval_mean": ev.get("mean_return"),
                 "eval_std": ev.get("std_return"),
                 "eval_survival": ev.get("success_rate"),
+            })
+        if last:
+            row.update({
+                "last_checkpoint_step": last.get("step"),
+                "last_mean": last.get("mean_return"),
+                "last_std": last.get("std_return"),
+                "last_survival": last.get("success_rate"),
             })
         rows.append(row)
         os.makedirs(os.path.dirname(os.path.abspath(args.rows)), exist_ok=True)
@@ -150,16 +184,24 @@ def main():
                         f"{label}: {len(rows)} seeds"], check=False)
     print(f"\n{label}: {args.config} {' '.join('--set ' + s for s in args.set)}")
     print(f"{'seed':>4} {'minutes':>7} {'env steps':>10} {'updates':>8} {'upd/s':>6} {'best@step':>10} "
-          f"{'eval mean':>10} {'± std':>7} {'survived':>8}")
+          f"{'eval mean':>10} {'± std':>7} {'survived':>8} {'last mean':>10} {'± std':>7} {'survived':>8} "
+          f"{'bar at s':>8} {'min 2nd half':>12}")
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.0f}%"
+
     for r in rows:
-        surv = r.get("eval_survival")
         print(f"{r['seed']:>4} {r['wall_seconds'] / 60:>7.1f} {r['env_steps']:>10} {r['updates']:>8} "
               f"{r['updates_per_second'] or 0:>6.1f} {r['best_eval_step']:>10} "
               f"{r.get('eval_mean', float('nan')):>10.1f} {r.get('eval_std', float('nan')):>7.1f} "
-              f"{'-' if surv is None else f'{100 * surv:.0f}%':>8}")
+              f"{pct(r.get('eval_survival')):>8} "
+              f"{r.get('last_mean', float('nan')):>10.1f} {r.get('last_std', float('nan')):>7.1f} "
+              f"{pct(r.get('last_survival')):>8} "
+              f"{r['evals_first_at_bar_seconds'] or '-':>8} {pct(r['second_half_min_eval_survival']):>12}")
     print(f"median [range] over {len(rows)} seeds: eval mean {spread([r.get('eval_mean') for r in rows])}, "
           f"survival % {spread([100 * r['eval_survival'] if r.get('eval_survival') is not None else None for r in rows])}, "
           f"best during training {spread([r.get('best_eval_during_training') for r in rows])}")
+    print(f"  the checkpoint each run ended with: eval mean {spread([r.get('last_mean') for r in rows])}, "
+          f"survival % {spread([100 * r['last_survival'] if r.get('last_survival') is not None else None for r in rows])}")
     return 0
 
 

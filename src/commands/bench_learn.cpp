@@ -7,7 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
+#include <torch/csrc/autograd/profiler_legacy.h>
+#endif
+
 #include "dodge/commands/bench.hpp"
+#include "dodge/learn/cpu_info.hpp"
+#include "dodge/learn/flops.hpp"
 #include "dodge/learn/replay_buffer.hpp"
 #include "dodge/learn/sac.hpp"
 #include "dodge/run/config.hpp"
@@ -31,7 +37,7 @@ struct LearnBenchOptions {
   bool layer_norm = false;
   int features = 512;
   std::string device = "auto";
-  std::int64_t capacity = 100000;
+  std::int64_t capacity = 0;  // 0: replay's 100000; update's max(4096, 4 batch)
   int steps = 50;
   int repeats = 3;
   int warmup = 5;
@@ -39,6 +45,11 @@ struct LearnBenchOptions {
   std::string precision = "tf32";
   bool target_encoder = true;
   bool cuda_graph = true;
+  int n_step = 1;
+  int actor_every = 1;
+  int profile = 0;
+  std::string config;  // bench update --config: the network, batch and sampling of a training config
+  std::vector<std::string> overrides, variants;
   std::string json;
 };
 
@@ -116,30 +127,184 @@ void bench_replay(const LearnBenchOptions& o) {
   finish_report(report, o.json.empty() ? "results/bench/replay.json" : o.json);
 }
 
+// One row of bench update: an agent, the buffer it samples, and how it samples.
+struct UpdateCase {
+  std::vector<std::pair<std::string, output::Cell>> label;  // the row's first columns
+  learn::SacOptions sac;
+  learn::ReplaySpec replay;
+  int batch = 256;
+  learn::NStep n_step{1, 0.99};
+  std::int64_t episode_steps = 1000;  // rows between episode starts in the filled buffer
+};
+
+// Fills the buffer to capacity as the trainer does (whole frames written, episodes of the case's
+// length), so that sampling touches as much memory as in training.
+void fill(learn::ReplayBuffer& rb, const UpdateCase& c) {
+  const std::int64_t n = c.replay.n_envs;
+  const std::size_t bytes = static_cast<std::size_t>(n * c.replay.obs_bytes());
+  std::vector<float> actions(static_cast<std::size_t>(n * c.replay.action_dim), 0.2f), rewards(n, 1.0f);
+  std::vector<std::uint8_t> zeros(static_cast<std::size_t>(n), 0), starts(static_cast<std::size_t>(n), 0);
+  std::memset(rb.next_frames(), 40, bytes);
+  rb.commit_reset();
+  for (std::int64_t r = 0; r < rb.rows() - 1; ++r) {
+    std::memset(rb.next_frames(), static_cast<int>(r % 200), bytes);
+    for (auto& s : starts) s = (r % c.episode_steps == c.episode_steps - 1) ? 1 : 0;
+    rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), starts.data());
+  }
+}
+
+// The machine's peak for an update: the encoder at the precision's rate (bf16 on the CPU only
+// for the encoders), the heads at fp32's; the time a perfect machine would need for each part.
+struct Peak {
+  double gflops = 0;  // for this update's mix
+  std::string how;
+};
+Peak cpu_peak(const learn::UpdateFlops& f, learn::Precision precision) {
+  const learn::CpuInfo& cpu = learn::this_cpu();
+  const int threads = at::get_num_threads();
+  const double ghz = cpu.mhz / 1000.0;
+  const auto fp32 = learn::peak_per_cycle(cpu, false);
+  const auto enc = learn::peak_per_cycle(cpu, precision == learn::Precision::Bf16);
+  const double enc_peak = threads * ghz * enc.flop, head_peak = threads * ghz * fp32.flop;
+  Peak p;
+  if (ghz <= 0) return p;
+  p.gflops = f.total() / (f.encoder() / enc_peak + f.heads() / head_peak);
+  p.how = fmt::format("{} threads x {:.2f} GHz x {} FLOP/cycle ({}) = {:.0f} GFLOP/s for the encoders; heads in fp32 at "
+                      "{} FLOP/cycle = {:.0f} GFLOP/s; this update's mix: {:.0f} GFLOP/s",
+                      threads, ghz, enc.flop, enc.why, enc_peak, fp32.flop, head_peak, p.gflops);
+  return p;
+}
+
+#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
+#define DODGE_OP_PROFILE 1
+// Self time per operator over `updates` calls of step(): the autograd profiler's events, nested
+// ranges matched per thread, each range's time less its children's.
+void print_op_profile(const std::function<void()>& step, int updates) {
+  namespace prof = torch::autograd::profiler;
+  prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+  const double t0 = output::now_seconds();
+  for (int i = 0; i < updates; ++i) step();
+  const double wall_us = (output::now_seconds() - t0) * 1e6;
+  const auto lists = prof::disableProfilerLegacy();
+  struct Agg {
+    double self_us = 0;
+    long calls = 0;
+  };
+  std::map<std::string, Agg> by_name;
+  for (const auto& events : lists) {
+    struct Open {
+      const prof::LegacyEvent* push;
+      double children_us;
+    };
+    std::vector<Open> stack;
+    for (const auto& e : events) {
+      if (e.kind() == prof::EventKind::PushRange) {
+        stack.push_back({&e, 0.0});
+      } else if (e.kind() == prof::EventKind::PopRange && !stack.empty()) {
+        const Open o = stack.back();
+        stack.pop_back();
+        const double us = o.push->cpuElapsedUs(e);
+        auto& a = by_name[o.push->name()];
+        a.self_us += us - o.children_us;
+        a.calls += 1;
+        if (!stack.empty()) stack.back().children_us += us;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Agg>> rows(by_name.begin(), by_name.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  double total = 0;
+  for (const auto& r : rows) total += r.second.self_us;
+  std::printf("\nper-operator self time over %d updates (autograd profiler; %.1f ms per update with the profiler on, "
+              "%.1f ms of it inside operators):\n",
+              updates, wall_us / 1e3 / updates, total / 1e3 / updates);
+  std::printf("  %-44s %8s %12s %7s\n", "operator", "calls/upd", "ms/update", "share");
+  for (std::size_t i = 0; i < rows.size() && i < 20; ++i)
+    std::printf("  %-44s %8.1f %12.3f %6.1f%%\n", rows[i].first.c_str(),
+                static_cast<double>(rows[i].second.calls) / updates, rows[i].second.self_us / 1e3 / updates,
+                100.0 * rows[i].second.self_us / wall_us);
+}
+#endif
+
 void bench_update(const LearnBenchOptions& o) {
   const torch::Device device = run::resolve_device(o.device);
   output::BenchReport report;
   report.name = "update";
   run::require_creatable_file("--json", o.json.empty() ? "results/bench/update.json" : o.json);
   report.command = output::command_line();
-  const int c = o.rgb ? 3 : 1;
-  std::vector<std::pair<std::string, learn::Precision>> precisions;
-  for (const auto& p : split(o.precision)) {
-    try {
-      precisions.emplace_back(p, learn::precision_named(p));
-    } catch (const std::invalid_argument& e) {
-      throw run::UserError(std::string("--") + e.what());
+  std::vector<UpdateCase> cases;
+  if (!o.config.empty()) {
+    // What a training with this config runs: its network, batch, n-step sampling from a buffer of
+    // its size, filled; a row for the config and one per --variant.
+    std::vector<std::string> variants{""};
+    variants.insert(variants.end(), o.variants.begin(), o.variants.end());
+    for (const auto& v : variants) {
+      run::Config cfg = run::load_config(o.config);
+      run::apply_overrides(cfg, o.overrides);
+      run::apply_overrides(cfg, split(v));
+      run::validate(cfg);
+      UpdateCase c;
+      c.sac = run::sac_options(cfg);
+      c.sac.cuda_graph = o.cuda_graph && cfg.sac.cuda_graph;
+      c.replay = run::replay_spec(cfg);
+      c.batch = cfg.sac.batch_size;
+      c.n_step = learn::NStep{cfg.sac.n_step, cfg.sac.gamma};
+      c.episode_steps = cfg.env.game.max_episode_steps;
+      c.label = {{"config", v.empty() ? std::string("(as configured)") : v}};
+      cases.push_back(c);
     }
-  }
-  for (const auto& enc : split(o.encoder))
-    if (enc != "shared" && enc != "separate") throw run::UserError("--encoder " + enc + ": allowed: shared | separate");
-  std::vector<learn::EncoderKind> cnns;
-  for (const auto& k : split(o.cnn)) {
-    try {
-      cnns.push_back(learn::encoder_kind_named(k));
-    } catch (const std::invalid_argument& e) {
-      throw run::UserError(std::string("--cnn: ") + e.what());
+  } else {
+    const int c = o.rgb ? 3 : 1;
+    std::vector<std::pair<std::string, learn::Precision>> precisions;
+    for (const auto& p : split(o.precision)) {
+      try {
+        precisions.emplace_back(p, learn::precision_named(p));
+      } catch (const std::invalid_argument& e) {
+        throw run::UserError(std::string("--") + e.what());
+      }
     }
+    for (const auto& enc : split(o.encoder))
+      if (enc != "shared" && enc != "separate") throw run::UserError("--encoder " + enc + ": allowed: shared | separate");
+    std::vector<learn::EncoderKind> cnns;
+    for (const auto& k : split(o.cnn)) {
+      try {
+        cnns.push_back(learn::encoder_kind_named(k));
+      } catch (const std::invalid_argument& e) {
+        throw run::UserError(std::string("--cnn: ") + e.what());
+      }
+    }
+    for (int res : parse_int_list(o.res, "--res"))
+      for (learn::EncoderKind cnn : cnns)
+        for (const auto& enc : split(o.encoder))
+          for (const auto& precision : precisions)
+            for (int b : parse_int_list(o.batch, "--batch")) {
+              UpdateCase u;
+              u.sac.obs_shape = std::vector<std::int64_t>{c * o.stack, res, res};
+              u.sac.encoder = cnn;
+              u.sac.layer_norm = o.layer_norm;
+              u.sac.features_dim = o.features;
+              u.sac.action_dim = 3;
+              u.sac.shared_encoder = enc == "shared";
+              u.sac.target_encoder = o.target_encoder;
+              u.sac.augment = o.augment == "random_shift";
+              u.sac.precision = precision.second;
+              u.sac.cuda_graph = o.cuda_graph;
+              u.sac.actor_update_interval = o.actor_every;
+              u.sac.target_entropy = std::nan("");
+              u.replay.capacity = o.capacity > 0 ? o.capacity : std::max<std::int64_t>(4096, 4 * b);
+              u.replay.n_envs = 8;
+              u.replay.frame_stack = o.stack;
+              u.replay.obs_shape = std::vector<std::int64_t>{c, res, res};
+              u.replay.action_dim = 3;
+              u.batch = b;
+              u.n_step = learn::NStep{o.n_step, u.sac.gamma};
+              u.label = {{"res", res},
+                         {"cnn", learn::to_string(cnn)},
+                         {"shared", enc == "shared" ? 1 : 0},
+                         {"precision", precision.first},
+                         {"batch", b}};
+              cases.push_back(u);
+            }
   }
   // Under torchrun (WORLD_SIZE set) every update all-reduces its gradients, as a multi-rank
   // training does: the rows then say what that costs. Rank 0 reports.
@@ -148,93 +313,95 @@ void bench_update(const LearnBenchOptions& o) {
     pg = run::ProcessGroup::connect(*denv, device, std::chrono::seconds(600));
   const bool lead = !pg || pg->rank() == 0;
   if (lead)
-  std::printf("bench update on %s: %s x %d, SAC (twin Q, target, entropy), %d features%s, augment %s, %s%s\n",
-              device.str().c_str(), o.rgb ? "RGB" : "grey", o.stack, o.features,
-              o.layer_norm ? " + LayerNorm/tanh" : "", o.augment.c_str(),
-              o.target_encoder ? "target encoder" : "no target encoder in shared mode",
-              device.is_cuda() ? (o.cuda_graph ? ", CUDA graph" : ", eager") : "");
-  for (int res : parse_int_list(o.res, "--res"))
-  for (learn::EncoderKind cnn : cnns)
-  for (const auto& enc : split(o.encoder)) {
-    for (const auto& precision : precisions) {
-      for (int b : parse_int_list(o.batch, "--batch")) {
-        learn::SacOptions so;
-        so.obs_shape = std::vector<std::int64_t>{c * o.stack, res, res};
-        so.encoder = cnn;
-        so.layer_norm = o.layer_norm;
-        so.features_dim = o.features;
-        so.action_dim = 3;
-        so.shared_encoder = enc == "shared";
-        so.target_encoder = o.target_encoder;
-        so.augment = o.augment == "random_shift";
-        so.precision = precision.second;
-        so.cuda_graph = o.cuda_graph;
-        so.target_entropy = std::nan("");
-        learn::Sac sac(so, device);
-        if (pg) {
-          sac.set_collective(pg.get());
-          pg->broadcast(sac.replicated_state());
-        }
-        // Batches drawn from a small replay buffer, as in training.
-        learn::ReplaySpec spec;
-        spec.capacity = std::max<std::int64_t>(4096, 4 * b);
-        spec.n_envs = 8;
-        spec.frame_stack = o.stack;
-        spec.obs_shape = std::vector<std::int64_t>{c, res, res};
-        spec.action_dim = 3;
-        learn::ReplayBuffer rb(spec, device);
-        std::vector<float> actions(8 * 3, 0.2f), rewards(8, 1.0f);
-        std::vector<std::uint8_t> zeros(8, 0);
-        std::memset(rb.next_frames(), 40, static_cast<std::size_t>(8 * spec.obs_bytes()));
-        rb.commit_reset();
-        for (std::int64_t r = 0; r < rb.rows() - 1; ++r) {
-          std::memset(rb.next_frames(), static_cast<int>(r % 200), static_cast<std::size_t>(8 * spec.obs_bytes()));
-          rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), zeros.data());
-        }
-        auto gen = run::make_generator(device, 2);
-        learn::Batch batch;
-        for (int i = 0; i < o.warmup; ++i) {
-          rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});  // as the training loop samples
-          sac.update(batch);
-        }
-        run::synchronize(device);
-        std::vector<double> rates;
-        learn::SacMetrics m;
-        const double c0 = pg ? pg->seconds() : 0.0, bytes0 = pg ? pg->bytes_reduced() : 0.0;
-        for (int r = 0; r < o.repeats; ++r) {
-          const double t0 = output::now_seconds();
-          for (int i = 0; i < o.steps; ++i) {
-            rb.sample_into(batch, b, gen, learn::NStep{1, so.gamma});
-            m = sac.update(batch);
-          }
-          run::synchronize(device);
-          rates.push_back(o.steps / (output::now_seconds() - t0));
-        }
-        const auto h = learn::to_host(m);
-        if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
-        std::vector<std::pair<std::string, output::Cell>> row{{"res", res},
-                        {"cnn", learn::to_string(cnn)},
-                        {"shared", enc == "shared" ? 1 : 0},
-                        {"precision", precision.first},
-                        {"batch", b},
-                        {"updates/s", median(rates)},
-                        {"min", *std::min_element(rates.begin(), rates.end())},
-                        {"max", *std::max_element(rates.begin(), rates.end())},
-                        {"samples/s", median(rates) * b}};
-        if (pg) {
-          const double timed_updates = static_cast<double>(o.steps) * o.repeats;
-          double timed_seconds = 0;
-          for (double r : rates) timed_seconds += o.steps / r;
-          const double in_collectives = pg->seconds() - c0;
-          row.insert(row.end(), {{"ranks", pg->world_size()},
-                                 {"allreduce MB/update", (pg->bytes_reduced() - bytes0) / timed_updates / 1e6},
-                                 {"allreduce ms/update", 1e3 * in_collectives / timed_updates},
-                                 {"allreduce %", 100.0 * in_collectives / timed_seconds}});
-        }
-        report.add_row(row);
+    std::printf("bench update on %s: SAC (twin Q, targets, entropy), batches sampled from a full replay buffer as the "
+                "trainer samples them; %d threads\n",
+                device.str().c_str(), at::get_num_threads());
+  std::string peak_lines;
+  for (const UpdateCase& c : cases) {
+    learn::Sac sac(c.sac, device);
+    if (pg) {
+      sac.set_collective(pg.get());
+      pg->broadcast(sac.replicated_state());
+    }
+    learn::ReplayBuffer rb(c.replay, device);
+    fill(rb, c);
+    auto gen = run::make_generator(device, 2);
+    learn::Batch batch;  // reused, as the training loop does
+    auto step = [&] {
+      rb.sample_into(batch, c.batch, gen, c.n_step);
+      return sac.update(batch);
+    };
+    for (int i = 0; i < o.warmup; ++i) step();
+    run::synchronize(device);
+    // The split between sampling and the update is timed on the CPU only (CUDA runs both async).
+    std::vector<double> rates, sample_s, update_s;
+    learn::SacMetrics m;
+    const double c0 = pg ? pg->seconds() : 0.0, bytes0 = pg ? pg->bytes_reduced() : 0.0;
+    for (int r = 0; r < o.repeats; ++r) {
+      double ts = 0, tu = 0;
+      const double t0 = output::now_seconds();
+      for (int i = 0; i < o.steps; ++i) {
+        const double a = output::now_seconds();
+        rb.sample_into(batch, c.batch, gen, c.n_step);
+        const double b = output::now_seconds();
+        m = sac.update(batch);
+        ts += b - a;
+        tu += output::now_seconds() - b;
       }
+      run::synchronize(device);
+      rates.push_back(o.steps / (output::now_seconds() - t0));
+      sample_s.push_back(ts / o.steps);
+      update_s.push_back(tu / o.steps);
+    }
+    const auto h = learn::to_host(m);
+    if (!std::isfinite(h.critic_loss)) spdlog::warn("non-finite critic loss in the benchmark");
+    const learn::UpdateFlops flops = learn::count_update_flops(c.sac, c.batch);
+    auto row = c.label;
+    const double ups = median(rates);
+    row.insert(row.end(), {{"updates/s", ups},
+                           {"min", *std::min_element(rates.begin(), rates.end())},
+                           {"max", *std::max_element(rates.begin(), rates.end())},
+                           {"samples/s", ups * c.batch},
+                           {"GFLOP/update", flops.total() / 1e9}});
+    if (device.is_cpu()) {
+      const double upd = median(update_s);
+      const Peak peak = cpu_peak(flops, sac.options().precision);
+      const double rate = flops.total() / upd / 1e9;
+      row.insert(row.end(), {{"sample ms", 1e3 * median(sample_s)},
+                             {"update ms", 1e3 * upd},
+                             {"GFLOP/s", rate},
+                             {"% peak", peak.gflops > 0 ? 100.0 * rate / peak.gflops : 0.0}});
+      if (lead && peak_lines.find(peak.how) == std::string::npos)
+        peak_lines += "  " + std::string(learn::precision_name(sac.options().precision)) + ": " + peak.how + "\n";
+    }
+    if (pg) {
+      const double timed_updates = static_cast<double>(o.steps) * o.repeats;
+      double timed_seconds = 0;
+      for (double r : rates) timed_seconds += o.steps / r;
+      const double in_collectives = pg->seconds() - c0;
+      row.insert(row.end(), {{"ranks", pg->world_size()},
+                             {"allreduce MB/update", (pg->bytes_reduced() - bytes0) / timed_updates / 1e6},
+                             {"allreduce ms/update", 1e3 * in_collectives / timed_updates},
+                             {"allreduce %", 100.0 * in_collectives / timed_seconds}});
+    }
+    report.add_row(row);
+    if (lead)
+      std::printf("row %zu, arithmetic of one update (GFLOP/update: convolutions and linear layers, a multiply-add = 2 FLOP; "
+                  "%.3f encoder forward, %.3f encoder backward, %.3f heads forward, %.3f heads backward)\n  passes: %s\n",
+                  report.rows.size(), flops.encoder_forward / 1e9, flops.encoder_backward / 1e9, flops.heads_forward / 1e9,
+                  flops.heads_backward / 1e9, flops.passes.c_str());
+    if (o.profile > 0 && lead) {
+#ifdef DODGE_OP_PROFILE
+      print_op_profile([&] { step(); }, o.profile);
+#else
+      spdlog::warn("--profile: this LibTorch has no autograd profiler header");
+#endif
     }
   }
+  if (lead && !peak_lines.empty())
+    std::printf("peak (GFLOP/s = threads x clock x FLOP per cycle per core; GFLOP/s and %% peak are of the update "
+                "alone, sampling excluded):\n%s",
+                peak_lines.c_str());
   if (lead) finish_report(report, o.json.empty() ? "results/bench/update.json" : o.json);
 }
 
@@ -311,6 +478,7 @@ void register_learn_benches(CLI::App& bench) {
   replay->add_flag("--rgb", o->rgb, "RGB frames (default grey)");
   replay->add_option("--stack", o->stack, "frame stack")->capture_default_str();
   replay->add_option("--batch", o->batch, "batch sizes (comma list)")->capture_default_str();
+  o->capacity = 100000;
   replay->add_option("--capacity", o->capacity, "transitions")->capture_default_str();
   replay->add_option("--device", o->device, "auto | cpu | cuda")->capture_default_str();
   replay->add_option("--steps", o->steps, "samples per repeat")->check(CLI::PositiveNumber)->capture_default_str();
@@ -342,6 +510,21 @@ void register_learn_benches(CLI::App& bench) {
   update->add_option("--warmup", u->warmup, "warm-up updates")->capture_default_str();
   update->add_option("--obs", [](const std::vector<std::string>& v) { return v.size() == 1 && v[0] == "topdown"; },
                      "topdown (images; the only choice)");
+  update->add_option("--n-step", u->n_step, "n-step returns at sampling")->check(CLI::Range(1, 100))->capture_default_str();
+  update->add_option("--actor-every", u->actor_every, "actor update every k updates")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  update->add_option("--capacity", u->capacity, "replay buffer transitions (0: max(4096, 4 x batch))")
+      ->capture_default_str();
+  update->add_option("--config", u->config,
+                     "measure what training with this config runs (network, batch, n-step sampling from a full buffer "
+                     "of its size); the shape options above are then ignored");
+  update->add_option("--set", u->overrides, "config overrides (with --config)");
+  update->add_option("--variant", u->variants,
+                     "with --config: one more row with these comma-separated overrides (repeatable), e.g. "
+                     "sac.batch_size=256,sac.target_encoder=false");
+  update->add_option("--profile", u->profile, "after timing, profile this many updates per row by operator")
+      ->capture_default_str();
   update->add_option("--json", u->json, "JSON output (default results/bench/update.json)");
   update->callback([u] { bench_update(*u); });
 

@@ -1,5 +1,6 @@
 #include "dodge/learn/sac.hpp"
 #include "dodge/learn/archive_io.hpp"
+#include "dodge/learn/cpu_info.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <caffe2/serialize/inline_container.h>
@@ -133,9 +134,7 @@ class Bf16Autocast {
 }  // namespace
 
 bool cpu_has_native_bf16() {
-  std::ifstream in("/proc/cpuinfo");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return text.find("avx512_bf16") != std::string::npos || text.find("amx_bf16") != std::string::npos;
+  return native_bf16(this_cpu());
 }
 
 Precision precision_named(const std::string& name) {
@@ -146,10 +145,14 @@ Precision precision_named(const std::string& name) {
   throw std::invalid_argument("precision " + name + ": allowed: fp32 | tf32 | bf16 | auto");
 }
 
-Precision resolve_precision(Precision precision, const torch::Device& device) {
+Precision resolve_precision(Precision precision, const torch::Device& device, bool cpu_native_bf16) {
   if (precision != Precision::Auto) return precision;
   if (device.is_cuda()) return Precision::Tf32;
-  return cpu_has_native_bf16() ? Precision::Bf16 : Precision::Fp32;
+  return cpu_native_bf16 ? Precision::Bf16 : Precision::Fp32;
+}
+
+Precision resolve_precision(Precision precision, const torch::Device& device) {
+  return resolve_precision(precision, device, cpu_has_native_bf16());
 }
 
 const char* precision_name(Precision precision) {
@@ -265,14 +268,19 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   actor_ = ActorHead(feat, o.net_arch, o.action_dim);
   if (!o.shared_encoder) actor_encoder_ = Encoder(o.obs_shape, encoder);
   if (!o.shared_encoder || o.target_encoder) target_encoder_ = Encoder(o.obs_shape, encoder);
+  if (o.policy_average > 0) {
+    avg_encoder_ = Encoder(o.obs_shape, encoder);
+    avg_actor_ = ActorHead(feat, o.net_arch, o.action_dim);
+  }
   for (auto* m : std::initializer_list<torch::nn::Module*>{ptr(critic_encoder_), ptr(critic_), ptr(critic_target_),
-                                                          ptr(actor_), ptr(actor_encoder_), ptr(target_encoder_)})
+                                                          ptr(actor_), ptr(actor_encoder_), ptr(target_encoder_),
+                                                          ptr(avg_encoder_), ptr(avg_actor_)})
     if (m) m->to(device);
   if (device.is_cuda()) {
     // Activations are channels-last (ConvEncoder): weights in the same layout spare cuDNN a
     // conversion of every convolution's weights at every call. Adam's moments follow (zeros_like).
     torch::NoGradGuard no_grad;
-    for (auto* enc : {ptr(critic_encoder_), ptr(actor_encoder_), ptr(target_encoder_)})
+    for (auto* enc : {ptr(critic_encoder_), ptr(actor_encoder_), ptr(target_encoder_), ptr(avg_encoder_)})
       if (enc)
         for (auto& p : enc->parameters())
           if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
@@ -282,6 +290,12 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
   if (target_encoder_)
     for (auto& p : target_encoder_->parameters()) p.set_requires_grad(false);
+  if (avg_actor_) {
+    copy_params(options_.shared_encoder ? *critic_encoder_ : *actor_encoder_, *avg_encoder_);
+    copy_params(*actor_, *avg_actor_);
+    for (auto* m : {ptr(avg_encoder_), ptr(avg_actor_)})
+      for (auto& p : m->parameters()) p.set_requires_grad(false);
+  }
 
   log_ent_coef_ = torch::full({1}, std::log(o.ent_coef), torch::TensorOptions().device(device))
                       .set_requires_grad(o.learn_ent_coef);
@@ -330,19 +344,29 @@ torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& gener
   return x.reshape({b, c, h * w}).gather(2, idx).view({b, c, h, w});
 }
 
-void Sac::polyak() {
+namespace {
+// target += tau (online - target), parameter by parameter.
+void blend(const torch::nn::Module& online, torch::nn::Module& target, double tau) {
   torch::NoGradGuard no_grad;
-  auto blend = [](const torch::nn::Module& online, torch::nn::Module& target, double tau) {
-    const auto src = online.parameters();
-    auto dst = target.parameters();
-    if (dst.empty()) return;
+  const auto src = online.parameters();
+  auto dst = target.parameters();
+  if (dst.empty()) return;
 #if TORCH_VERSION_MAJOR >= 2
-    // One multi-tensor kernel instead of two per tensor: target += tau (online - target).
-    at::_foreach_lerp_(dst, src, tau);
+  // One multi-tensor kernel instead of two per tensor.
+  at::_foreach_lerp_(dst, src, tau);
 #else
-    for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - tau).add_(src[i], tau);
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - tau).add_(src[i], tau);
 #endif
-  };
+}
+}  // namespace
+
+void Sac::average_policy() {
+  if (!avg_actor_) return;
+  blend(options_.shared_encoder ? *critic_encoder_ : *actor_encoder_, *avg_encoder_, options_.policy_average);
+  blend(*actor_, *avg_actor_, options_.policy_average);
+}
+
+void Sac::polyak() {
   blend(*critic_, *critic_target_, options_.tau);
   if (target_encoder_)
     blend(*critic_encoder_, *target_encoder_, options_.encoder_tau > 0 ? options_.encoder_tau : options_.tau);
@@ -376,15 +400,22 @@ SacMetrics Sac::update_eager(const Batch& batch) {
     next_actor_feat = encode(options_.shared_encoder ? critic_encoder_ : actor_encoder_, next_obs);
     target_feat = target_encoder_ ? encode(target_encoder_, next_obs) : next_actor_feat;
   }
-  actor_feat = options_.shared_encoder ? feat.detach() : encode(actor_encoder_, obs);
+  // The actor and the entropy coefficient learn at every actor_update_interval-th update.
+  const bool actor_step = n_updates_ % options_.actor_update_interval == 0;
+  if (actor_step) actor_feat = options_.shared_encoder ? feat.detach() : encode(actor_encoder_, obs);
 
   // Policy on the current observations (for the entropy coefficient and the actor loss).
-  auto [mu, log_std] = actor_(actor_feat);
-  const SquashedSample pi = squashed_sample(mu, log_std, randn(mu));
+  SquashedSample pi;
+  if (actor_step) {
+    auto [mu, log_std] = actor_(actor_feat);
+    pi = squashed_sample(mu, log_std, randn(mu));
+  }
 
   // Entropy coefficient (its value for this update is taken before its step, as in SB3).
   torch::Tensor ent_coef;
-  if (ent_opt_) {
+  if (!actor_step) {
+    ent_coef = log_ent_coef_.detach().exp();
+  } else if (ent_opt_) {
     ent_coef = log_ent_coef_.detach().exp();
     m.ent_coef_loss = -(log_ent_coef_ * (pi.log_prob + target_entropy_).detach()).mean();
     ent_opt_->zero_grad();
@@ -413,6 +444,19 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   m.critic_loss.backward();
   step(*critic_opt_);
 
+  m.ent_coef = ent_coef.squeeze();
+  m.critic_loss = m.critic_loss.detach();
+  m.q_mean = q1.detach().mean();
+  if (!actor_step) {
+    // The metrics of the last actor step stand for this update's (the logs average over updates);
+    // zeros before the first one after a load.
+    const bool seen = last_actor_.actor_loss.defined();
+    m.actor_loss = seen ? last_actor_.actor_loss : torch::zeros_like(m.critic_loss);
+    m.ent_coef_loss = seen ? last_actor_.ent_coef_loss : torch::zeros_like(m.critic_loss);
+    m.entropy = seen ? last_actor_.entropy : torch::zeros_like(m.critic_loss);
+    return m;
+  }
+
   // Actor update: Q of the policy's actions from the updated critic heads on detached features.
   auto [qp1, qp2] = critic_(feat.detach(), pi.action);
   auto min_qp = torch::minimum(qp1, qp2);
@@ -421,12 +465,10 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   m.actor_loss.backward();
   step(*actor_opt_);
 
-  m.ent_coef = ent_coef.squeeze();
   m.ent_coef_loss = m.ent_coef_loss.detach();
-  m.critic_loss = m.critic_loss.detach();
   m.actor_loss = m.actor_loss.detach();
-  m.q_mean = q1.detach().mean();
   m.entropy = -pi.log_prob.detach().mean();
+  last_actor_ = m;
   return m;
 }
 
@@ -440,7 +482,7 @@ SacMetrics Sac::update(const Batch& sampled) {
   const Batch& batch = sampled.discount.defined() ? sampled : with_discount;
   SacMetrics m;
 #ifdef DODGE_CUDA
-  if (graph_ && options_.target_update_interval == 1) {
+  if (graph_ && options_.target_update_interval == 1 && options_.actor_update_interval == 1) {
     Graph& g = *graph_;
     // Streams and the pool belong to the current device: make it this agent's (cuda:N).
     c10::cuda::CUDAGuard device_guard(device_);
@@ -468,6 +510,7 @@ SacMetrics Sac::update(const Batch& sampled) {
         c10::cuda::CUDAStreamGuard guard(*g.side);
         m = update_eager(batch);
         polyak();
+        average_policy();
       }
       stream_wait(main_stream, *g.side);
       --g.warmup_left;
@@ -498,6 +541,7 @@ SacMetrics Sac::update(const Batch& sampled) {
         if (fail_capture_for_testing_) throw std::runtime_error("a capture failure injected by a test");
         g.outputs = update_eager(g.inputs);
         polyak();
+        average_policy();
         g.graph.capture_end();
       } catch (const std::exception& e) {
         // Left capturing (global mode), the stream would make every later CUDA call in the process
@@ -511,6 +555,7 @@ SacMetrics Sac::update(const Batch& sampled) {
       graph_.reset();
       m = update_eager(batch);  // nothing of the capture ran: this update is still to do
       polyak();
+      average_policy();
       ++n_updates_;
       return m;
     }
@@ -523,14 +568,16 @@ SacMetrics Sac::update(const Batch& sampled) {
   m = update_eager(batch);
   ++n_updates_;
   if (n_updates_ % options_.target_update_interval == 0) polyak();
+  average_policy();
   return m;
 }
 
-torch::Tensor Sac::act(const torch::Tensor& obs, bool deterministic) {
+torch::Tensor Sac::act(const torch::Tensor& obs, bool deterministic, bool shipped) {
   torch::NoGradGuard no_grad;
   CudaMath math(device_.is_cuda(), options_.precision);
-  auto feat = encode(options_.shared_encoder ? critic_encoder_ : actor_encoder_, obs);
-  auto [mu, log_std] = actor_(feat);
+  const bool avg = shipped && avg_actor_;
+  auto feat = encode(avg ? avg_encoder_ : options_.shared_encoder ? critic_encoder_ : actor_encoder_, obs);
+  auto [mu, log_std] = avg ? avg_actor_(feat) : actor_(feat);
   if (deterministic) return torch::tanh(mu);
   return squashed_sample(mu, log_std, randn(mu)).action;
 }
@@ -556,6 +603,8 @@ std::vector<std::pair<std::string, torch::Tensor>> Sac::named_tensors() const {
   add("actor", ptr(actor_));
   add("actor_encoder", ptr(actor_encoder_));
   add("target_encoder", ptr(target_encoder_));
+  add("avg_encoder", ptr(avg_encoder_));
+  add("avg_actor", ptr(avg_actor_));
   v.emplace_back("log_ent_coef", log_ent_coef_);
   return v;
 }
@@ -594,9 +643,20 @@ void Sac::load(const std::string& path) {
     }
   }
   target_encoder_filled_ = fill_target_encoder;
+  // Likewise the averaged policy of a run that had none: it starts from the online weights.
+  bool fill_average = false;
+  if (avg_actor_) {
+    fill_average = true;
+    for (const auto& key : avg_actor_->named_parameters().keys()) {
+      torch::Tensor probe;
+      if (ar.try_read("avg_actor." + key, probe)) fill_average = false;
+    }
+  }
+  policy_average_filled_ = fill_average;
   for (auto& kv : named_tensors()) {
     torch::Tensor t;
     if (fill_target_encoder && kv.first.rfind("target_encoder.", 0) == 0) continue;
+    if (fill_average && kv.first.rfind("avg_", 0) == 0) continue;
     if (!ar.try_read(kv.first, t))
       throw std::runtime_error(path + ": the agent state has no tensor " + kv.first + " (other network?)");
     if (t.sizes() != kv.second.sizes())
@@ -605,6 +665,10 @@ void Sac::load(const std::string& path) {
     kv.second.copy_(t);
   }
   if (fill_target_encoder) copy_params(*critic_encoder_, *target_encoder_);
+  if (fill_average) {
+    copy_params(options_.shared_encoder ? *critic_encoder_ : *actor_encoder_, *avg_encoder_);
+    copy_params(*actor_, *avg_actor_);
+  }
   auto read_opt = [&](const std::string& name, DeviceAdam* opt) {
     if (!opt) return;
     std::vector<torch::Tensor> s(opt->state().size());
@@ -631,9 +695,11 @@ void Sac::load(const std::string& path) {
 
 void Sac::export_policy(const std::string& path) const {
   c10::Dict<std::string, at::Tensor> dict;
-  const torch::nn::Module* enc = options_.shared_encoder ? ptr(critic_encoder_) : ptr(actor_encoder_);
+  const torch::nn::Module* enc =
+      avg_actor_ ? ptr(avg_encoder_) : options_.shared_encoder ? ptr(critic_encoder_) : ptr(actor_encoder_);
+  const torch::nn::Module* actor = avg_actor_ ? ptr(avg_actor_) : ptr(actor_);
   for (const auto& kv : enc->named_parameters()) dict.insert("encoder." + kv.key(), kv.value().detach().cpu().clone());
-  for (const auto& kv : actor_->named_parameters()) dict.insert("actor." + kv.key(), kv.value().detach().cpu().clone());
+  for (const auto& kv : actor->named_parameters()) dict.insert("actor." + kv.key(), kv.value().detach().cpu().clone());
   // torch::pickle_save would tag the dict with torch.jit._pickle.restore_type_tag, which torch.load's
   // default weights-only unpickler (torch >= 2.6) refuses: pickle it plainly, in the same zip layout.
   std::vector<char> pickled;

@@ -142,6 +142,51 @@ class Builder {
         [&ref] { return ref ? fmt_double(*ref) : std::string("null"); });
   }
 
+  // train.stop_when: a map of optional thresholds, e.g. {mean_reward: 950, success_rate: 0.95}.
+  void stop_rule(const std::string& key, StopRule& ref) {
+    const std::string name = section + "." + key;
+    const std::string allowed =
+        "a map with any of mean_reward (a number), success_rate (a number in [0, 1]), no_improvement_evals (an "
+        "integer in [0, 1000000]), e.g. {mean_reward: 950, success_rate: 0.95}; {} never stops";
+    add(key, allowed,
+        [&ref, name, allowed](const YAML::Node& n) {
+          StopRule r;
+          if (n.IsNull() || (n.IsScalar() && (n.Scalar() == "null" || n.Scalar() == "~"))) {
+            ref = r;
+            return;
+          }
+          if (!n.IsMap()) bad_value(name, n, allowed);
+          for (const auto& kv : n) {
+            const std::string k = kv.first.as<std::string>();
+            const std::string sub = name + "." + k;
+            if (k == "mean_reward") {
+              const auto v = parse_scalar<double>(sub, kv.second, "a number", "a number");
+              if (!std::isfinite(v)) bad_value(sub, kv.second, "a finite number");
+              r.mean_reward = v;
+            } else if (k == "success_rate") {
+              const auto v = parse_scalar<double>(sub, kv.second, "a number", "a number in [0, 1]");
+              if (!(v >= 0 && v <= 1)) bad_value(sub, kv.second, "a number in [0, 1]");
+              r.success_rate = v;
+            } else if (k == "no_improvement_evals") {
+              const auto v = kv.second.IsScalar() ? parse_exact_integer(kv.second.Scalar()) : std::nullopt;
+              if (!v || *v < 0 || *v > 1000000) bad_value(sub, kv.second, "an integer in [0, 1000000]");
+              r.no_improvement_evals = static_cast<int>(*v);
+            } else {
+              throw ConfigError("unknown key " + sub + "; allowed: mean_reward, success_rate, no_improvement_evals");
+            }
+          }
+          ref = r;
+        },
+        [&ref] {
+          std::string s;
+          if (ref.mean_reward) s += "mean_reward: " + fmt_double(*ref.mean_reward);
+          if (ref.success_rate) s += std::string(s.empty() ? "" : ", ") + "success_rate: " + fmt_double(*ref.success_rate);
+          if (ref.no_improvement_evals > 0)
+            s += std::string(s.empty() ? "" : ", ") + "no_improvement_evals: " + std::to_string(ref.no_improvement_evals);
+          return "{" + s + "}";
+        });
+  }
+
   void boolean(const std::string& key, bool& ref) {
     const std::string name = section + "." + key;
     add(key, "true | false",
@@ -358,6 +403,8 @@ std::vector<Field> schema(Config& c) {
   b.real("encoder_tau", s.encoder_tau, {0, 1});
   b.choice("augment", s.augment, {"random_shift", "none"});
   b.integer("target_update_interval", s.target_update_interval, {1, 1e6});
+  b.integer("actor_update_interval", s.actor_update_interval, {1, 1000});
+  b.real("policy_average", s.policy_average, {0, 1});
   b.choice("precision", s.precision, {"fp32", "tf32", "bf16", "auto"});
   b.boolean("cuda_graph", s.cuda_graph);
 
@@ -382,6 +429,8 @@ std::vector<Field> schema(Config& c) {
   b.integer("threads", t.threads, {0, 256});
   b.integer("log_interval", t.log_interval, {1, 1e12});
   b.integer("dist_timeout", t.dist_timeout, {10, 604800});
+  b.stop_rule("stop_when", t.stop_when);
+  b.real("max_minutes", t.max_minutes, {0, 1e7});
   return f;
 }
 

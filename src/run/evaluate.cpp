@@ -32,7 +32,7 @@ void PolicyRunner::observe(int env, const game::GameState& state, bool episode_s
 
 void PolicyRunner::act(bool deterministic, float* actions) {
   stacker_.write_all(static_cast<std::uint8_t*>(host_obs_.data_ptr()));
-  auto a = sac_.act(host_obs_.to(sac_.device()), deterministic).to(torch::kCPU).contiguous();
+  auto a = sac_.act(host_obs_.to(sac_.device()), deterministic, /*shipped=*/true).to(torch::kCPU).contiguous();
   std::memcpy(actions, a.data_ptr<float>(), sizeof(float) * static_cast<std::size_t>(a.numel()));
 }
 

@@ -110,6 +110,8 @@ learn::SacOptions sac_options(const Config& c) {
   o.ent_coef = o.learn_ent_coef ? c.sac.ent_coef_init : std::stod(c.sac.ent_coef);
   o.target_entropy = c.sac.target_entropy_text == "auto" ? std::nan("") : std::stod(c.sac.target_entropy_text);
   o.target_update_interval = c.sac.target_update_interval;
+  o.actor_update_interval = c.sac.actor_update_interval;
+  o.policy_average = c.sac.policy_average;
   o.precision = learn::precision_named(c.sac.precision);  // the schema allowed only these names
   o.cuda_graph = c.sac.cuda_graph;
   o.seed = static_cast<std::uint64_t>(c.train.seed);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -127,6 +128,13 @@ class Trainer {
   void prune_checkpoints();
   void write_summary(const std::string& stopped);
   void print_progress_bar();
+  // Seconds the run has trained, earlier sessions included.
+  double run_seconds() const { return elapsed_before_ + output::now_seconds() - session_start_time_; }
+  // Seconds left before train.max_minutes (infinite without it).
+  double seconds_left() const {
+    return config_.train.max_minutes > 0 ? std::max(0.0, config_.train.max_minutes * 60 - run_seconds())
+                                         : std::numeric_limits<double>::infinity();
+  }
   std::string curve_title() const {
     return config_.name + "  " + fs::path(run_dir_).filename().string() + ", seed " + std::to_string(config_.train.seed);
   }
@@ -166,6 +174,9 @@ class Trainer {
   bool tty_ = false;
   bool graph_warned_ = false;
   bool interrupted_ = false;
+  // train.stop_when / train.max_minutes: why the run ends early (empty: it does not).
+  std::string stop_reason_, stop_kind_;  // stop_kind_: "stop_when" | "max_minutes"
+  int evals_without_improvement_ = 0;
   // Several ranks (torchrun): rank 0 (the lead) writes the run folder and evaluates; every rank
   // steps its own games into its own buffer shard and learns from it, gradients averaged.
   std::unique_ptr<ProcessGroup> dist_;
@@ -470,10 +481,18 @@ void Trainer::loop() {
       timings_.update += t.update;
       timings_.other += t.other;
     }
-    // A stop request seen by any rank stops every rank after the same step.
-    interrupted_ = g_stop_requests.load() > 0;
-    if (dist_) interrupted_ = dist_->any(interrupted_);
-    if (interrupted_) break;
+    if (stop_reason_.empty() && seconds_left() <= 0)
+    {
+      stop_reason_ = fmt::format("train.max_minutes = {} reached", config_.train.max_minutes);
+      stop_kind_ = "max_minutes";
+    }
+    // A stop request or a stop rule seen by any rank stops every rank after the same step.
+    bool stop = g_stop_requests.load() > 0 || !stop_reason_.empty();
+    if (dist_) stop = dist_->any(stop);
+    if (stop) {
+      interrupted_ = stop_reason_.empty();
+      break;
+    }
   }
 }
 
@@ -533,7 +552,8 @@ void Trainer::log_progress() {
   logger_->flush();
   if (tty_ || eval_row) return;  // the bar shows progress on a terminal; the eval has its own line
   const double fps_run = elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
-  const double eta = fps_run > 0 ? static_cast<double>(total_ - num_timesteps_) / fps_run : 0.0;
+  const double eta =
+      std::min(fps_run > 0 ? static_cast<double>(total_ - num_timesteps_) / fps_run : 0.0, seconds_left());
   auto hms = [](double secs) {
     const auto t = static_cast<long long>(secs);
     return fmt::format("{}:{:02d}:{:02d}", t / 3600, static_cast<int>(t / 60 % 60), static_cast<int>(t % 60));
@@ -559,7 +579,7 @@ void Trainer::print_progress_bar() {
   const int filled = static_cast<int>(frac * width);
   std::string bar(static_cast<std::size_t>(std::clamp(filled, 0, width)), '#');
   bar += std::string(static_cast<std::size_t>(width - std::clamp(filled, 0, width)), '.');
-  const double eta = fps > 0 ? static_cast<double>(total_ - num_timesteps_) / fps : 0.0;
+  const double eta = std::min(fps > 0 ? static_cast<double>(total_ - num_timesteps_) / fps : 0.0, seconds_left());
   std::printf("\r[%s] %5.1f%% %lld/%lld  %.0f steps/s  ETA %02d:%02d:%02d  ep_rew_mean %.1f   ", bar.c_str(),
               100.0 * frac, static_cast<long long>(num_timesteps_), static_cast<long long>(total_), fps,
               static_cast<int>(eta) / 3600, static_cast<int>(eta) / 60 % 60, static_cast<int>(eta) % 60,
@@ -588,11 +608,22 @@ void Trainer::run_eval() {
   spdlog::info("eval at step {}: mean reward {:.1f} +/- {:.1f}, length {:.1f}, survived {:.0f}%{}", num_timesteps_,
                s.mean_return, s.std_return, s.mean_length, 100 * s.success_rate,
                s.mean_return > best_eval_ ? " (new best)" : "");
-  if (s.mean_return > best_eval_) {
+  const bool improved = s.mean_return > best_eval_;
+  if (improved) {
     best_eval_ = s.mean_return;
     best_eval_step_ = num_timesteps_;
     save_checkpoint((fs::path(run_dir_) / "best").string(), false);
   }
+  evals_without_improvement_ = improved ? 0 : evals_without_improvement_ + 1;
+  const StopRule& rule = config_.train.stop_when;
+  if (stop_reason_.empty() && (rule.mean_reward || rule.success_rate) &&
+      (!rule.mean_reward || s.mean_return >= *rule.mean_reward) &&
+      (!rule.success_rate || s.success_rate >= *rule.success_rate))
+    stop_kind_ = "stop_when", stop_reason_ = fmt::format("train.stop_when met: the evaluation at step {} scored {:.1f} with {:.0f}% surviving",
+                               num_timesteps_, s.mean_return, 100 * s.success_rate);
+  if (stop_reason_.empty() && rule.no_improvement_evals > 0 && evals_without_improvement_ >= rule.no_improvement_evals)
+    stop_kind_ = "stop_when", stop_reason_ = fmt::format("train.stop_when met: {} evaluations in a row without a new best (best {:.1f} at step {})",
+                               evals_without_improvement_, best_eval_, best_eval_step_);
   log_progress();  // the eval/* scalars in a row with the training scalars of this step, as SB3 dumps them
   logger_->write_curve(curve_title());
   logger_->flush();
@@ -609,6 +640,7 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("best_eval", f64(best_eval_));
   ar.write("best_eval_step", i64(best_eval_step_));
   ar.write("peak_ep_rew", f64(peak_ep_rew_));
+  ar.write("evals_without_improvement", i64(evals_without_improvement_));
   ar.write("elapsed", f64(elapsed_before_ + output::now_seconds() - session_start_time_));
   ar.write("ep_rew", torch::tensor(std::vector<double>(ep_rew_.begin(), ep_rew_.end()), torch::kFloat64));
   ar.write("ep_len", torch::tensor(std::vector<double>(ep_len_.begin(), ep_len_.end()), torch::kFloat64));
@@ -642,6 +674,8 @@ void Trainer::load_trainer_state(const std::string& path) {
   best_eval_ = read("best_eval").item<double>();
   best_eval_step_ = read("best_eval_step").item<std::int64_t>();
   peak_ep_rew_ = read("peak_ep_rew").item<double>();
+  torch::Tensor stale;  // absent in checkpoints from before train.stop_when
+  evals_without_improvement_ = ar.try_read("evals_without_improvement", stale) ? static_cast<int>(stale.item<std::int64_t>()) : 0;
   elapsed_before_ = read("elapsed").item<double>();
   auto r = read("ep_rew"), l = read("ep_len");
   ep_rew_.assign(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
@@ -699,6 +733,7 @@ void Trainer::write_summary(const std::string& stopped) {
   j["run_dir"] = run_dir_;
   j["device"] = device_.str();
   j["stopped"] = stopped;
+  if (!stop_reason_.empty() && !interrupted_) j["stop_reason"] = stop_reason_;
   const double session = output::now_seconds() - session_start_time_;
   j["duration_seconds"] = elapsed_before_ + session;
   j["session_seconds"] = session;
@@ -763,7 +798,8 @@ TrainTimings Trainer::run() {
   }
   logger_->write_curve(curve_title());
   logger_->flush();
-  write_summary(interrupted ? "interrupted" : "completed");
+  write_summary(interrupted ? "interrupted" : stop_reason_.empty() ? "completed" : stop_kind_);
+  if (!stop_reason_.empty()) spdlog::info("stopping early: {}", stop_reason_);
   spdlog::info("{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
                episodes_,
                ep_rew_.empty() ? std::string("no episode finished yet")

@@ -12,6 +12,8 @@
 #include <functional>
 #include <random>
 
+#include "dodge/learn/cpu_info.hpp"
+#include "dodge/learn/flops.hpp"
 #include "dodge/learn/replay_buffer.hpp"
 #include "dodge/learn/sac.hpp"
 #include "point_task.hpp"
@@ -111,7 +113,15 @@ TEST_CASE("precision auto resolves per device", "[sac]") {
   CHECK(precision_named("auto") == Precision::Auto);
   CHECK_THROWS_WITH(precision_named("fp16"), Catch::Contains("fp32 | tf32 | bf16 | auto"));
   const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
-  CHECK(resolve_precision(Precision::Auto, cpu) == (cpu_has_native_bf16() ? Precision::Bf16 : Precision::Fp32));
+  // The decision on given CPU facts, then the probe of the flags line.
+  CHECK(resolve_precision(Precision::Auto, cpu, true) == Precision::Bf16);
+  CHECK(resolve_precision(Precision::Auto, cpu, false) == Precision::Fp32);
+  CHECK(resolve_precision(Precision::Auto, cuda, false) == Precision::Tf32);
+  CHECK(native_bf16(parse_cpuinfo("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 sha_ni\n")));
+  CHECK(native_bf16(parse_cpuinfo("flags\t\t: fpu avx2 amx_bf16 amx_tile\n")));
+  CHECK_FALSE(native_bf16(parse_cpuinfo("flags\t\t: fpu avx2 avx512f avx512_vnni\n")));
+  // Only the first processor's lines count; a flag is a whole word.
+  CHECK_FALSE(native_bf16(parse_cpuinfo("flags\t\t: avx2 xavx512_bf16\n\nflags\t\t: avx512_bf16\n")));
   CHECK(resolve_precision(Precision::Auto, cuda) == Precision::Tf32);
   for (const auto p : {Precision::Fp32, Precision::Tf32, Precision::Bf16}) {
     CHECK(resolve_precision(p, cpu) == p);
@@ -462,4 +472,140 @@ TEST_CASE("the exported policy is a dict of tensors that Python's torch.load rea
   }
   if (checked == 0) WARN("no Python with torch: policy.pt was not read back");
   std::filesystem::remove_all(dir);
+}
+
+// The arithmetic bench update prints, against a count by hand of a small network: NatureCNN on
+// 1 x 36 x 36, 16 features, one hidden layer of 8, 3 actions.
+TEST_CASE("the update's FLOPs equal a hand count of a small network", "[sac][flops]") {
+  SacOptions o;
+  o.obs_shape = {1, 36, 36};
+  o.features_dim = 16;
+  o.net_arch = {8};
+  o.action_dim = 3;
+  // conv1 8x8/4: 8x8 out, 2*(1*8*8)*32*64; conv2 4x4/2: 3x3 out, 2*(32*4*4)*64*9; conv3 3x3/1:
+  // 1x1 out, 2*(64*3*3)*64*1; fc 64 -> 16: 2*64*16.
+  const double c1 = 2.0 * 64 * 32 * 64, c2 = 2.0 * 512 * 64 * 9, c3 = 2.0 * 576 * 64, fc = 2.0 * 64 * 16;
+  const double E = c1 + c2 + c3 + fc;
+  CHECK(encoder_forward_flops(o).all == E);
+  CHECK(encoder_forward_flops(o).first == c1);
+  // Twin critics: (16 + 3) -> 8 -> 1 twice; actor: 16 -> 8, then mu and log_std 8 -> 3.
+  const double Q = 2 * (2.0 * 19 * 8 + 2.0 * 8), Q1 = 2 * (2.0 * 19 * 8);
+  const double A = 2.0 * 16 * 8 + 2 * (2.0 * 8 * 3), A1 = 2.0 * 16 * 8;
+  (void)Q1;
+  // Shared encoder with a target copy: 3 forward passes, a backward of weight gradients (E) and input
+  // gradients above the first convolution (E - c1). Heads forward: actor on next obs, target critic,
+  // critic, and for the actor loss actor + critic; backward: critic (weights and inputs: 2Q) twice,
+  // actor (weights, and inputs above its first layer: its input is detached).
+  const double per_sample = 3 * E + (2 * E - c1) + (A + 2 * Q + A + Q) + (2 * Q + 2 * Q + 2 * A - A1);
+  UpdateFlops u = count_update_flops(o, 2);
+  CHECK(u.total() == Approx(2 * per_sample).epsilon(1e-12));
+  CHECK(u.encoder_forward == 2 * 3 * E);
+  CHECK(u.encoder_backward == 2 * (2 * E - c1));
+  // Without the target encoder one forward pass fewer; an actor every 2 updates halves its passes.
+  o.target_encoder = false;
+  o.actor_update_interval = 2;
+  u = count_update_flops(o, 1);
+  CHECK(u.encoder_forward == 2 * E);
+  CHECK(u.heads_forward == Approx(A + 2 * Q + 0.5 * (A + Q)));
+  CHECK(u.heads_backward == Approx(2 * Q + 0.5 * (2 * Q + 2 * A - A1)));
+  // Vector observations: no encoder arithmetic.
+  SacOptions v;
+  v.obs_shape = {65};
+  CHECK(count_update_flops(v, 256).encoder() == 0);
+  CHECK(count_update_flops(v, 256).heads() > 0);
+}
+
+TEST_CASE("the CPU's peak per cycle follows its flags and family", "[sac][flops]") {
+  const auto zen4 = parse_cpuinfo(
+      "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\ncpu MHz\t\t: 2596.134\nflags\t\t: fma avx2 avx512f "
+      "avx512_bf16\n");
+  CHECK(zen4.family == 25);
+  CHECK(zen4.model == 17);
+  CHECK(zen4.mhz == Approx(2596.134));
+  CHECK(peak_per_cycle(zen4, false).flop == 32);
+  CHECK(peak_per_cycle(zen4, true).flop == 64);
+  const auto zen3 = parse_cpuinfo("vendor_id\t: AuthenticAMD\ncpu family\t: 25\nflags\t\t: fma avx2\n");
+  CHECK(peak_per_cycle(zen3, false).flop == 32);
+  CHECK(peak_per_cycle(zen3, true).flop == 32);  // emulated: no faster than fp32
+  CHECK_THAT(peak_per_cycle(zen3, true).why, Catch::Contains("emulated"));
+  const auto zen5 = parse_cpuinfo("vendor_id\t: AuthenticAMD\ncpu family\t: 26\nflags\t\t: fma avx2 avx512f avx512_bf16\n");
+  CHECK(peak_per_cycle(zen5, false).flop == 64);
+  CHECK(peak_per_cycle(zen5, true).flop == 128);
+}
+
+// sac.policy_average: avg <- avg + rate (online - avg) after every update, starting from the
+// online weights; acting "shipped" reads it, exploration the online policy; checkpoints keep it.
+TEST_CASE("the averaged policy follows its formula and is what ships", "[sac][average]") {
+  SacOptions o = small_image_options(true);
+  o.policy_average = 0.25;
+  Sac sac(o, torch::kCPU);
+  REQUIRE(sac.has_policy_average());
+  auto online_of = [&](const std::string& avg_name) {
+    const std::string rest = avg_name.substr(avg_name.find('.') + 1);
+    return (avg_name.rfind("avg_encoder.", 0) == 0 ? "critic_encoder." : "actor.") + rest;
+  };
+  std::map<std::string, torch::Tensor> expected, now;
+  auto snapshot = [&] {
+    now.clear();
+    for (auto& kv : sac.named_tensors()) now[kv.first] = kv.second.detach().clone();
+  };
+  snapshot();
+  int averaged = 0;
+  for (auto& kv : now)
+    if (kv.first.rfind("avg_", 0) == 0) {
+      CHECK(torch::equal(kv.second, now[online_of(kv.first)]));  // starts as the online weights
+      expected[kv.first] = kv.second.clone();
+      ++averaged;
+    }
+  CHECK(averaged == 8 + 6);  // encoder: 3 convs and fc (weights, biases); actor: trunk, mu, log_std
+  for (int i = 0; i < 3; ++i) {
+    sac.update(random_batch(16, o, 10 + i));
+    snapshot();
+    for (auto& kv : expected) {
+      kv.second = kv.second + 0.25 * (now[online_of(kv.first)] - kv.second);
+      CHECK(torch::allclose(now[kv.first], kv.second, 1e-6, 1e-7));
+    }
+  }
+  CHECK_FALSE(torch::equal(now["avg_actor.mu.weight"], now["actor.mu.weight"]));
+  const Batch b = random_batch(4, o, 99);
+  CHECK_FALSE(torch::allclose(sac.act(b.obs, true, /*shipped=*/true), sac.act(b.obs, true, false)));
+  // A checkpoint keeps it; one from an agent without it fills it from the online weights.
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_test_average";
+  std::filesystem::create_directories(dir);
+  sac.save((dir / "a.pt").string());
+  Sac back(o, torch::kCPU);
+  back.load((dir / "a.pt").string());
+  CHECK_FALSE(back.policy_average_filled());
+  CHECK(torch::equal(back.act(b.obs, true, true), sac.act(b.obs, true, true)));
+  SacOptions plain = o;
+  plain.policy_average = 0;
+  Sac without(plain, torch::kCPU);
+  without.update(random_batch(16, o, 5));
+  without.save((dir / "b.pt").string());
+  Sac filled(o, torch::kCPU);
+  filled.load((dir / "b.pt").string());
+  CHECK(filled.policy_average_filled());
+  CHECK(torch::equal(filled.act(b.obs, true, true), without.act(b.obs, true, false)));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("actor_update_interval: the actor and alpha learn on every k-th update, the critic on each", "[sac]") {
+  SacOptions o = small_image_options(true);
+  o.actor_update_interval = 2;
+  Sac sac(o, torch::kCPU);
+  auto param = [&](const std::string& name) {
+    for (auto& kv : sac.named_tensors())
+      if (kv.first == name) return kv.second.detach().clone();
+    FAIL("no tensor " << name);
+    return torch::Tensor();
+  };
+  for (int i = 0; i < 4; ++i) {
+    const auto actor = param("actor.mu.weight"), alpha = param("log_ent_coef"), critic = param("critic.q1.0.weight");
+    const SacMetricsHost m = to_host(sac.update(random_batch(16, o, 20 + i)));
+    INFO("update " << i);
+    CHECK(std::isfinite(m.actor_loss));
+    CHECK_FALSE(torch::equal(param("critic.q1.0.weight"), critic));
+    CHECK(torch::equal(param("actor.mu.weight"), actor) == (i % 2 == 1));
+    CHECK(torch::equal(param("log_ent_coef"), alpha) == (i % 2 == 1));
+  }
 }

@@ -177,6 +177,33 @@ TEST_CASE("command-line overrides (--set) reach any key with the same checks", "
   CHECK(override_error("trian.seed=1") == "--set trian.seed=1: unknown section trian; did you mean train?");
 }
 
+TEST_CASE("train.stop_when is a map of thresholds, checked key by key", "[config][stop]") {
+  Config c;
+  CHECK_FALSE(c.train.stop_when.any());
+  apply_overrides(c, {"train.stop_when={mean_reward: 950, success_rate: 0.95}", "train.max_minutes=12.5"});
+  CHECK(c.train.stop_when.mean_reward.value() == 950);
+  CHECK(c.train.stop_when.success_rate.value() == 0.95);
+  CHECK(c.train.stop_when.no_improvement_evals == 0);
+  CHECK(c.train.max_minutes == 12.5);
+  // Round trip through the resolved YAML.
+  const Config back = parse_config(to_yaml(c), "resolved.yaml");
+  CHECK(back.train.stop_when.mean_reward.value() == 950);
+  CHECK(back.train.stop_when.success_rate.value() == 0.95);
+  apply_overrides(c, {"train.stop_when={no_improvement_evals: 5}"});
+  CHECK_FALSE(c.train.stop_when.mean_reward.has_value());
+  CHECK(c.train.stop_when.no_improvement_evals == 5);
+  apply_overrides(c, {"train.stop_when={}"});
+  CHECK_FALSE(c.train.stop_when.any());
+  CHECK_THAT(override_error("train.stop_when={mean_reward: 950, succes_rate: 0.9}"),
+             Catch::Contains("unknown key train.stop_when.succes_rate; allowed: mean_reward, success_rate"));
+  CHECK_THAT(override_error("train.stop_when={success_rate: 1.5}"),
+             Catch::Contains("train.stop_when.success_rate = 1.5 is not allowed; allowed: a number in [0, 1]"));
+  CHECK_THAT(override_error("train.stop_when=950"), Catch::Contains("train.stop_when = 950 is not allowed"));
+  CHECK_THAT(override_error("train.max_minutes=-1"), Catch::Contains("train.max_minutes = -1 is not allowed"));
+  CHECK_THAT(override_error("sac.actor_update_interval=0"), Catch::Contains("an integer in [1, 1000]"));
+  CHECK_THAT(override_error("sac.policy_average=2"), Catch::Contains("a number in [0, 1]"));
+}
+
 TEST_CASE("the resolved config round-trips through YAML", "[config]") {
   Config c;
   apply_overrides(c, {"env.level=1", "env.projectile_flight_time=1.5", "sac.learning_rate=0.001", "train.device=cpu"});

@@ -9,6 +9,7 @@
 
 #include "dodge/output/bench_report.hpp"
 #include "dodge/output/tensorboard.hpp"
+#include "dodge/run/agent.hpp"
 #include "dodge/run/checkpoint.hpp"
 #include "dodge/run/config.hpp"
 #include "dodge/run/setup.hpp"
@@ -271,4 +272,75 @@ TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[t
   bool has_replay = false;
   for (const auto& e : fs::directory_iterator(ckpt)) has_replay = has_replay || e.path().filename().string().rfind("replay", 0) == 0;
   CHECK(has_replay);
+}
+
+// train.stop_when and train.max_minutes end a run early, as a completed one: a final evaluation,
+// final/, and the reason in training_summary.json.
+TEST_CASE("a stop rule ends a run at the evaluation that meets it", "[train][stop]") {
+  TempDir tmp("train_stop");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  TrainArgs args;
+  args.config_path = cfg;
+  args.results = (tmp.path / "results").string();
+  // Every evaluation meets a mean reward of -1e9 and a success rate of 0: the first one (step 500) stops.
+  args.overrides = {"train.stop_when={mean_reward: -1e9, success_rate: 0}", "train.save_replay_buffer=false"};
+  train(args);
+  const fs::path run = only_run(tmp.path / "results", "tiny");
+  const auto summary = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+  CHECK(summary["stopped"] == "stop_when");
+  CHECK_THAT(summary["stop_reason"].get<std::string>(), Catch::Contains("step 500"));
+  CHECK(summary["total_timesteps"] == 500);
+  CHECK(checkpoint_step((run / "final").string()) == 500);
+  // A threshold no evaluation meets lets the run go to total_timesteps.
+  TempDir tmp2("train_stop_not");
+  args.config_path = write_tiny_config(tmp2.path, "tiny");
+  args.results = (tmp2.path / "results").string();
+  args.overrides = {"train.stop_when={mean_reward: 1e9}", "train.save_replay_buffer=false"};
+  train(args);
+  const auto full =
+      nlohmann::json::parse(std::ifstream(fs::path(only_run(tmp2.path / "results", "tiny")) / "training_summary.json"));
+  CHECK(full["stopped"] == "completed");
+  CHECK(full["total_timesteps"] == 1000);
+}
+
+TEST_CASE("train.max_minutes ends a run after its time, with final/", "[train][stop]") {
+  TempDir tmp("train_minutes");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  TrainArgs args;
+  args.config_path = cfg;
+  args.results = (tmp.path / "results").string();
+  args.overrides = {"train.max_minutes=0.000001", "train.save_replay_buffer=false", "train.total_timesteps=100000"};
+  train(args);
+  const fs::path run = only_run(tmp.path / "results", "tiny");
+  const auto summary = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+  CHECK(summary["stopped"] == "max_minutes");
+  CHECK(summary["total_timesteps"].get<int>() < 100000);
+  CHECK(fs::exists(run / "final" / "policy.pt"));
+  CHECK(summary["final_eval"]["step"] == summary["total_timesteps"]);
+}
+
+// With sac.policy_average the evaluations, final/ and eval play the averaged policy: the run's
+// last evaluation and an evaluation of final/ on the same games are the same episodes.
+TEST_CASE("final/ of a run with an averaged policy evaluates as the run did", "[train][average]") {
+  TempDir tmp("train_average");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  TrainArgs args;
+  args.config_path = cfg;
+  args.results = (tmp.path / "results").string();
+  args.overrides = {"sac.policy_average=0.05", "train.save_replay_buffer=false"};
+  train(args);
+  const fs::path run = only_run(tmp.path / "results", "tiny");
+  const auto summary = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+  const auto agent = Agent::load((run / "final").string(), {}, "cpu", 4);
+  EvalOptions o;
+  o.episodes = 4;
+  o.envs = 4;
+  o.seed = 3 + 1'000'003;  // the training's evaluation seeds (train.seed 3)
+  const EvalSummary s = evaluate(agent->config(), *agent, o);
+  CHECK(s.mean_return == Approx(summary["final_eval"]["mean_reward"].get<double>()).epsilon(1e-9));
+  CHECK(s.mean_length == Approx(summary["final_eval"]["mean_ep_length"].get<double>()).epsilon(1e-9));
+  // The checkpoint holds both policies, and they differ after 800 updates.
+  const auto tensors = read_agent(run / "final" / "agent.pt");
+  REQUIRE(tensors.count("avg_actor.mu.weight"));
+  CHECK_FALSE(torch::equal(tensors.at("avg_actor.mu.weight"), tensors.at("actor.mu.weight")));
 }

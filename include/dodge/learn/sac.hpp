@@ -42,6 +42,8 @@ Precision precision_named(const std::string& name);
 bool cpu_has_native_bf16();
 // What Auto means on a device; any other precision is returned as it is.
 Precision resolve_precision(Precision precision, const torch::Device& device);
+// The same decision for a CPU that does or does not compute bf16 natively.
+Precision resolve_precision(Precision precision, const torch::Device& device, bool cpu_native_bf16);
 const char* precision_name(Precision precision);
 
 struct SacOptions {
@@ -63,6 +65,13 @@ struct SacOptions {
   double ent_coef = 1.0;        // initial value when learned, else fixed
   double target_entropy = std::numeric_limits<double>::quiet_NaN();  // NaN: -action_dim (SB3's "auto")
   int target_update_interval = 1;
+  // The actor and the entropy coefficient learn at every k-th update, the critic at each (TD3's
+  // policy delay): fewer passes per update where the update is the cost.
+  int actor_update_interval = 1;
+  // Rate of an exponential moving average of the acting encoder and the actor, updated after each
+  // update (avg += rate (online - avg)); 0: none. When present it is the policy that evaluations,
+  // best/, final/, policy.pt, eval and watch use: late-training swings average out.
+  double policy_average = 0.0;
   Precision precision = Precision::Tf32;
   bool cuda_graph = false;      // capture the update on CUDA after warm-up
   std::uint64_t seed = 0;
@@ -101,8 +110,10 @@ class Sac {
   SacMetrics update(const Batch& batch);
 
   // Actions in [-1, 1] for observations [N, ...] on this device: the mean (deterministic) or a
-  // sample. No gradients.
-  torch::Tensor act(const torch::Tensor& obs, bool deterministic);
+  // sample. No gradients. `shipped`: from the averaged policy when there is one (evaluation,
+  // eval, watch), else from the online one (exploration while training).
+  torch::Tensor act(const torch::Tensor& obs, bool deterministic, bool shipped = false);
+  bool has_policy_average() const { return !avg_actor_.is_empty(); }
 
   // Checkpoint state: networks, targets, optimizers, entropy coefficient, counters, RNG.
   void save(const std::string& path) const;
@@ -110,7 +121,11 @@ class Sac {
   // Whether the last load() found a shared-mode checkpoint without a target encoder (made before
   // it existed) and started the copy from the online encoder.
   bool target_encoder_filled() const { return target_encoder_filled_; }
-  // A dict of CPU tensors (encoder.* and actor.*) readable by Python's torch.load.
+  // Whether the last load() found no averaged policy (made without sac.policy_average) and started
+  // it from the online weights.
+  bool policy_average_filled() const { return policy_average_filled_; }
+  // A dict of CPU tensors (encoder.* and actor.*) readable by Python's torch.load: the averaged
+  // policy when there is one.
   void export_policy(const std::string& path) const;
 
   // Why capturing the update as a CUDA graph failed (empty while it has not): the agent then
@@ -137,12 +152,15 @@ class Sac {
   torch::Tensor encode(Encoder& encoder, const torch::Tensor& obs);
   torch::Tensor randn(const torch::Tensor& like);
   void polyak();
+  void average_policy();
 
   SacOptions options_;
   torch::Device device_;
   Encoder critic_encoder_{nullptr}, actor_encoder_{nullptr}, target_encoder_{nullptr};
   TwinQ critic_{nullptr}, critic_target_{nullptr};
   ActorHead actor_{nullptr};
+  Encoder avg_encoder_{nullptr};  // sac.policy_average: averaged copies of the acting encoder and actor
+  ActorHead avg_actor_{nullptr};
   torch::Tensor log_ent_coef_;
   double target_entropy_ = 0.0;
   std::unique_ptr<DeviceAdam> critic_opt_, actor_opt_, ent_opt_;
@@ -150,7 +168,8 @@ class Sac {
   void step(DeviceAdam& opt);
   at::Generator gen_;
   std::int64_t n_updates_ = 0;
-  bool target_encoder_filled_ = false;
+  bool target_encoder_filled_ = false, policy_average_filled_ = false;
+  SacMetrics last_actor_;  // the metrics of the last actor step (actor_update_interval > 1)
   std::string graph_failure_;
   bool fail_capture_for_testing_ = false;
 

@@ -54,8 +54,20 @@ struct SacConfig {
   double encoder_tau = 0.0;              // that copy's Polyak rate (0: tau)
   std::string augment = "random_shift";  // random_shift | none
   int target_update_interval = 1;
+  int actor_update_interval = 1;         // actor and entropy coefficient every k-th update (TD3's delay)
+  double policy_average = 0.0;           // EMA rate of the acting encoder + actor that is shipped (0: none)
   std::string precision = "tf32";        // fp32 | tf32 (CUDA only; fp32 on the CPU) | bf16 (encoders, CPU and CUDA) | auto
   bool cuda_graph = true;                // capture the update as a CUDA graph on CUDA
+};
+
+// When a run ends before total_timesteps, judged at each evaluation (as SB3's
+// StopTrainingOnRewardThreshold and StopTrainingOnNoModelImprovement callbacks). A rule whose
+// thresholds are all unset never stops a run.
+struct StopRule {
+  std::optional<double> mean_reward;   // an evaluation's mean reward at least this
+  std::optional<double> success_rate;  // and its success rate at least this (both when both are set)
+  int no_improvement_evals = 0;        // or this many evaluations in a row without a new best (0: off)
+  bool any() const { return mean_reward || success_rate || no_improvement_evals > 0; }
 };
 
 struct TrainConfig {
@@ -74,6 +86,8 @@ struct TrainConfig {
   int threads = 0;                       // env threads (0: 1 below 64 envs, else all cores)
   std::int64_t log_interval = 1000;      // env steps between progress lines / metric reads
   int dist_timeout = 1800;               // seconds a rank waits for the others (several ranks only)
+  StopRule stop_when;
+  double max_minutes = 0;                // wall-clock limit of the whole run, resumes included (0: none)
 };
 
 struct Config {
