@@ -1,5 +1,8 @@
 #include "dodge/learn/networks.hpp"
 
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
 #include <cmath>
 
 namespace dodge::learn {
@@ -46,10 +49,33 @@ ConvEncoderImpl::ConvEncoderImpl(EncoderKind kind, std::int64_t c, std::int64_t 
   if (layer_norm) norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({features})));
 }
 
+namespace {
+// The dtype a convolution computes in here: autocast's while it is on for this device, else the weights'.
+at::ScalarType compute_dtype(const torch::Tensor& x, const torch::Tensor& weight) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  const auto type = x.is_cuda() ? at::kCUDA : at::kCPU;
+  if (at::autocast::is_autocast_enabled(type)) return at::autocast::get_autocast_dtype(type);
+#else
+  if (x.is_cuda() ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled())
+    return x.is_cuda() ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+  return weight.scalar_type();
+}
+}  // namespace
+
 torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
   // Channels-last activations let oneDNN (CPU) and cuDNN run the convolutions without reorders.
-  auto h = x.to(conv1->weight.scalar_type()).div(255.0).contiguous(at::MemoryFormat::ChannelsLast);
-  h = torch::relu(conv1(h));
+  // uint8 frames are reordered while still one byte a value, then converted once to the dtype the
+  // convolution computes in (bf16 holds 0..255 exactly); the 1/255 scale goes into conv1's weights
+  // (thousands of values) instead of the batch (millions): two passes over the batch, not five.
+  torch::Tensor h = x;
+  if (x.scalar_type() == torch::kUInt8)
+    h = x.contiguous(at::MemoryFormat::ChannelsLast).to(compute_dtype(x, conv1->weight));
+  else
+    h = x.to(conv1->weight.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
+  auto o = conv1->options;
+  h = torch::relu(F::conv2d(h, conv1->weight * (1.0 / 255.0),
+                            F::Conv2dFuncOptions().bias(conv1->bias).stride(o.stride()).padding(o.padding())));
   h = torch::relu(conv2(h));
   h = torch::relu(conv3(h));
   if (conv4) h = torch::relu(conv4(h));

@@ -7,6 +7,10 @@
 #endif
 
 #include <algorithm>
+#include <cstdlib>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -161,6 +165,16 @@ at::Generator make_generator(const torch::Device& device, std::uint64_t seed) {
 void use_all_cores() {
   // Debian's LibTorch starts with one intra-op thread.
   if (!std::getenv("OMP_NUM_THREADS")) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+void keep_freed_memory() {
+#ifdef __GLIBC__
+  const char* v = std::getenv("DODGE_MALLOC_DEFAULTS");
+  if (v && std::string(v) == "1") return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // blocks up to 32 MB from the heap (the most glibc allows)
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);   // give the heap's top back only past 1 GB free
+  mallopt(M_TOP_PAD, 64 << 20);         // and grow it in 64 MB steps
+#endif
 }
 
 void use_fastest_convolutions() {
