@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
 
   output::command_line() = output::join_args(argc, argv);  // recorded in bench reports
   run::keep_freed_memory();
+  run::flush_denormals();
   run::use_all_cores();
   run::use_fastest_convolutions();
   if (argc > 1 && argv[1][0] != '-' && !is_command(app, argv[1])) return unknown_command(app, argv[1]);

@@ -48,6 +48,7 @@ struct LearnBenchOptions {
   int n_step = 1;
   int actor_every = 1;
   int profile = 0;
+  bool act_between = false;
   std::string config;  // bench update --config: the network, batch and sampling of a training config
   std::vector<std::string> overrides, variants;
   std::string json;
@@ -347,6 +348,7 @@ void bench_update(const LearnBenchOptions& o) {
         m = sac.update(batch);
         ts += b - a;
         tu += output::now_seconds() - b;
+        if (o.act_between) sac.act(rb.current_stacks(), false);  // as the trainer acts between updates
       }
       run::synchronize(device);
       rates.push_back(o.steps / (output::now_seconds() - t0));
@@ -523,6 +525,7 @@ void register_learn_benches(CLI::App& bench) {
   update->add_option("--variant", u->variants,
                      "with --config: one more row with these comma-separated overrides (repeatable), e.g. "
                      "sac.batch_size=256,sac.target_encoder=false");
+  update->add_flag("--act-between", u->act_between, "act on the buffer's newest stacks after each update, as training does");
   update->add_option("--profile", u->profile, "after timing, profile this many updates per row by operator")
       ->capture_default_str();
   update->add_option("--json", u->json, "JSON output (default results/bench/update.json)");

@@ -177,6 +177,12 @@ void keep_freed_memory() {
 #endif
 }
 
+void flush_denormals() {
+  // Adam's second moments of near-dead units fall below 1e-38, where x86 arithmetic takes a slow
+  // path. Set before LibTorch starts its threads, which inherit the setting (FTZ/DAZ).
+  at::globalContext().setFlushDenormal(true);
+}
+
 void use_fastest_convolutions() {
   const char* v = std::getenv("DODGE_CUDNN_BENCHMARK");
   at::globalContext().setBenchmarkCuDNN(!(v && std::string(v) == "0"));

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Python reads our policy: policy.pt + manifest.json in a plain torch.nn.Module give the same
 # deterministic actions as dodge for the observations `dodge dump-obs --policy` wrote, for a
-# vector policy and pixel policies with each encoder (NatureCNN; DrQ with LayerNorm + tanh), with the pip torch 2.x and, when installed, Debian's torch 1.13.
+# vector policy and pixel policies with each encoder (NatureCNN; DrQ with LayerNorm + tanh and an averaged policy), with the pip torch 2.x and, when installed, Debian's torch 1.13.
 source "$(dirname "$0")/common.sh"
 need_python torch numpy
 pythons=("$PY")
 /usr/bin/python3 -c "import torch, numpy" 2>/dev/null && pythons+=(/usr/bin/python3)
 for kind in vector pixels drq; do
   extra=()
-  [ $kind = drq ] && extra=(--set sac.encoder=drq --set sac.layer_norm=true)
+  # The DrQ policy also ships an averaged copy (sac.policy_average): policy.pt holds it, and dodge's
+  # deterministic actions (dump-obs --policy) come from it too.
+  [ $kind = drq ] && extra=(--set sac.encoder=drq --set sac.layer_norm=true --set sac.policy_average=0.05)
   if [ $kind = vector ]; then
     cfg=$(tiny_config $kind)
   else
