@@ -6,11 +6,15 @@ with the median and range, and append one JSON row per seed to a JSON-lines file
   scripts/trial.py --config configs/sac_pixels_cpu.yaml --minutes 60 --seeds 0,1,2 \\
       [--set env.level=1 ...] [--label NAME] [--episodes 100] [--rows docs/bench/trials.jsonl]
 
-Each run is `dodge train --config F --seed S --results RESULTS/LABEL/seed_S [--set ...]`. With
---minutes, Ctrl-C (SIGINT) is sent when the budget is spent (the trainer writes a checkpoint and
-exits); the budget counts from the launch, start-up included. Then `dodge eval RUN/best --episodes
-N` plays on the eval command's default seed (train.seed + 2,000,003), which neither the training
-games (train.seed) nor the training's evaluations (train.seed + 1,000,003) use.
+Each run is `dodge train --config F --seed S --results RESULTS/LABEL/seed_S [--set ...]`. A run
+ends by itself (total_timesteps, train.stop_when, train.max_minutes) or, with --minutes, by Ctrl-C
+(SIGINT) when the budget is spent (the trainer writes a checkpoint and exits); the budget counts
+from the launch, start-up included. Then `dodge eval RUN/best --episodes N` and `dodge eval RUN`
+(the checkpoint the run ended with: final/, or the interrupt checkpoint) play on the eval command's
+default seed (train.seed + 2,000,003), which neither the training games (train.seed) nor the
+training's evaluations (train.seed + 1,000,003) use. Each row also says when the training's
+evaluations first reached 900 with 90 % surviving, and the lowest survival among the evaluations
+of the run's second half.
 
 Runs never overlap: on a small machine two at once would make every figure wrong.
 Standard library only (no numpy), so Debian's python3 runs it.

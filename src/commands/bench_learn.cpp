@@ -7,7 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
+#include <torch/version.h>
+// The per-operator profile uses the autograd profiler's legacy API, as LibTorch 1.13 has it (the
+// CPU builds); other versions print a note instead.
+#if TORCH_VERSION_MAJOR < 2 && __has_include(<torch/csrc/autograd/profiler_legacy.h>)
+#define DODGE_OP_PROFILE 1
 #include <torch/csrc/autograd/profiler_legacy.h>
 #endif
 
@@ -176,8 +180,7 @@ Peak cpu_peak(const learn::UpdateFlops& f, learn::Precision precision) {
   return p;
 }
 
-#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
-#define DODGE_OP_PROFILE 1
+#ifdef DODGE_OP_PROFILE
 // Self time per operator over `updates` calls of step(): the autograd profiler's events, nested
 // ranges matched per thread, each range's time less its children's.
 void print_op_profile(const std::function<void()>& step, int updates) {
@@ -396,7 +399,7 @@ void bench_update(const LearnBenchOptions& o) {
 #ifdef DODGE_OP_PROFILE
       print_op_profile([&] { step(); }, o.profile);
 #else
-      spdlog::warn("--profile: this LibTorch has no autograd profiler header");
+      spdlog::warn("--profile: needs LibTorch 1.13's legacy autograd profiler (the CPU build)");
 #endif
     }
   }

@@ -793,7 +793,10 @@ TrainTimings Trainer::run() {
                     true);
     prune_checkpoints();
   } else {
-    if (config_.train.eval_freq > 0 && last_eval_ != num_timesteps_) run_eval();
+    if (config_.train.eval_freq > 0 && last_eval_ != num_timesteps_) {
+      last_eval_ = num_timesteps_;  // training_summary's final_eval.step
+      run_eval();
+    }
     save_checkpoint((fs::path(run_dir_) / "final").string(), config_.train.save_replay_buffer);
   }
   logger_->write_curve(curve_title());
