@@ -25,12 +25,18 @@ CpuInfo parse_cpuinfo(const std::string& text) {
     std::string value = line.substr(colon + 1);
     if (!value.empty() && value[0] == ' ') value.erase(0, 1);
     try {
-      if (key == "vendor_id") c.vendor = value;
-      else if (key == "model name") c.model_name = value;
-      else if (key == "flags") c.flags = value;
-      else if (key == "cpu family") c.family = std::stoi(value);
-      else if (key == "model") c.model = std::stoi(value);
-      else if (key == "cpu MHz") c.mhz = std::stod(value);
+      if (key == "vendor_id")
+        c.vendor = value;
+      else if (key == "model name")
+        c.model_name = value;
+      else if (key == "flags")
+        c.flags = value;
+      else if (key == "cpu family")
+        c.family = std::stoi(value);
+      else if (key == "model")
+        c.model = std::stoi(value);
+      else if (key == "cpu MHz")
+        c.mhz = std::stod(value);
     } catch (const std::exception&) {
       // an unreadable number stays unknown
     }
@@ -67,7 +73,8 @@ PeakPerCycle peak_per_cycle(const CpuInfo& cpu, bool bf16) {
   }
   if (!bf16) return p;
   if (cpu.has("amx_bf16")) return {1024, "AMX: a 16x32 bf16 tile multiply per 16 cycles, 1024 FLOP/cycle"};
-  if (native_bf16(cpu)) return {2 * p.flop, "AVX-512 BF16 dot products (vdpbf16ps), twice fp32: " + p.why + " x 2"};
+  if (native_bf16(cpu))
+    return {2 * p.flop, "AVX-512 BF16 dot products (vdpbf16ps), twice fp32: " + p.why + " x 2"};
   return {p.flop, "bf16 emulated through fp32 (no AVX-512 BF16 or AMX): " + p.why};
 }
 

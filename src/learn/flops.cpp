@@ -69,13 +69,14 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
     const int passes = 2 + (o.target_encoder ? 1 : 0);
     u.encoder_forward = b * e.all * passes;  // obs (with gradients), next obs online, [next obs target]
     u.encoder_backward = b * backward(e, false);
-    words << "encoder: " << passes << " forward (obs, next obs" << (o.target_encoder ? ", next obs target" : "")
-          << "), 1 backward; ";
+    words << "encoder: " << passes << " forward (obs, next obs"
+          << (o.target_encoder ? ", next obs target" : "") << "), 1 backward; ";
   } else {
     // Critic encoder on obs, actor encoder on next obs (and on obs for an actor step), target on next obs.
     u.encoder_forward = b * e.all * (3 + k);
     u.encoder_backward = b * backward(e, false) * (1 + k);
-    words << "encoders: critic, actor (next obs), target forward and the critic's backward each update; the actor's "
+    words << "encoders: critic, actor (next obs), target forward and the critic's backward each update; the "
+             "actor's "
              "forward and backward on actor steps; ";
   }
   // Heads: actor on next obs; target critic; critic forward and backward (input gradients reach the

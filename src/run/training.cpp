@@ -283,6 +283,9 @@ void Trainer::setup() {
         spdlog::warn("{} predates the shared encoder's target copy: the copy starts from the online encoder "
                      "(--set sac.target_encoder=false continues without one, as the run was trained)",
                      resume_from_);
+      if (sac_->policy_average_filled())
+        spdlog::info("{} has no averaged policy (sac.policy_average was 0): it starts from the online weights",
+                     resume_from_);
       load_trainer_state((fs::path(resume_from_) / "trainer.pt").string());
       if (lead_) {
         std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
