@@ -17,6 +17,7 @@
 #include "dodge/output/image_io.hpp"
 #include "dodge/render/render.hpp"
 #include "dodge/run/agent.hpp"
+#include "dodge/run/training.hpp"
 #include "dodge/viewer/session.hpp"
 #include "dodge/viewer/viewer.hpp"
 #include "torch_catch.hpp"  // after the headers that pull in LibTorch (glog's CHECK)
@@ -493,6 +494,26 @@ TEST_CASE("viewer: watch of a vector policy shows a note instead of frames", "[v
   const SDL_Rect in = v.inset_rect();
   CHECK(in.w > 50);
   CHECK(bright_pixels(v.read_pixels(), in, 120) > 50);  // the note's text
+}
+
+// A real final/ with an averaged policy (sac.policy_average) loads and plays in watch, and its
+// actions are the shipped (averaged) policy's, as in eval.
+TEST_CASE("viewer: watch plays the averaged policy of a trained run's final/", "[viewer][watch][average]") {
+  headless();
+  TempDir dir("watch_average");
+  run::TrainArgs args;
+  args.config_path = write_tiny_config(dir.path, "tiny");
+  args.results = (dir.path / "results").string();
+  args.overrides = {"sac.policy_average=0.05", "train.save_replay_buffer=false", "train.eval_freq=0"};
+  run::train(args);
+  const std::string final_dir = (std::filesystem::path(only_run(dir.path / "results", "tiny")) / "final").string();
+  auto agent = run::Agent::load(final_dir, {}, "cpu", 1);
+  Viewer v(small_window());
+  SessionOptions so;
+  so.pace = false;
+  WatchSession watch(v, *agent, so, true, "dodge watch " + final_dir);
+  for (int i = 0; i < 5; ++i) REQUIRE(watch.frame());
+  CHECK(watch.state().steps == 5);
 }
 
 TEST_CASE("viewer: watch records the first episodes as a GIF at the game's rate", "[viewer][watch][gif]") {
