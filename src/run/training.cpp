@@ -438,8 +438,7 @@ void Trainer::loop() {
     for (const auto& f : out_.finished) {
       if (!lead_) break;
       ++episodes_;
-      logger_->record_episode(f.episode_return, f.length,
-                              elapsed_before_ + output::now_seconds() - session_start_time_);
+      logger_->record_episode(f.episode_return, f.length, run_seconds());
       ep_rew_.push_back(f.episode_return);
       ep_len_.push_back(f.length);
       if (ep_rew_.size() > 100) {
@@ -644,7 +643,7 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("best_eval_step", i64(best_eval_step_));
   ar.write("peak_ep_rew", f64(peak_ep_rew_));
   ar.write("evals_without_improvement", i64(evals_without_improvement_));
-  ar.write("elapsed", f64(elapsed_before_ + output::now_seconds() - session_start_time_));
+  ar.write("elapsed", f64(run_seconds()));
   ar.write("ep_rew", torch::tensor(std::vector<double>(ep_rew_.begin(), ep_rew_.end()), torch::kFloat64));
   ar.write("ep_len", torch::tensor(std::vector<double>(ep_len_.begin(), ep_len_.end()), torch::kFloat64));
   const auto& rs = action_rng_.state();

@@ -489,9 +489,8 @@ TEST_CASE("the update's FLOPs equal a hand count of a small network", "[sac][flo
   CHECK(encoder_forward_flops(o).all == E);
   CHECK(encoder_forward_flops(o).first == c1);
   // Twin critics: (16 + 3) -> 8 -> 1 twice; actor: 16 -> 8, then mu and log_std 8 -> 3.
-  const double Q = 2 * (2.0 * 19 * 8 + 2.0 * 8), Q1 = 2 * (2.0 * 19 * 8);
+  const double Q = 2 * (2.0 * 19 * 8 + 2.0 * 8);
   const double A = 2.0 * 16 * 8 + 2 * (2.0 * 8 * 3), A1 = 2.0 * 16 * 8;
-  (void)Q1;
   // Shared encoder with a target copy: 3 forward passes, a backward of weight gradients (E) and input
   // gradients above the first convolution (E - c1). Heads forward: actor on next obs, target critic,
   // critic, and for the actor loss actor + critic; backward: critic (weights and inputs: 2Q) twice,

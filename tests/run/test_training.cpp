@@ -33,6 +33,18 @@ std::map<std::string, torch::Tensor> read_agent(const fs::path& file) {
   return m;
 }
 
+// Trains the tiny config (tests/test_util.hpp) in dir with these overrides; returns the run folder
+// and its training_summary.json.
+std::pair<fs::path, nlohmann::json> train_tiny(const fs::path& dir, const std::vector<std::string>& overrides) {
+  TrainArgs args;
+  args.config_path = write_tiny_config(dir, "tiny");
+  args.results = (dir / "results").string();
+  args.overrides = overrides;
+  train(args);
+  const fs::path run = only_run(dir / "results", "tiny");
+  return {run, nlohmann::json::parse(std::ifstream(run / "training_summary.json"))};
+}
+
 }  // namespace
 
 TEST_CASE("the sac keys reach the learner's options", "[train]") {
@@ -278,41 +290,24 @@ TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[t
 // final/, and the reason in training_summary.json.
 TEST_CASE("a stop rule ends a run at the evaluation that meets it", "[train][stop]") {
   TempDir tmp("train_stop");
-  const std::string cfg = write_tiny_config(tmp.path, "tiny");
-  TrainArgs args;
-  args.config_path = cfg;
-  args.results = (tmp.path / "results").string();
   // Every evaluation meets a mean reward of -1e9 and a success rate of 0: the first one (step 500) stops.
-  args.overrides = {"train.stop_when={mean_reward: -1e9, success_rate: 0}", "train.save_replay_buffer=false"};
-  train(args);
-  const fs::path run = only_run(tmp.path / "results", "tiny");
-  const auto summary = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+  const auto [run, summary] =
+      train_tiny(tmp.path, {"train.stop_when={mean_reward: -1e9, success_rate: 0}", "train.save_replay_buffer=false"});
   CHECK(summary["stopped"] == "stop_when");
   CHECK_THAT(summary["stop_reason"].get<std::string>(), Catch::Contains("step 500"));
   CHECK(summary["total_timesteps"] == 500);
   CHECK(checkpoint_step((run / "final").string()) == 500);
   // A threshold no evaluation meets lets the run go to total_timesteps.
   TempDir tmp2("train_stop_not");
-  args.config_path = write_tiny_config(tmp2.path, "tiny");
-  args.results = (tmp2.path / "results").string();
-  args.overrides = {"train.stop_when={mean_reward: 1e9}", "train.save_replay_buffer=false"};
-  train(args);
-  const auto full =
-      nlohmann::json::parse(std::ifstream(fs::path(only_run(tmp2.path / "results", "tiny")) / "training_summary.json"));
+  const auto full = train_tiny(tmp2.path, {"train.stop_when={mean_reward: 1e9}", "train.save_replay_buffer=false"}).second;
   CHECK(full["stopped"] == "completed");
   CHECK(full["total_timesteps"] == 1000);
 }
 
 TEST_CASE("train.max_minutes ends a run after its time, with final/", "[train][stop]") {
   TempDir tmp("train_minutes");
-  const std::string cfg = write_tiny_config(tmp.path, "tiny");
-  TrainArgs args;
-  args.config_path = cfg;
-  args.results = (tmp.path / "results").string();
-  args.overrides = {"train.max_minutes=0.000001", "train.save_replay_buffer=false", "train.total_timesteps=100000"};
-  train(args);
-  const fs::path run = only_run(tmp.path / "results", "tiny");
-  const auto summary = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+  const auto [run, summary] = train_tiny(
+      tmp.path, {"train.max_minutes=0.000001", "train.save_replay_buffer=false", "train.total_timesteps=100000"});
   CHECK(summary["stopped"] == "max_minutes");
   CHECK(summary["total_timesteps"].get<int>() < 100000);
   CHECK(fs::exists(run / "final" / "policy.pt"));
@@ -323,14 +318,7 @@ TEST_CASE("train.max_minutes ends a run after its time, with final/", "[train][s
 // last evaluation and an evaluation of final/ on the same games are the same episodes.
 TEST_CASE("final/ of a run with an averaged policy evaluates as the run did", "[train][average]") {
   TempDir tmp("train_average");
-  const std::string cfg = write_tiny_config(tmp.path, "tiny");
-  TrainArgs args;
-  args.config_path = cfg;
-  args.results = (tmp.path / "results").string();
-  args.overrides = {"sac.policy_average=0.05", "train.save_replay_buffer=false"};
-  train(args);
-  const fs::path run = only_run(tmp.path / "results", "tiny");
-  const auto summary = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
+  const auto [run, summary] = train_tiny(tmp.path, {"sac.policy_average=0.05", "train.save_replay_buffer=false"});
   const auto agent = Agent::load((run / "final").string(), {}, "cpu", 4);
   EvalOptions o;
   o.episodes = 4;
