@@ -1,5 +1,6 @@
 #include "dodge/game/vec_env.hpp"
 
+#include <algorithm>
 #include <istream>
 #include <ostream>
 #include <stdexcept>
@@ -19,7 +20,7 @@ void StepOutputs::resize(int n) {
 
 VecEnv::VecEnv(const GameConfig& config, int n_envs, int n_threads, std::uint64_t seed)
     : params_(resolve(config)),
-      seed_(seed),
+      seeds_(static_cast<std::size_t>(std::max(n_envs, 0)), seed),
       states_(static_cast<std::size_t>(n_envs)),
       rngs_(static_cast<std::size_t>(n_envs)),
       episodes_(static_cast<std::size_t>(n_envs), 0),
@@ -34,15 +35,23 @@ VecEnv::VecEnv(const GameConfig& config, int n_envs, int n_threads, std::uint64_
 
 void VecEnv::reset_env(int env) {
   const auto e = static_cast<std::size_t>(env);
-  rngs_[e] = Rng::for_episode(seed_, e, episodes_[e]);
+  rngs_[e] = Rng::for_episode(seeds_[e], e, episodes_[e]);
   episodes_[e] += 1;
   dodge::game::reset(params_, states_[e], rngs_[e]);
   needs_reset_[e] = 0;
 }
 
-void VecEnv::reset(ObsSink* sink) {
+void VecEnv::reseed(int env, std::uint64_t seed) {
+  const auto e = static_cast<std::size_t>(env);
+  seeds_[e] = seed;
+  episodes_[e] = 0;
+  needs_reset_[e] = 1;
+}
+
+void VecEnv::reset(ObsSink* sink, const std::uint8_t* mask) {
   pool_.parallel_for(size(), [&](int begin, int end) {
     for (int e = begin; e < end; ++e) {
+      if (mask && !mask[e]) continue;
       reset_env(e);
       if (sink) sink->write(e, states_[static_cast<std::size_t>(e)]);
     }
@@ -121,7 +130,7 @@ constexpr std::uint32_t kStateMagic = 0x444f4556;  // "DOEV"
 void VecEnv::save_state(std::ostream& os) const {
   put(os, kStateMagic);
   put<std::uint64_t>(os, states_.size());
-  put(os, seed_);
+  put(os, seeds_[0]);
   for (std::size_t e = 0; e < states_.size(); ++e) {
     const GameState& s = states_[e];
     put(os, s.player);
@@ -147,7 +156,9 @@ void VecEnv::load_state(std::istream& is) {
   if (n != states_.size())
     throw std::runtime_error("env state holds " + std::to_string(n) + " envs, this run has " +
                              std::to_string(states_.size()));
-  get(is, seed_);
+  std::uint64_t seed = 0;
+  get(is, seed);
+  seeds_.assign(seeds_.size(), seed);
   for (std::size_t e = 0; e < states_.size(); ++e) {
     GameState& s = states_[e];
     get(is, s.player);

@@ -14,18 +14,8 @@
 namespace dodge::run {
 namespace {
 
-using game::ActionType;
-using game::ObsMode;
-using game::ThrowerIndicator;
-
-std::string fmt_double(double v) {
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, res.ptr);
-  // Keep a float looking like a float in YAML ("2.0", not "2").
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
+using game::format_double;
+using game::Range;
 
 std::string scalar_text(const YAML::Node& n) {
   if (n.IsScalar()) return n.Scalar();
@@ -50,101 +40,43 @@ T parse_scalar(const std::string& name, const YAML::Node& n, const std::string& 
   }
 }
 
-}  // namespace
-
-std::optional<std::int64_t> parse_exact_integer(const std::string& text) {
-  std::int64_t v = 0;
-  const char* b = text.data();
-  const char* e = b + text.size();
-  if (!text.empty() && text[0] == '+') ++b;
-  auto [p, ec] = std::from_chars(b, e, v);
-  if (ec == std::errc() && p == e) return v;
-  // 1e6, 2.5e5, 100000.0: a finite number with no fractional part, exactly representable.
-  char* end = nullptr;
-  const double d = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(d) || d != std::floor(d) ||
-      std::abs(d) > 9.007199254740992e15)
-    return std::nullopt;
-  return static_cast<std::int64_t>(d);
-}
-
-namespace {
-
-struct Range {
-  double lo, hi;
-  bool lo_open = false, hi_open = false;
-  bool contains(double v) const {
-    return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
-  }
-};
-
-std::string range_text(const Range& r, bool integer) {
-  auto num = [&](double v) -> std::string {
-    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (integer || (v == std::floor(v) && std::abs(v) < 1e15)) return std::to_string(static_cast<long long>(v));
-    std::string s = fmt_double(v);
-    if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
-    return s;
+// A key of game/keys.hpp (checks scalar text) as a Field that reads a YAML node.
+Field field_of(const game::Key& k) {
+  auto set = [k](const YAML::Node& n) {
+    if (!n.IsNull() && !n.IsScalar()) throw ConfigError(k.name() + " must be " + k.type + ", got " + scalar_text(n));
+    try {
+      k.set(n.IsNull() ? std::nullopt : std::optional<std::string>(n.Scalar()));
+    } catch (const game::KeyError& e) {
+      throw ConfigError(e.what());
+    }
   };
-  return std::string(r.lo_open ? "(" : "[") + num(r.lo) + ", " + num(r.hi) + (r.hi_open ? ")" : "]");
+  return Field{k.section, k.key, k.allowed, set, k.get};
 }
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
+// Scalar keys come from game::KeyBuilder (the rules the Python package shares); the two keys
+// that take a YAML list or map are read here.
 class Builder {
  public:
   explicit Builder(std::vector<Field>& out) : out_(out) {}
-  std::string section;
 
-  template <typename Int>
-  void integer(const std::string& key, Int& ref, Range r) {
-    const std::string name = section + "." + key;
-    const std::string allowed = "an integer in " + range_text(r, true);
-    add(key, allowed,
-        [&ref, name, r, allowed](const YAML::Node& n) {
-          if (!n.IsScalar()) throw ConfigError(name + " must be an integer, got " + scalar_text(n));
-          // RL Zoo's YAML writes 1e6: exact integers in float notation are integers too.
-          const auto parsed = parse_exact_integer(n.Scalar());
-          if (!parsed) throw ConfigError(name + " must be an integer (" + allowed + "), got \"" + n.Scalar() + "\"");
-          const long long v = *parsed;
-          if (!r.contains(static_cast<double>(v))) bad_value(name, n, allowed);
-          ref = static_cast<Int>(v);
-        },
-        [&ref] { return std::to_string(ref); });
+  void section(const std::string& name) {
+    flush();
+    keys_ = std::make_unique<game::KeyBuilder>(pending_, name);
   }
-
-  void real(const std::string& key, double& ref, Range r) {
-    const std::string name = section + "." + key;
-    const std::string allowed = "a number in " + range_text(r, false);
-    add(key, allowed,
-        [&ref, name, r, allowed](const YAML::Node& n) {
-          const auto v = parse_scalar<double>(name, n, "a number", allowed);
-          if (!std::isfinite(v) || !r.contains(v)) bad_value(name, n, allowed);
-          ref = v;
-        },
-        [&ref] { return fmt_double(ref); });
+  game::KeyBuilder& keys() { return *keys_; }
+  void add_keys(const std::vector<game::Key>& keys) {
+    for (const auto& k : keys) out_.push_back(field_of(k));
   }
-
-  // null (or absent) means "the level's default".
-  void optional_real(const std::string& key, std::optional<double>& ref, Range r) {
-    const std::string name = section + "." + key;
-    const std::string allowed = "null (the level's default) or a number in " + range_text(r, false);
-    add(key, allowed,
-        [&ref, name, r, allowed](const YAML::Node& n) {
-          if (n.IsNull() || (n.IsScalar() && (n.Scalar() == "null" || n.Scalar() == "~"))) {
-            ref.reset();
-            return;
-          }
-          const auto v = parse_scalar<double>(name, n, "a number", allowed);
-          if (!std::isfinite(v) || !r.contains(v)) bad_value(name, n, allowed);
-          ref = v;
-        },
-        [&ref] { return ref ? fmt_double(*ref) : std::string("null"); });
+  // Moves the scalar keys built so far into the fields, keeping the schema's order.
+  void flush() {
+    add_keys(pending_);
+    pending_.clear();
   }
 
   // train.stop_when: a map of optional thresholds, e.g. {mean_reward: 950, success_rate: 0.95}.
   void stop_rule(const std::string& key, StopRule& ref) {
-    const std::string name = section + "." + key;
+    flush();
+    const std::string name = keys_->section() + "." + key;
     const std::string allowed =
         "a map with any of mean_reward (a number), success_rate (a number in [0, 1]), no_improvement_evals (an "
         "integer in [0, 1000000]), e.g. {mean_reward: 950, success_rate: 0.95}; {} never stops";
@@ -179,68 +111,18 @@ class Builder {
         },
         [&ref] {
           std::string s;
-          if (ref.mean_reward) s += "mean_reward: " + fmt_double(*ref.mean_reward);
-          if (ref.success_rate) s += std::string(s.empty() ? "" : ", ") + "success_rate: " + fmt_double(*ref.success_rate);
+          if (ref.mean_reward) s += "mean_reward: " + format_double(*ref.mean_reward);
+          if (ref.success_rate) s += std::string(s.empty() ? "" : ", ") + "success_rate: " + format_double(*ref.success_rate);
           if (ref.no_improvement_evals > 0)
             s += std::string(s.empty() ? "" : ", ") + "no_improvement_evals: " + std::to_string(ref.no_improvement_evals);
           return "{" + s + "}";
         });
   }
 
-  void boolean(const std::string& key, bool& ref) {
-    const std::string name = section + "." + key;
-    add(key, "true | false",
-        [&ref, name](const YAML::Node& n) { ref = parse_scalar<bool>(name, n, "true or false", "true | false"); },
-        [&ref] { return std::string(ref ? "true" : "false"); });
-  }
-
-  void choice(const std::string& key, std::string& ref, const std::vector<std::string>& choices) {
-    const std::string name = section + "." + key;
-    std::string allowed;
-    for (const auto& c : choices) allowed += (allowed.empty() ? "" : " | ") + c;
-    add(key, allowed,
-        [&ref, name, choices, allowed](const YAML::Node& n) {
-          const auto v = parse_scalar<std::string>(name, n, "a string", allowed);
-          if (std::find(choices.begin(), choices.end(), v) == choices.end()) bad_value(name, n, allowed);
-          ref = v;
-        },
-        [&ref] { return ref; });
-  }
-
-  // A string validated by a predicate (e.g. "auto" or a positive number).
-  void text(const std::string& key, std::string& ref, const std::string& allowed,
-            std::function<bool(const std::string&)> ok) {
-    const std::string name = section + "." + key;
-    add(key, allowed,
-        [&ref, name, allowed, ok](const YAML::Node& n) {
-          const auto v = parse_scalar<std::string>(name, n, "a string", allowed);
-          if (!ok(v)) bad_value(name, n, allowed);
-          ref = v;
-        },
-        [&ref] { return ref; });
-  }
-
-  template <typename Enum>
-  void enumeration(const std::string& key, Enum& ref, const std::vector<Enum>& values) {
-    const std::string name = section + "." + key;
-    std::string allowed;
-    for (auto v : values) allowed += (allowed.empty() ? "" : " | ") + std::string(to_string(v));
-    add(key, allowed,
-        [&ref, name, values, allowed](const YAML::Node& n) {
-          const auto s = parse_scalar<std::string>(name, n, "a string", allowed);
-          for (auto v : values)
-            if (s == to_string(v)) {
-              ref = v;
-              return;
-            }
-          bad_value(name, n, allowed);
-        },
-        [&ref] { return std::string(to_string(ref)); });
-  }
-
   void int_list(const std::string& key, std::vector<int>& ref, Range r, int max_len) {
-    const std::string name = section + "." + key;
-    const std::string allowed = "a list of 1.." + std::to_string(max_len) + " integers in " + range_text(r, true);
+    flush();
+    const std::string name = keys_->section() + "." + key;
+    const std::string allowed = "a list of 1.." + std::to_string(max_len) + " integers in " + game::range_text(r, true);
     add(key, allowed,
         [&ref, name, r, max_len, allowed](const YAML::Node& n) {
           if (!n.IsSequence() || n.size() < 1 || n.size() > static_cast<std::size_t>(max_len))
@@ -263,9 +145,11 @@ class Builder {
  private:
   void add(const std::string& key, const std::string& allowed, std::function<void(const YAML::Node&)> set,
            std::function<std::string()> get) {
-    out_.push_back(Field{section, key, allowed, std::move(set), std::move(get)});
+    out_.push_back(Field{keys_->section(), key, allowed, std::move(set), std::move(get)});
   }
   std::vector<Field>& out_;
+  std::vector<game::Key> pending_;
+  std::unique_ptr<game::KeyBuilder> keys_;
 };
 
 bool is_positive_number(const std::string& s) {
@@ -346,91 +230,61 @@ void apply_node(Config& config, const YAML::Node& root, const std::string& sourc
 std::vector<Field> schema(Config& c) {
   std::vector<Field> f;
   Builder b(f);
-  game::GameConfig& g = c.env.game;
-  render::RenderConfig& r = c.env.render;
-  b.section = "env";
-  b.integer("level", g.level, {1, 2});
-  b.real("spawn_angle_degrees", g.spawn_angle_degrees, {0, 180, true});
-  b.real("player_speed", g.player_speed, {0, 50, true});
-  b.real("sprint_multiplier", g.sprint_multiplier, {0, 10});
-  b.enumeration("action_space_type", g.action_space_type,
-                {ActionType::Basic3d, ActionType::Basic4dJump, ActionType::Tilt5d, ActionType::Full6d});
-  b.enumeration("observation_mode", g.observation_mode, {ObsMode::Standard, ObsMode::WithThrower, ObsMode::Topdown});
-  b.real("thrower_delay_seconds", g.thrower_delay_seconds, {0, 10});
-  b.enumeration("thrower_indicator", g.thrower_indicator,
-                {ThrowerIndicator::Auto, ThrowerIndicator::On, ThrowerIndicator::Off});
-  b.real("collision_penalty", g.collision_penalty, {-1e6, 0});
-  b.real("survival_reward", g.survival_reward, {-100, 100});
-  b.real("dodge_bonus_threshold", g.dodge_bonus_threshold, {0, 50, true});
-  b.real("dodge_bonus_multiplier", g.dodge_bonus_multiplier, {0, 100});
-  b.optional_real("projectile_spawn_interval", g.projectile_spawn_interval, {0, 60, true});
-  b.optional_real("projectile_spawn_height", g.projectile_spawn_height, {0, 100, true});
-  b.optional_real("projectile_flight_time", g.projectile_flight_time, {0, 60, true});
-  b.integer("max_episode_steps", g.max_episode_steps, {1, 1e9});
-  b.integer("physics_hz", g.physics_hz, {1, 1000});
-  b.integer("frame_skip", g.frame_skip, {1, 1000});
-  b.integer("image_width", r.width, {16, 512});
-  b.integer("image_height", r.height, {16, 512});
-  b.boolean("image_grayscale", r.grayscale);
-  b.enumeration("grey_palette", r.grey_palette, {render::GreyPalette::Luma, render::GreyPalette::Contrast});
-  b.real("view_extent", r.view_extent, {0, 1000, true});
-  b.real("min_radius_px", r.min_radius_px, {0, 64});
-  b.boolean("offscreen_markers", r.offscreen_markers);
-  b.integer("frame_stack", c.env.frame_stack, {1, 16});
-  b.integer("n_envs", c.env.n_envs, {1, 4096});
+  b.add_keys(render::env_keys(c.env));
 
   SacConfig& s = c.sac;
-  b.section = "sac";
-  b.integer("buffer_size", s.buffer_size, {1, 1e10});
-  b.integer("batch_size", s.batch_size, {1, 65536});
-  b.real("learning_rate", s.learning_rate, {0, 1, true});
-  b.real("actor_learning_rate", s.actor_learning_rate, {0, 1});
-  b.real("critic_learning_rate", s.critic_learning_rate, {0, 1});
-  b.real("gamma", s.gamma, {0, 1});
-  b.real("tau", s.tau, {0, 1, true});
-  b.integer("n_step", s.n_step, {1, 100});
-  b.text("ent_coef", s.ent_coef, "auto or a positive number",
+  b.section("sac");
+  b.keys().integer("buffer_size", s.buffer_size, {1, 1e10});
+  b.keys().integer("batch_size", s.batch_size, {1, 65536});
+  b.keys().real("learning_rate", s.learning_rate, {0, 1, true});
+  b.keys().real("actor_learning_rate", s.actor_learning_rate, {0, 1});
+  b.keys().real("critic_learning_rate", s.critic_learning_rate, {0, 1});
+  b.keys().real("gamma", s.gamma, {0, 1});
+  b.keys().real("tau", s.tau, {0, 1, true});
+  b.keys().integer("n_step", s.n_step, {1, 100});
+  b.keys().text("ent_coef", s.ent_coef, "auto or a positive number",
          [](const std::string& v) { return v == "auto" || is_positive_number(v); });
-  b.real("ent_coef_init", s.ent_coef_init, {0, 100, true});
-  b.text("target_entropy", s.target_entropy_text, "auto (minus the action dimension) or a number",
+  b.keys().real("ent_coef_init", s.ent_coef_init, {0, 100, true});
+  b.keys().text("target_entropy", s.target_entropy_text, "auto (minus the action dimension) or a number",
          [](const std::string& v) { return v == "auto" || is_number(v); });
   b.int_list("net_arch", s.net_arch, {1, 8192}, 8);
-  b.integer("features_dim", s.features_dim, {1, 8192});
-  b.choice("encoder", s.encoder, {"nature", "drq"});
-  b.boolean("layer_norm", s.layer_norm);
-  b.choice("encoder_mode", s.encoder_mode, {"shared", "separate"});
-  b.boolean("target_encoder", s.target_encoder);
-  b.real("encoder_tau", s.encoder_tau, {0, 1});
-  b.choice("augment", s.augment, {"random_shift", "none"});
-  b.integer("target_update_interval", s.target_update_interval, {1, 1e6});
-  b.integer("actor_update_interval", s.actor_update_interval, {1, 1000});
-  b.real("policy_average", s.policy_average, {0, 1});
-  b.choice("precision", s.precision, {"fp32", "tf32", "bf16", "auto"});
-  b.boolean("cuda_graph", s.cuda_graph);
+  b.keys().integer("features_dim", s.features_dim, {1, 8192});
+  b.keys().choice("encoder", s.encoder, {"nature", "drq"});
+  b.keys().boolean("layer_norm", s.layer_norm);
+  b.keys().choice("encoder_mode", s.encoder_mode, {"shared", "separate"});
+  b.keys().boolean("target_encoder", s.target_encoder);
+  b.keys().real("encoder_tau", s.encoder_tau, {0, 1});
+  b.keys().choice("augment", s.augment, {"random_shift", "none"});
+  b.keys().integer("target_update_interval", s.target_update_interval, {1, 1e6});
+  b.keys().integer("actor_update_interval", s.actor_update_interval, {1, 1000});
+  b.keys().real("policy_average", s.policy_average, {0, 1});
+  b.keys().choice("precision", s.precision, {"fp32", "tf32", "bf16", "auto"});
+  b.keys().boolean("cuda_graph", s.cuda_graph);
 
   TrainConfig& t = c.train;
-  b.section = "train";
-  b.integer("total_timesteps", t.total_timesteps, {1, 1e12});
-  b.integer("learning_starts", t.learning_starts, {0, 1e12});
-  b.integer("train_freq", t.train_freq, {1, 1e6});
-  b.integer("gradient_steps", t.gradient_steps, {-1, 1e6});
-  b.integer("eval_freq", t.eval_freq, {0, 1e12});
-  b.integer("n_eval_episodes", t.n_eval_episodes, {1, 100000});
-  b.integer("eval_envs", t.eval_envs, {0, 1024});
-  b.integer("checkpoint_freq", t.checkpoint_freq, {0, 1e12});
-  b.integer("keep_checkpoints", t.keep_checkpoints, {1, 1000});
-  b.boolean("save_replay_buffer", t.save_replay_buffer);
-  b.integer("seed", t.seed, {0, 9.0e15});
-  b.text("device", t.device, "auto | cpu | cuda | cuda:N", [](const std::string& v) {
+  b.section("train");
+  b.keys().integer("total_timesteps", t.total_timesteps, {1, 1e12});
+  b.keys().integer("learning_starts", t.learning_starts, {0, 1e12});
+  b.keys().integer("train_freq", t.train_freq, {1, 1e6});
+  b.keys().integer("gradient_steps", t.gradient_steps, {-1, 1e6});
+  b.keys().integer("eval_freq", t.eval_freq, {0, 1e12});
+  b.keys().integer("n_eval_episodes", t.n_eval_episodes, {1, 100000});
+  b.keys().integer("eval_envs", t.eval_envs, {0, 1024});
+  b.keys().integer("checkpoint_freq", t.checkpoint_freq, {0, 1e12});
+  b.keys().integer("keep_checkpoints", t.keep_checkpoints, {1, 1000});
+  b.keys().boolean("save_replay_buffer", t.save_replay_buffer);
+  b.keys().integer("seed", t.seed, {0, 9.0e15});
+  b.keys().text("device", t.device, "auto | cpu | cuda | cuda:N", [](const std::string& v) {
     if (v == "auto" || v == "cpu" || v == "cuda") return true;
     return v.rfind("cuda:", 0) == 0 && v.size() > 5 &&
            v.find_first_not_of("0123456789", 5) == std::string::npos;
   });
-  b.integer("threads", t.threads, {0, 256});
-  b.integer("log_interval", t.log_interval, {1, 1e12});
-  b.integer("dist_timeout", t.dist_timeout, {10, 604800});
+  b.keys().integer("threads", t.threads, {0, 256});
+  b.keys().integer("log_interval", t.log_interval, {1, 1e12});
+  b.keys().integer("dist_timeout", t.dist_timeout, {10, 604800});
   b.stop_rule("stop_when", t.stop_when);
-  b.real("max_minutes", t.max_minutes, {0, 1e7});
+  b.keys().real("max_minutes", t.max_minutes, {0, 1e7});
+  b.flush();
   return f;
 }
 
@@ -548,34 +402,5 @@ std::vector<std::string> diff(const Config& a, const Config& b, const std::vecto
   return out;
 }
 
-std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
-  auto lev = [](const std::string& a, const std::string& b) {
-    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      cur[0] = i;
-      for (std::size_t j = 1; j <= b.size(); ++j)
-        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-      std::swap(prev, cur);
-    }
-    return prev[b.size()];
-  };
-  std::string best;
-  std::size_t best_d = std::numeric_limits<std::size_t>::max();
-  for (const auto& c : candidates) {
-    const std::size_t d = lev(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  // Close enough: at most a third of the word's letters changed (and at least 2 allowed).
-  const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
-  if (best_d <= limit) return best;
-  // Or an abbreviation / a longer spelling of a candidate ("enviroment" for "env").
-  for (const auto& c : candidates)
-    if (c.size() >= 3 && word.size() >= 3 && (word.rfind(c, 0) == 0 || c.rfind(word, 0) == 0)) return c;
-  return std::string();
-}
 
 }  // namespace dodge::run

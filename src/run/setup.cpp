@@ -75,22 +75,7 @@ void require_creatable_file(const std::string& option, const std::string& path) 
   require_writable(option, path, true);
 }
 
-ObsSpec obs_spec(const Config& c) {
-  ObsSpec s;
-  s.stack = c.env.frame_stack;
-  s.action_dim = game::action_dim(c.env.game.action_space_type);
-  if (c.env.game.observation_mode == game::ObsMode::Topdown) {
-    s.image = true;
-    const auto& r = c.env.render;
-    s.frame = {r.channels(), r.height, r.width};
-    s.stacked = {r.channels() * s.stack, r.height, r.width};
-  } else {
-    const int d = game::vector_obs_size(c.env.game.observation_mode);
-    s.frame = {d};
-    s.stacked = {d * s.stack};
-  }
-  return s;
-}
+ObsSpec obs_spec(const Config& c) { return render::obs_spec(c.env); }
 
 learn::SacOptions sac_options(const Config& c) {
   const ObsSpec spec = obs_spec(c);

@@ -77,8 +77,15 @@ class VecEnv {
   std::uint64_t episode(int env) const { return episodes_[static_cast<std::size_t>(env)]; }
   ThreadPool& pool() { return pool_; }
 
-  // Starts a new episode in every env (episode counters continue) and writes observations.
-  void reset(ObsSink* sink);
+  // Starts a new episode in every env, or in those with mask[env] != 0 (episode counters
+  // continue), and writes their observations.
+  void reset(ObsSink* sink, const std::uint8_t* mask = nullptr);
+
+  // Env's episodes start again from its first under a new seed: the next reset plays episode 0
+  // of game `env` of a run with that seed. (Checkpoints keep one seed, env 0's: training never
+  // reseeds single envs; the Python package does.)
+  void reseed(int env, std::uint64_t seed);
+  std::uint64_t seed(int env) const { return seeds_[static_cast<std::size_t>(env)]; }
 
   // actions: n_envs * action_dim floats, row-major. Throws std::invalid_argument naming the env
   // and the component for a NaN or out-of-range action, before any env is stepped.
@@ -92,7 +99,7 @@ class VecEnv {
   void reset_env(int env);
 
   GameParams params_;
-  std::uint64_t seed_;
+  std::vector<std::uint64_t> seeds_;  // per env
   std::vector<GameState> states_;
   std::vector<Rng> rngs_;
   std::vector<std::uint64_t> episodes_;      // episodes started per env

@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "dodge/game/config.hpp"
-#include "dodge/render/render.hpp"
+#include "dodge/game/keys.hpp"
+#include "dodge/render/env_config.hpp"
 #include "dodge/run/error.hpp"
 
 namespace YAML {
@@ -26,12 +27,9 @@ class ConfigError : public UserError {
   using UserError::UserError;
 };
 
-struct EnvConfig {
-  game::GameConfig game;
-  render::RenderConfig render;  // used when game.observation_mode is topdown
-  int frame_stack = 1;          // frames per observation (1..16)
-  int n_envs = 1;               // parallel training games
-};
+// The env section (game, frames, stacking, games): its keys are defined with the renderer so that
+// the Python package checks them alike (render/env_config.hpp).
+using EnvConfig = render::EnvConfig;
 
 struct SacConfig {
   std::int64_t buffer_size = 1'000'000;  // transitions
@@ -111,9 +109,7 @@ Config load_config(const std::string& path);
 // Parses YAML text (source is the name used in messages).
 Config parse_config(const std::string& yaml_text, const std::string& source);
 
-// An integer written as one ("100000") or as an exact float ("1e5", "2.5e5", "100000.0"), as RL
-// Zoo's YAML writes them; nullopt for anything else ("1.5", "1e400", "abc").
-std::optional<std::int64_t> parse_exact_integer(const std::string& text);
+using game::parse_exact_integer;
 // Applies "section.key=value" overrides in order; throws ConfigError naming the override.
 void apply_overrides(Config& config, const std::vector<std::string>& overrides);
 // Cross-key checks after loading and overriding; throws ConfigError.
@@ -123,7 +119,6 @@ std::string to_yaml(const Config& config);
 // Keys whose values differ between two configs ("env.image_width: 84 vs 64", ...).
 std::vector<std::string> diff(const Config& a, const Config& b, const std::vector<std::string>& keys);
 
-// Levenshtein-nearest candidate, or "" when nothing is close.
-std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+using game::nearest;
 
 }  // namespace dodge::run

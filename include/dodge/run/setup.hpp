@@ -22,13 +22,7 @@ void require_writable_file(const std::string& option, const std::string& path);
 // folder above it must be writable.
 void require_creatable_file(const std::string& option, const std::string& path);
 
-struct ObsSpec {
-  bool image = false;
-  std::vector<std::int64_t> frame;    // one observation: {C, H, W} or {D}
-  std::vector<std::int64_t> stacked;  // the network input: {k*C, H, W} or {k*D}
-  int stack = 1;
-  int action_dim = 3;
-};
+using ObsSpec = render::ObsSpec;
 ObsSpec obs_spec(const Config& config);
 
 learn::SacOptions sac_options(const Config& config);
