@@ -126,19 +126,17 @@ class Core {
     return v;
   }
 
-  // Resets the envs in mask (all when None); seeds (one per env) start those envs' episode
-  // sequences again: env i then plays the episodes of game i of `dodge train --seed s`.
-  py::array reset(const std::optional<std::vector<std::uint64_t>>& seeds, const std::optional<py::array>& mask,
-                  bool copy) {
+  // Env e's episodes start again from the first of game `game` of a run with `seed` (a run's env
+  // i plays game i: `dodge train --seed s`); the next reset of e plays it.
+  void reseed(int e, std::uint64_t seed, std::uint64_t game) {
+    if (e < 0 || e >= num_envs()) throw py::index_error("env index " + std::to_string(e));
+    env_->reseed(e, seed, game);
+  }
+
+  // Starts a new episode in the envs of mask (all when None) and returns the observations.
+  py::array reset(const std::optional<py::array>& mask, bool copy) {
     check_process();
     const std::vector<std::uint8_t> m = mask_of(mask);
-    if (seeds) {
-      if (static_cast<int>(seeds->size()) != num_envs())
-        throw py::value_error("seed: " + std::to_string(seeds->size()) + " seeds for " + std::to_string(num_envs()) +
-                              " envs");
-      for (int e = 0; e < num_envs(); ++e)
-        if (m[static_cast<std::size_t>(e)]) env_->reseed(e, (*seeds)[static_cast<std::size_t>(e)]);
-    }
     {
       py::gil_scoped_release nogil;
       env_->reset(sink_.get(), m.data());
@@ -355,7 +353,8 @@ PYBIND11_MODULE(_core, m) {
         return static_cast<double>(c.config().game.physics_hz) / c.config().game.frame_skip;
       })
       .def("settings", &Core::settings)
-      .def("reset", &Core::reset, py::arg("seeds"), py::arg("mask"), py::arg("copy"))
+      .def("reseed", &Core::reseed, py::arg("env"), py::arg("seed"), py::arg("game"))
+      .def("reset", &Core::reset, py::arg("mask"), py::arg("copy"))
       .def("step", &Core::step, py::arg("actions"), py::arg("copy"))
       .def("any_ended", &Core::any_ended)
       .def("finished", &Core::finished)

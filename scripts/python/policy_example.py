@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
 """Run a dodge policy in plain PyTorch: an example of using policy.pt outside dodge.
 
+Two uses:
+  policy_example.py CKPT_DIR --episodes N [--seed S] [--envs E] [--json F]
+      plays N episodes of the checkpoint's game (its config.yaml's env section) in the Python
+      package's vector env (python/, `import dodge`), deterministic actions, and prints what
+      `dodge eval CKPT_DIR --episodes N --seed S --envs E` prints for them: env i plays game i of
+      seed S (default: train.seed + 2000003, as dodge eval), episodes shared out as dodge eval does.
+  policy_example.py CKPT_DIR OBS_DIR
+      computes the actions for observation stacks that `dodge dump-obs` wrote (below).
+
 Loads CKPT_DIR/policy.pt (a dict of CPU tensors: encoder.* and actor.*) and CKPT_DIR/manifest.json
 into a torch.nn.Module that mirrors src/learn/networks.cpp: for images (uint8 input divided by 255)
 the encoder is NatureCNN (conv 32x8/4, 64x4/2, 64x3/1) or DrQ (conv 32x3/2, then three 32x3/1),
@@ -15,6 +24,7 @@ prints them, and when OBS_DIR/actions.json exists ({"deterministic_actions": [[.
 dodge's own actions for the same stacks) checks that they agree within --tol.
 
 usage: policy_example.py CKPT_DIR OBS_DIR [--tol 1e-4] [--quiet]
+       policy_example.py CKPT_DIR --episodes N [--seed S] [--envs E] [--json F]
 exit: 0 done (and equal to actions.json), 1 differs from actions.json, 2 bad input.
 """
 import argparse
@@ -158,15 +168,75 @@ def load_stacks(obs_dir):
     return torch.from_numpy(data.reshape(shape).astype(dtype.newbyteorder("="), copy=False))
 
 
+def play(policy, args):
+    """dodge eval's loop over the Python package's env: same games, same episodes, same summary."""
+    try:
+        import dodge
+        import yaml
+    except ImportError as e:
+        fail(f"--episodes needs the Python package dodge (scripts/py-package.sh or pip install .): {e}")
+    config = os.path.join(args.ckpt_dir, "config.yaml")
+    if not os.path.isfile(config):
+        fail(f"{config} is missing (pass a checkpoint folder: RUN/final, RUN/best or RUN/checkpoints/step_N)")
+    seed = args.seed
+    if seed is None:
+        with open(config) as f:
+            seed = int(yaml.safe_load(f).get("train", {}).get("seed", 0)) + 2_000_003
+    n_envs = max(1, min(args.envs, args.episodes))
+    try:
+        env = dodge.DodgeVectorEnv(n_envs, config=config, copy=False)
+    except ValueError as e:
+        fail(str(e))
+    # Env i plays (episodes + i) // n_envs episodes, as dodge eval (and SB3's evaluate_policy) shares them.
+    target = [(args.episodes + i) // n_envs for i in range(n_envs)]
+    done = [0] * n_envs
+    max_steps = int(env.settings["max_episode_steps"])
+    records = []
+    obs, _ = env.reset(seed=seed)
+    while len(records) < args.episodes:
+        actions = policy.deterministic_action(torch.from_numpy(obs)).numpy()
+        obs, _, _, _, _ = env.step(actions)
+        for game, ret, length, terminated, truncated in env.episodes_finished():
+            if done[game] >= target[game]:
+                continue
+            done[game] += 1
+            survived = truncated and not terminated
+            records.append({"return": ret, "length": length, "survived": survived, "game": game,
+                            "game_episode": done[game]})
+            print(f"episode {len(records):3d} (game {game} #{done[game]}): return {ret:8.1f}  length {length:4d}  "
+                  f"{'survived' if survived else 'hit'}")
+    returns = np.array([r["return"] for r in records])
+    lengths = np.array([r["length"] for r in records])
+    wins = sum(r["survived"] for r in records)
+    print(f"\nmean return {returns.mean():.1f} +/- {returns.std():.1f}  (min {returns.min():.1f}, max {returns.max():.1f})")
+    print(f"mean length {lengths.mean():.1f} +/- {lengths.std():.1f}")
+    print(f"success rate {100 * wins / len(records):.1f}% ({wins} of {len(records)} episodes reached {max_steps} steps)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"checkpoint": args.ckpt_dir, "seed": seed, "episodes": records,
+                       "mean_return": float(returns.mean()), "success_rate": wins / len(records)}, f, indent=2)
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("ckpt_dir", help="a dodge checkpoint folder (with policy.pt and manifest.json)")
-    parser.add_argument("obs_dir", help="a folder written by dodge dump-obs (stacks.bin, stacks.json)")
+    parser.add_argument("obs_dir", nargs="?", help="a folder written by dodge dump-obs (stacks.bin, stacks.json)")
     parser.add_argument("--tol", type=float, default=1e-4, help="max abs difference from actions.json")
     parser.add_argument("--quiet", action="store_true", help="do not print every action")
+    parser.add_argument("--episodes", type=int, help="play this many episodes in the Python package's env")
+    parser.add_argument("--seed", type=int, help="with --episodes: the game seed (default train.seed + 2000003)")
+    parser.add_argument("--envs", type=int, default=16, help="with --episodes: games at once (dodge eval's --envs)")
+    parser.add_argument("--json", help="with --episodes: write the episodes and the summary here")
     args = parser.parse_args()
+    if (args.obs_dir is None) == (args.episodes is None):
+        fail("give either OBS_DIR or --episodes N")
+    if args.episodes is not None and args.episodes < 1:
+        fail("--episodes must be at least 1")
 
     policy, manifest = load_policy(args.ckpt_dir)
+    if args.episodes is not None:
+        return play(policy, args)
     stacks = load_stacks(args.obs_dir)
     if list(stacks.shape[1:]) != list(manifest["observation_shape"]):
         fail(f"the stacks have shape {list(stacks.shape[1:])}, the checkpoint expects {manifest['observation_shape']}")
@@ -188,7 +258,11 @@ def main():
         print("no actions.json: nothing to compare with")
         return 0
     with open(expected_path) as f:
-        expected = torch.tensor(json.load(f)["deterministic_actions"], dtype=torch.float64)
+        written = json.load(f)
+    if "deterministic_actions" not in written:
+        print("actions.json holds random actions (dump-obs without --policy): nothing to compare with")
+        return 0
+    expected = torch.tensor(written["deterministic_actions"], dtype=torch.float64)
     if expected.shape != actions.shape:
         print(f"MISMATCH: actions.json has shape {list(expected.shape)}, computed {list(actions.shape)}")
         return 1

@@ -96,8 +96,8 @@ void dump_obs(const DumpArgs& a) {
       if (agent) {
         const auto obs = agent->stacked_observation(0);
         stacks.write(reinterpret_cast<const char*>(obs.data()), static_cast<std::streamsize>(obs.size()));
-        actions.push_back(action);
       }
+      actions.push_back(action);
       if (image) {
         stacker.write_stack(0, stack.data());
         if (!agent) stacks.write(reinterpret_cast<const char*>(stack.data()), static_cast<std::streamsize>(stack.size()));
@@ -129,10 +129,14 @@ void dump_obs(const DumpArgs& a) {
   nlohmann::json meta{{"shape", shape}, {"dtype", image ? "uint8" : "float32"}, {"frame_stack", k},
                       {"observation_mode", game::to_string(c.env.game.observation_mode)}};
   std::ofstream((std::filesystem::path(a.out) / "stacks.json").string()) << meta.dump(2) << "\n";
+  // The actions taken after each dumped observation, so that another player of the same game
+  // (the Python package) can replay the run: the policy's mean actions, or the random ones.
+  nlohmann::json j{{"seed", a.seed}, {"skip", a.skip}, {"actions", actions}};
   if (agent) {
-    nlohmann::json j{{"checkpoint", agent->checkpoint_dir()}, {"deterministic_actions", actions}};
-    std::ofstream((std::filesystem::path(a.out) / "actions.json").string()) << j.dump(2) << "\n";
+    j["checkpoint"] = agent->checkpoint_dir();
+    j["deterministic_actions"] = actions;
   }
+  std::ofstream((std::filesystem::path(a.out) / "actions.json").string()) << j.dump(2) << "\n";
   if (!stacks) throw run::UserError("dump-obs: writing " + a.out + "/stacks.bin failed (disk full?)");
   std::printf("wrote %d %s (%s, stack %d%s) to %s\n", a.steps, image ? "frames and stacks" : "stacks",
               image ? (std::to_string(rc.width) + "x" + std::to_string(rc.height) + (rc.grayscale ? " grey" : " RGB")).c_str()

@@ -21,12 +21,14 @@ void StepOutputs::resize(int n) {
 VecEnv::VecEnv(const GameConfig& config, int n_envs, int n_threads, std::uint64_t seed)
     : params_(resolve(config)),
       seeds_(static_cast<std::size_t>(std::max(n_envs, 0)), seed),
+      games_(static_cast<std::size_t>(std::max(n_envs, 0))),
       states_(static_cast<std::size_t>(n_envs)),
       rngs_(static_cast<std::size_t>(n_envs)),
       episodes_(static_cast<std::size_t>(n_envs), 0),
       needs_reset_(static_cast<std::size_t>(n_envs), 1),
       pool_(n_threads) {
   if (n_envs < 1) throw std::invalid_argument("n_envs must be at least 1, got " + std::to_string(n_envs));
+  for (std::size_t e = 0; e < games_.size(); ++e) games_[e] = e;
   for (auto& s : states_) {
     s.balls.reserve(64);
     s.indicators.reserve(16);
@@ -35,15 +37,16 @@ VecEnv::VecEnv(const GameConfig& config, int n_envs, int n_threads, std::uint64_
 
 void VecEnv::reset_env(int env) {
   const auto e = static_cast<std::size_t>(env);
-  rngs_[e] = Rng::for_episode(seeds_[e], e, episodes_[e]);
+  rngs_[e] = Rng::for_episode(seeds_[e], games_[e], episodes_[e]);
   episodes_[e] += 1;
   dodge::game::reset(params_, states_[e], rngs_[e]);
   needs_reset_[e] = 0;
 }
 
-void VecEnv::reseed(int env, std::uint64_t seed) {
+void VecEnv::reseed(int env, std::uint64_t seed, std::uint64_t game) {
   const auto e = static_cast<std::size_t>(env);
   seeds_[e] = seed;
+  games_[e] = game;
   episodes_[e] = 0;
   needs_reset_[e] = 1;
 }
@@ -159,6 +162,7 @@ void VecEnv::load_state(std::istream& is) {
   std::uint64_t seed = 0;
   get(is, seed);
   seeds_.assign(seeds_.size(), seed);
+  for (std::size_t e = 0; e < games_.size(); ++e) games_[e] = e;
   for (std::size_t e = 0; e < states_.size(); ++e) {
     GameState& s = states_[e];
     get(is, s.player);

@@ -82,9 +82,9 @@ class VecEnv {
   void reset(ObsSink* sink, const std::uint8_t* mask = nullptr);
 
   // Env's episodes start again from its first under a new seed: the next reset plays episode 0
-  // of game `env` of a run with that seed. (Checkpoints keep one seed, env 0's: training never
-  // reseeds single envs; the Python package does.)
-  void reseed(int env, std::uint64_t seed);
+  // of game `game` of a run with that seed (a run's env i plays game i). Checkpoints keep one
+  // seed and the envs' own game numbers: training never reseeds single envs, the Python package does.
+  void reseed(int env, std::uint64_t seed, std::uint64_t game);
   std::uint64_t seed(int env) const { return seeds_[static_cast<std::size_t>(env)]; }
 
   // actions: n_envs * action_dim floats, row-major. Throws std::invalid_argument naming the env
@@ -100,6 +100,7 @@ class VecEnv {
 
   GameParams params_;
   std::vector<std::uint64_t> seeds_;  // per env
+  std::vector<std::uint64_t> games_;  // per env: which game of the seed it plays (its index unless reseeded)
   std::vector<GameState> states_;
   std::vector<Rng> rngs_;
   std::vector<std::uint64_t> episodes_;      // episodes started per env
