@@ -1,5 +1,7 @@
 #include "dodge/output/run_logger.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -107,6 +109,20 @@ void RunLogger::write_row(const std::map<std::string, double>& s) {
 }
 
 void RunLogger::record(std::int64_t step, const std::map<std::string, double>& s) {
+  if (step == last_row_step_ && last_row_offset_ >= 0 && std::fflush(progress_) == 0 &&
+      ::ftruncate(::fileno(progress_), last_row_offset_) == 0 && std::fseek(progress_, last_row_offset_, SEEK_SET) == 0) {
+    // A second row for the same step (the final evaluation after the step's regular row): one row,
+    // the first's values and the new keys (eval/*), as SB3 dumps them together.
+    for (const auto& kv : s)
+      if (last_row_.emplace(kv.first, kv.second).second && std::isfinite(kv.second))
+        tb_->add_scalar(kv.first, kv.second, step);
+    write_row(last_row_);
+    return;
+  }
+  std::fflush(progress_);
+  last_row_offset_ = std::ftell(progress_);
+  last_row_step_ = step;
+  last_row_ = s;
   write_row(s);
   for (const auto& kv : s)
     if (std::isfinite(kv.second)) tb_->add_scalar(kv.first, kv.second, step);

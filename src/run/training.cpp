@@ -174,6 +174,7 @@ class Trainer {
   bool tty_ = false;
   bool graph_warned_ = false;
   bool interrupted_ = false;
+  bool data_everywhere_ = false;  // every rank's buffer holds a transition (the update decision's own input)
   // train.stop_when / train.max_minutes: why the run ends early (empty: it does not).
   std::string stop_reason_, stop_kind_;  // stop_kind_: "stop_when" | "max_minutes"
   int evals_without_improvement_ = 0;
@@ -287,6 +288,17 @@ void Trainer::setup() {
         spdlog::info("{} has no averaged policy (sac.policy_average was 0): it starts from the online weights",
                      resume_from_);
       load_trainer_state((fs::path(resume_from_) / "trainer.pt").string());
+      if (!lead_) {
+        // The checkpoint holds rank 0's random streams: the other ranks draw their own again, from
+        // their rank seed and the step (distinct per rank, the same on every resume from here).
+        const std::uint64_t s = rank_seed(
+            static_cast<std::uint64_t>(config_.train.seed) ^ (static_cast<std::uint64_t>(num_timesteps_) * 0xD1B54A32D192ED03ull),
+            rank_);
+        sac_->generator().set_current_seed(s);
+        sampler_gen_ = make_generator(device_, s + 7919);
+        action_rng_ = game::Rng(s ^ 0xA5A5A5A5ull);
+        for (int e = 0; e < n; ++e) env_->reseed(e, s, static_cast<std::uint64_t>(e));
+      }
       if (lead_) {
         std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
         env_->load_state(es);
@@ -408,8 +420,12 @@ void Trainer::loop() {
     // CPU steps and renders (the next act() waits for them). They sample the buffer as it stands,
     // one step behind SB3's order. Updates start once more than learning_starts steps were
     // collected (as in SB3).
+    // Whether to update must be the same on every rank (the updates are collective): after a
+    // resume rank 0 has the loaded buffer and the others start empty, so "my buffer has data" is
+    // agreed on by all until it holds everywhere (it then stays true).
+    if (!data_everywhere_) data_everywhere_ = dist_ ? !dist_->any(buffer_->size() == 0) : buffer_->size() > 0;
     if (num_timesteps_ + step_n > learning_starts_at_ && (n_calls_ + 1) % config_.train.train_freq == 0 &&
-        buffer_->size() > 0) {
+        data_everywhere_) {
       const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
       for (int g = 0; g < steps; ++g) {
         buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_,
@@ -781,11 +797,18 @@ TrainTimings Trainer::run() {
     timings_.collective = dist_->seconds();
     // Equal digests on every rank: the ranks stayed in step (the multi-rank test reads this line).
     spdlog::set_level(spdlog::level::info);
-    spdlog::info("rank {} of {}: {} updates, parameters digest {}, {:.1f} s in collectives", rank_, world_,
-                 sac_->updates(), digest(sac_->replicated_state()), dist_->seconds());
+    // The random streams differ per rank (noise, shifts, sampling, games): their digest shows it.
+    const auto rs = action_rng_.state();
+    const torch::Tensor action_state =
+        torch::tensor(std::vector<std::int64_t>(rs.begin(), rs.end()), torch::TensorOptions().dtype(torch::kInt64));
+    spdlog::info("rank {} of {}: {} updates, parameters digest {}, streams digest {}, {:.1f} s in collectives", rank_,
+                 world_, sac_->updates(), digest(sac_->replicated_state()),
+                 digest({sac_->generator().get_state(), sampler_gen_.get_state(), action_state}), dist_->seconds());
     if (!lead_) return timings_;
   }
-  if (last_log_ != num_timesteps_) log_progress();
+  // The last step's row: the final evaluation writes it (with its eval/* scalars) when there is one.
+  const bool final_eval = !interrupted && config_.train.eval_freq > 0 && last_eval_ != num_timesteps_;
+  if (last_log_ != num_timesteps_ && !final_eval) log_progress();
   if (interrupted) {
     // The interrupt checkpoint keeps the replay buffer whatever save_replay_buffer says: without
     // it a resume would start from an empty buffer and learning_starts random steps again.
@@ -795,7 +818,7 @@ TrainTimings Trainer::run() {
                     true);
     prune_checkpoints();
   } else {
-    if (config_.train.eval_freq > 0 && last_eval_ != num_timesteps_) {
+    if (final_eval) {
       last_eval_ = num_timesteps_;  // training_summary's final_eval.step
       run_eval();
     }

@@ -1,12 +1,13 @@
 // Several ranks on c10d (loopback only): the learner's gradients averaged, every rank's
 // parameters bitwise equal, the toy task learned; dodge train under 2 ranks writes one run folder;
 // a rank that dies stops the other with one line; bad launch variables are one-line errors.
+#include "torch_catch.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -57,16 +58,19 @@ std::string rank_env(int rank, int world, int port) {
 struct RankLine {
   long long updates = -1;
   std::string digest;
+  std::string streams;  // the rank's random streams (noise, shifts, sampler, random actions)
 };
 
 // "rank R of W: N updates, parameters digest D, ..." from a rank's output.
 RankLine rank_line(const std::string& out, int rank) {
   std::smatch m;
-  const std::regex re("rank " + std::to_string(rank) + " of [0-9]+: ([0-9]+) updates, parameters digest ([0-9a-f]+)");
+  const std::regex re("rank " + std::to_string(rank) +
+                       " of [0-9]+: ([0-9]+) updates, parameters digest ([0-9a-f]+), streams digest ([0-9a-f]+)");
   RankLine r;
   if (std::regex_search(out, m, re)) {
     r.updates = std::stoll(m[1]);
     r.digest = m[2];
+    r.streams = m[3];
   }
   return r;
 }
@@ -189,6 +193,24 @@ TEST_CASE("several ranks: dodge train under 2 ranks stays in step, writes one ru
   CHECK(c.updates > a.updates);
   CHECK(c.digest == d.digest);
   CHECK(nlohmann::json::parse(slurp(fs::path(run) / "training_summary.json"))["total_timesteps"] == 2000);
+  // Each rank keeps its own randomness: distinct streams before and after the resume (the
+  // checkpoint holds rank 0's; every rank once restored those and drew the same numbers).
+  CHECK(a.streams != b.streams);
+  CHECK(c.streams != d.streams);
+
+  // learning_starts 0: rank 0 resumes with its buffer, rank 1 with an empty one; whether to update
+  // is still decided alike on both (rank 0 once updated alone and the collectives paired wrong
+  // tensors until the job hung).
+  launch_ranks(tmp.path, 2, "train --resume " + run + " --steps 400 --set train.learning_starts=0", 120);
+  const std::string zero0 = slurp(tmp.path / "rank0.log"), zero1 = slurp(tmp.path / "rank1.log");
+  INFO("learning_starts 0, rank 0:\n" << zero0 << "\nrank 1:\n" << zero1);
+  REQUIRE(rank_rc(tmp.path, 0) == 0);
+  REQUIRE(rank_rc(tmp.path, 1) == 0);
+  const RankLine e = rank_line(zero0, 0), f = rank_line(zero1, 1);
+  CHECK(e.updates > c.updates);
+  CHECK(e.updates == f.updates);
+  CHECK(e.digest == f.digest);
+  CHECK(e.streams != f.streams);
 }
 
 TEST_CASE("several ranks: a rank that dies stops the other with one line, in bounded time", "[dist][train]") {

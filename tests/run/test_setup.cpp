@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dodge/run/checkpoint.hpp"
+#include "dodge/run/config.hpp"
 #include "dodge/run/error.hpp"
 #include "dodge/run/setup.hpp"
 #include "test_util.hpp"
@@ -29,4 +31,14 @@ TEST_CASE("output paths: missing folders the writer creates are fine, files and 
                     Catch::Contains("is not a folder"));
   CHECK_THROWS_AS(require_creatable_file("--json", tmp.path.string()), UserError);
   CHECK_THROWS_WITH(require_writable_file("--out", tmp.path.string()), Catch::Contains("is a folder"));
+}
+
+TEST_CASE("the grey palette fixes what the network sees: eval and resume refuse another", "[setup]") {
+  using namespace dodge::run;
+  Config trained = parse_config("env: {observation_mode: topdown, grey_palette: contrast}\n", "x.yaml");
+  Config now = trained;
+  CHECK_NOTHROW(check_compatible(now, trained, "RUN/final", "on eval"));
+  apply_overrides(now, {"env.grey_palette=luma"});
+  CHECK_THROWS_WITH(check_compatible(now, trained, "RUN/final", "on eval"),
+                    Catch::Contains("env.grey_palette: contrast vs luma"));
 }

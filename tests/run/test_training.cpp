@@ -332,3 +332,41 @@ TEST_CASE("final/ of a run with an averaged policy evaluates as the run did", "[
   REQUIRE(tensors.count("avg_actor.mu.weight"));
   CHECK_FALSE(torch::equal(tensors.at("avg_actor.mu.weight"), tensors.at("actor.mu.weight")));
 }
+
+TEST_CASE("progress.csv has one row per step when the last step is not an evaluation step", "[train]") {
+  // 1100 steps, evaluations every 500: the final evaluation runs at 1100. With log_interval 100
+  // the loop's own row at 1100 comes first (the evaluation's scalars join it); with 300 the last
+  // row is the evaluation's. Each once wrote two rows for step 1100, the second with fps 0.
+  for (const char* interval : {"100", "300"}) {
+    TempDir tmp(std::string("last_row_") + interval);
+    const auto run = train_tiny(tmp.path, {"train.total_timesteps=1100", std::string("train.log_interval=") + interval,
+                                           "train.save_replay_buffer=false"})
+                         .first;
+    std::ifstream p(run / "logs" / "progress.csv");
+    std::string header, line, last;
+    std::getline(p, header);
+    const auto cols = [](const std::string& l) {
+      std::vector<std::string> v;
+      std::stringstream ss(l);
+      for (std::string c; std::getline(ss, c, ',');) v.push_back(c);
+      if (!l.empty() && l.back() == ',') v.emplace_back();
+      return v;
+    };
+    const auto names = cols(header);
+    const auto at = [&](const char* name) {
+      return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+    };
+    std::vector<double> steps;
+    while (std::getline(p, line)) {
+      steps.push_back(std::stod(cols(line).at(at("time/total_timesteps"))));
+      last = line;
+    }
+    INFO("log_interval " << interval);
+    REQUIRE(!steps.empty());
+    CHECK(std::adjacent_find(steps.begin(), steps.end(), std::greater_equal<double>()) == steps.end());
+    CHECK(steps.back() == 1100);
+    const auto row = cols(last);
+    CHECK(!row.at(at("eval/mean_reward")).empty());
+    CHECK(std::stod(row.at(at("time/fps"))) > 0);
+  }
+}

@@ -51,6 +51,11 @@ class RunLogger {
   std::FILE* eval_episodes_ = nullptr;
   std::FILE* monitor_ = nullptr;
   std::vector<std::string> columns_;
+  // The last progress.csv row: where it starts, its step and values (a second row for the same
+  // step is merged into it).
+  long last_row_offset_ = -1;
+  std::int64_t last_row_step_ = -1;
+  std::map<std::string, double> last_row_;
   std::unique_ptr<TensorBoardWriter> tb_;
   // For the curve
   std::vector<double> steps_, ep_rew_, eval_steps_, eval_rew_, eval_std_;
