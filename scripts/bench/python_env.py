@@ -123,7 +123,8 @@ def bench_cpp(dodge_bin, obs, envs, seconds, repeats):
         subprocess.run(cmd, check=True, capture_output=True)
         with open(out) as f:
             report = json.load(f)
-    return {(int(r["envs"]), int(r["threads"])): r for r in report["rows"]}, " ".join(cmd[1:-2])
+    shown = [a for a in cmd[1:] if a != out and a != "--json"]
+    return {(int(r["envs"]), int(r["threads"])): r for r in report["rows"]}, "dodge " + " ".join(shown)
 
 
 def main():
