@@ -272,7 +272,9 @@ std::vector<Field> schema(Config& c) {
   b.keys().integer("eval_envs", t.eval_envs, {0, 1024});
   b.keys().integer("checkpoint_freq", t.checkpoint_freq, {0, 1e12});
   b.keys().integer("keep_checkpoints", t.keep_checkpoints, {1, 1000});
-  b.keys().boolean("save_replay_buffer", t.save_replay_buffer);
+  b.keys().text("save_replay_buffer", t.save_replay_buffer,
+                "auto (the interrupt checkpoint only) | true (every checkpoint) | false (none)",
+                [](const std::string& v) { return v == "auto" || game::parse_bool(v).has_value(); });
   b.keys().integer("seed", t.seed, {0, 9.0e15});
   b.keys().text("device", t.device, "auto | cpu | cuda | cuda:N", [](const std::string& v) {
     if (v == "auto" || v == "cpu" || v == "cuda") return true;

@@ -37,14 +37,28 @@ namespace fs = std::filesystem;
 namespace {
 
 std::atomic<int> g_stop_requests{0};
+std::atomic<long long> g_first_request_ns{0};
 
-void on_signal(int) {
+long long monotonic_ns() {  // clock_gettime is async-signal-safe
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
+}
+
+// The first SIGINT or SIGTERM asks the loop to stop and write a checkpoint. A user's second Ctrl-C
+// aborts, but not one within 2 s of the first: under torchrun a Ctrl-C reaches every worker from
+// the terminal and again from torchrun, which forwards it. SIGTERM (a launcher's or a scheduler's
+// stop) never escalates: the checkpoint is being written.
+void on_signal(int sig) {
+  const long long now = monotonic_ns();
   if (g_stop_requests.fetch_add(1) >= 1) {
+    if (!second_signal_aborts(sig, static_cast<double>(now - g_first_request_ns.load()) * 1e-9)) return;
     const char msg[] = "\ndodge: second interrupt, aborting now\n";
     ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;
     ::_exit(130);
   }
+  g_first_request_ns = now;
   const char msg[] = "\ndodge: interrupt: finishing the step, writing a checkpoint (Ctrl-C again aborts)\n";
   ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
   (void)ignored;
@@ -336,7 +350,7 @@ void Trainer::setup() {
       spdlog::info("{} ranks resume: {} steps of random actions refill the other ranks' buffers first", world_,
                    config_.train.learning_starts);
     } else if (!loaded) {
-      spdlog::warn("checkpoint {} has no replay buffer (train.save_replay_buffer was off): starting with an empty "
+      spdlog::warn("checkpoint {} has no replay buffer (train.save_replay_buffer was not true): starting with an empty "
                    "buffer and {} steps of random actions",
                    resume_from_, config_.train.learning_starts);
       learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
@@ -487,7 +501,7 @@ void Trainer::loop() {
       // Also checks the losses are finite before saving; an eval row at this step already did.
       if (last_log_ != num_timesteps_) log_progress();
       save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
-                      config_.train.save_replay_buffer);
+                      config_.train.replay_in_checkpoints());
       prune_checkpoints();
     }
     t.other = lap(mark);
@@ -810,19 +824,20 @@ TrainTimings Trainer::run() {
   const bool final_eval = !interrupted && config_.train.eval_freq > 0 && last_eval_ != num_timesteps_;
   if (last_log_ != num_timesteps_ && !final_eval) log_progress();
   if (interrupted) {
-    // The interrupt checkpoint keeps the replay buffer whatever save_replay_buffer says: without
-    // it a resume would start from an empty buffer and learning_starts random steps again.
-    if (!config_.train.save_replay_buffer)
+    // The interrupt checkpoint keeps the replay buffer unless save_replay_buffer is false: without
+    // it a resume starts from an empty buffer and learning_starts random steps again.
+    const bool with_replay = config_.train.replay_on_interrupt();
+    if (with_replay && !config_.train.replay_in_checkpoints())
       spdlog::info("saving the replay buffer with the interrupt checkpoint, for --resume (Ctrl-C again to abort)");
     save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
-                    true);
+                    with_replay);
     prune_checkpoints();
   } else {
     if (final_eval) {
       last_eval_ = num_timesteps_;  // training_summary's final_eval.step
       run_eval();
     }
-    save_checkpoint((fs::path(run_dir_) / "final").string(), config_.train.save_replay_buffer);
+    save_checkpoint((fs::path(run_dir_) / "final").string(), config_.train.replay_in_checkpoints());
   }
   logger_->write_curve(curve_title());
   logger_->flush();
@@ -850,6 +865,10 @@ TrainTimings Trainer::run() {
 }
 
 }  // namespace
+
+bool second_signal_aborts(int signal, double seconds_since_first) {
+  return signal == SIGINT && seconds_since_first >= 2.0;
+}
 
 TrainTimings train(const TrainArgs& args) {
   Trainer t(args);

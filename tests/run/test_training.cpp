@@ -2,6 +2,7 @@
 #include "torch_catch.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -266,24 +267,45 @@ TEST_CASE("a resumed run equals the uninterrupted one bit for bit", "[train][res
 }
 
 TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[train][signal]") {
-  TempDir tmp("sigint");
+  // save_replay_buffer auto (the default): the interrupt checkpoint keeps the buffer for --resume;
+  // an explicit false holds there too (it once saved the buffer whatever the key said).
+  for (const std::string setting : {"auto", "false"}) {
+    TempDir tmp("sigint_" + setting);
+    const std::string cfg = write_tiny_config(tmp.path, "tiny");
+    const std::string results = (tmp.path / "r").string();
+    const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + results +
+                             " --steps 100000000 --set train.save_replay_buffer=" + setting +
+                             " & pid=$!; sleep 4; kill -INT $pid; sleep 0.3; kill -INT $pid; wait $pid)");
+    INFO(setting << "\n" << r.output);
+    // A second SIGINT within 2 s of the first is the same request (torchrun forwards the
+    // terminal's Ctrl-C once more): the run still ends with its checkpoint.
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Catch::Contains("interrupt") && !Catch::Contains("aborting"));
+    const std::string run = only_run(results, "tiny");
+    const std::string ckpt = find_checkpoint(run);
+    CHECK_THAT(ckpt, Catch::Contains("checkpoints/step_"));
+    nlohmann::json s = nlohmann::json::parse(std::ifstream(fs::path(run) / "training_summary.json"));
+    CHECK(s["stopped"] == "interrupted");
+    bool has_replay = false;
+    for (const auto& e : fs::directory_iterator(ckpt))
+      has_replay = has_replay || e.path().filename().string().rfind("replay", 0) == 0;
+    CHECK(has_replay == (setting == "auto"));
+  }
+}
+
+TEST_CASE("a second Ctrl-C aborts only 2 s after the first, SIGTERM never escalates", "[train][signal]") {
+  CHECK(second_signal_aborts(SIGINT, 2.5));
+  CHECK_FALSE(second_signal_aborts(SIGINT, 0.3));  // torchrun's forwarded copy of the terminal's Ctrl-C
+  CHECK_FALSE(second_signal_aborts(SIGTERM, 10.0));
+  // SIGTERM twice, as launchers and schedulers send it: the run still writes its checkpoint.
+  TempDir tmp("sigterm_twice");
   const std::string cfg = write_tiny_config(tmp.path, "tiny");
-  const std::string results = (tmp.path / "r").string();
-  const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + results +
-                           " --steps 100000000 --set train.save_replay_buffer=false & pid=$!; sleep 4; "
-                           "kill -INT $pid; wait $pid)");
+  const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --steps 100000000 --results " +
+                           (tmp.path / "r").string() + " & pid=$!; sleep 4; kill -TERM $pid; kill -TERM $pid; wait $pid)");
   INFO(r.output);
   CHECK(r.code == 0);
-  CHECK_THAT(r.output, Catch::Contains("interrupt"));
-  const std::string run = only_run(results, "tiny");
-  const std::string ckpt = find_checkpoint(run);
-  CHECK_THAT(ckpt, Catch::Contains("checkpoints/step_"));
-  nlohmann::json s = nlohmann::json::parse(std::ifstream(fs::path(run) / "training_summary.json"));
-  CHECK(s["stopped"] == "interrupted");
-  // The run does not save replay buffers, but the interrupt checkpoint keeps it for --resume.
-  bool has_replay = false;
-  for (const auto& e : fs::directory_iterator(ckpt)) has_replay = has_replay || e.path().filename().string().rfind("replay", 0) == 0;
-  CHECK(has_replay);
+  CHECK_THAT(r.output, !Catch::Contains("aborting"));
+  CHECK_THAT(find_checkpoint(only_run((tmp.path / "r").string(), "tiny")), Catch::Contains("checkpoints/step_"));
 }
 
 // train.stop_when and train.max_minutes end a run early, as a completed one: a final evaluation,

@@ -78,7 +78,12 @@ struct TrainConfig {
   int eval_envs = 0;                     // 0: min(n_eval_episodes, 16)
   std::int64_t checkpoint_freq = 50'000; // env steps between checkpoints (0: only final)
   int keep_checkpoints = 3;
-  bool save_replay_buffer = false;
+  // auto: only the interrupt checkpoint keeps the buffer (for --resume); true: every checkpoint;
+  // false: none, the interrupt checkpoint included (a big buffer may not finish writing before a
+  // launcher's kill). YAML's boolean spellings work for true and false.
+  std::string save_replay_buffer = "auto";
+  bool replay_in_checkpoints() const { return game::parse_bool(save_replay_buffer).value_or(false); }
+  bool replay_on_interrupt() const { return game::parse_bool(save_replay_buffer).value_or(true); }
   std::int64_t seed = 0;
   std::string device = "auto";           // auto | cpu | cuda | cuda:N
   int threads = 0;                       // env threads (0: 1 below 64 envs, else all cores)

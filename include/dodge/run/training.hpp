@@ -39,4 +39,9 @@ struct TrainTimings {
 // Runs a training session; throws UserError for bad input.
 TrainTimings train(const TrainArgs& args);
 
+// The first SIGINT or SIGTERM stops the run with a checkpoint. Whether a later one aborts at once:
+// only a SIGINT at least 2 s after the first (under torchrun a Ctrl-C arrives twice, from the
+// terminal and forwarded by torchrun); SIGTERM never escalates.
+bool second_signal_aborts(int signal, double seconds_since_first);
+
 }  // namespace dodge::run
