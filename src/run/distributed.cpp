@@ -3,6 +3,8 @@
 // CMake defines DODGE_GLOO / DODGE_NCCL when they are there.
 #include "dodge/run/distributed.hpp"
 
+#include <torch/version.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -171,6 +173,15 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistEnv& env, torch::D
     if (device.is_cuda()) {
 #ifdef DODGE_NCCL
       c10::cuda::set_device(device.index());
+      // NCCL's work->wait() only orders CUDA streams: a dead or hung peer would block the job until
+      // NCCL's watchdog, with no error of ours. Blocking wait makes wait() hold the host until the
+      // collective completes or train.dist_timeout passes, then throw: Impl::wait's one-line error.
+      // (Not verified on a GPU yet; a user's own setting of the variable wins.)
+#if TORCH_VERSION_MAJOR >= 2
+      ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
+#else
+      ::setenv("NCCL_BLOCKING_WAIT", "1", 0);
+#endif
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = im.timeout;
       im.nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(im.store, env.rank, env.world_size, o);
@@ -220,6 +231,14 @@ void ProcessGroup::all_reduce_sum(torch::Tensor& buffer) {
 void ProcessGroup::average(const std::vector<torch::Tensor>& tensors) {
   const double n = static_cast<double>(env_.world_size);
   learn::on_flattened(tensors, [&](torch::Tensor& buffer) {
+    // Gloo (LibTorch 1.13) has no bf16 or fp16 reduction ("Invalid scalar type"): those sum in fp32,
+    // which is also exact for more ranks; NCCL reduces them natively.
+    if (backend_ == "gloo" && (buffer.scalar_type() == torch::kBFloat16 || buffer.scalar_type() == torch::kHalf)) {
+      torch::Tensor wide = buffer.to(torch::kFloat32);
+      all_reduce_sum(wide);
+      buffer.copy_(wide.div_(n));
+      return;
+    }
     all_reduce_sum(buffer);
     buffer.div_(n);
   });
