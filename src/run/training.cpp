@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <cmath>
@@ -135,6 +136,14 @@ class Trainer {
   void setup();
   void loop();
   void log_progress();
+  // rollout/ep_rew_mean and ep_len_mean: this process's last 100 episodes, or with several ranks
+  // every rank's (as of the last reduction).
+  double rollout_rew_mean() const {
+    return dist_ ? (rollout_sums_[2] > 0 ? rollout_sums_[0] / rollout_sums_[2] : std::nan("")) : mean_of(ep_rew_);
+  }
+  double rollout_len_mean() const {
+    return dist_ ? (rollout_sums_[2] > 0 ? rollout_sums_[1] / rollout_sums_[2] : std::nan("")) : mean_of(ep_len_);
+  }
   void run_eval();
   void save_checkpoint(const std::string& dir, bool with_replay);
   void save_trainer_state(const std::string& path) const;
@@ -176,6 +185,8 @@ class Trainer {
   std::int64_t last_log_ = 0, last_eval_ = 0, last_ckpt_ = 0, best_eval_step_ = -1;
   double best_eval_ = -1e300, peak_ep_rew_ = -1e300, elapsed_before_ = 0;
   std::deque<double> ep_rew_, ep_len_;
+  std::array<double, 3> rollout_sums_{0, 0, 0};  // several ranks: returns, lengths, episodes of all ranks' windows
+  std::int64_t last_rollout_reduce_ = 0;
   torch::Tensor metrics_sum_;         // the update metrics summed since the last log row (on the device)
   std::int64_t metrics_count_ = 0;
   std::map<std::string, double> pending_eval_;  // eval/* scalars for the next log row
@@ -312,6 +323,8 @@ void Trainer::setup() {
         sampler_gen_ = make_generator(device_, s + 7919);
         action_rng_ = game::Rng(s ^ 0xA5A5A5A5ull);
         for (int e = 0; e < n; ++e) env_->reseed(e, s, static_cast<std::uint64_t>(e));
+        ep_rew_.clear();  // rank 0's episodes: this rank counts its own
+        ep_len_.clear();
       }
       if (lead_) {
         std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
@@ -379,7 +392,7 @@ void Trainer::setup() {
     total_ = c[3];
     config_.train.total_timesteps = total_;
   }
-  last_log_ = last_eval_ = last_ckpt_ = num_timesteps_;
+  last_log_ = last_eval_ = last_ckpt_ = last_rollout_reduce_ = num_timesteps_;
   last_log_time_ = output::now_seconds();
   last_log_updates_ = sac_->updates();
   if (!lead_) return;
@@ -466,15 +479,29 @@ void Trainer::loop() {
     num_timesteps_ += step_n;
     n_calls_ += 1;
     for (const auto& f : out_.finished) {
-      if (!lead_) break;
-      ++episodes_;
-      logger_->record_episode(f.episode_return, f.length, run_seconds());
+      // Every rank keeps its last 100 episodes (rollout/* are reduced over the ranks); rank 0 alone
+      // writes monitor.csv and counts time/episodes.
       ep_rew_.push_back(f.episode_return);
       ep_len_.push_back(f.length);
       if (ep_rew_.size() > 100) {
         ep_rew_.pop_front();
         ep_len_.pop_front();
       }
+      if (!lead_) continue;
+      ++episodes_;
+      logger_->record_episode(f.episode_return, f.length, run_seconds());
+    }
+    // rollout/* over all ranks' games: a few numbers reduced every log_interval steps (a condition
+    // on the global step, the same on every rank).
+    if (dist_ && num_timesteps_ / config_.train.log_interval > last_rollout_reduce_ / config_.train.log_interval) {
+      last_rollout_reduce_ = num_timesteps_;
+      double sr = 0, sl = 0;
+      for (double x : ep_rew_) sr += x;
+      for (double x : ep_len_) sl += x;
+      torch::Tensor t = torch::tensor({sr, sl, static_cast<double>(ep_rew_.size())}, torch::kFloat64).to(device_);
+      dist_->average({t});
+      t = t.cpu() * static_cast<double>(world_);
+      rollout_sums_ = {t[0].item<double>(), t[1].item<double>(), t[2].item<double>()};
     }
     if (learning_starts_at_ > 0 && num_timesteps_ - step_n < learning_starts_at_ && num_timesteps_ >= learning_starts_at_) {
       if (tty_) std::printf("\n");
@@ -551,9 +578,9 @@ void Trainer::log_progress() {
   s["time/fps"] = interval > 0 ? static_cast<double>(interval_steps) / interval : 0.0;
   s["time/time_elapsed"] = elapsed_before_ + elapsed;
   s["time/episodes"] = static_cast<double>(episodes_);
-  s["rollout/ep_rew_mean"] = mean_of(ep_rew_);
-  s["rollout/ep_len_mean"] = mean_of(ep_len_);
-  if (!ep_rew_.empty()) peak_ep_rew_ = std::max(peak_ep_rew_, s["rollout/ep_rew_mean"]);
+  s["rollout/ep_rew_mean"] = rollout_rew_mean();
+  s["rollout/ep_len_mean"] = rollout_len_mean();
+  if (std::isfinite(s["rollout/ep_rew_mean"])) peak_ep_rew_ = std::max(peak_ep_rew_, s["rollout/ep_rew_mean"]);
   if (metrics_count_ > 0) {
     // The only host sync, once per row.
     const learn::SacMetricsHost m = learn::metrics_to_host(metrics_sum_ / static_cast<double>(metrics_count_));
@@ -615,7 +642,7 @@ void Trainer::print_progress_bar() {
   std::printf("\r[%s] %5.1f%% %lld/%lld  %.0f steps/s  ETA %02d:%02d:%02d  ep_rew_mean %.1f   ", bar.c_str(),
               100.0 * frac, static_cast<long long>(num_timesteps_), static_cast<long long>(total_), fps,
               static_cast<int>(eta) / 3600, static_cast<int>(eta) / 60 % 60, static_cast<int>(eta) % 60,
-              ep_rew_.empty() ? 0.0 : mean_of(ep_rew_));
+              std::isfinite(rollout_rew_mean()) ? rollout_rew_mean() : 0.0);
   std::fflush(stdout);
 }
 
@@ -779,8 +806,8 @@ void Trainer::write_summary(const std::string& stopped) {
     j["collective_seconds"] = dist_->seconds();
   }
   auto num = [](double v) { return std::isfinite(v) && std::abs(v) < 1e299 ? nlohmann::json(v) : nlohmann::json(); };
-  j["final_ep_rew_mean"] = num(mean_of(ep_rew_));
-  j["final_ep_len_mean"] = num(mean_of(ep_len_));
+  j["final_ep_rew_mean"] = num(rollout_rew_mean());
+  j["final_ep_len_mean"] = num(rollout_len_mean());
   j["peak_ep_rew_mean"] = num(peak_ep_rew_);
   j["best_eval_mean_reward"] = num(best_eval_);
   j["best_eval_step"] = best_eval_step_;
@@ -845,8 +872,8 @@ TrainTimings Trainer::run() {
   if (!stop_reason_.empty()) spdlog::info("stopping early: {}", stop_reason_);
   spdlog::info("{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
                episodes_,
-               ep_rew_.empty() ? std::string("no episode finished yet")
-                               : fmt::format("ep_rew_mean {:.1f}", mean_of(ep_rew_)),
+               !std::isfinite(rollout_rew_mean()) ? std::string("no episode finished yet")
+                                                  : fmt::format("ep_rew_mean {:.1f}", rollout_rew_mean()),
                best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
                interrupted ? "checkpoint" : "final/", run_dir_);
   // What to do next, with this run's own paths.

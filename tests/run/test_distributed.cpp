@@ -8,11 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "dodge/run/distributed.hpp"
@@ -244,6 +246,42 @@ TEST_CASE("several ranks: dodge train under 2 ranks stays in step, writes one ru
   CHECK(summary["backend"] == "gloo");
   CHECK_THAT(slurp(fs::path(run) / "launches.jsonl"), Catch::Contains("\"world_size\":2"));
   CHECK_THAT(log1, !Catch::Contains("results in"));
+  {
+    // rollout/* are over both ranks' games: the last row's ep_len_mean is not rank 0's alone
+    // (monitor.csv holds rank 0's episodes; their last 100 would be its window).
+    std::vector<double> lengths;
+    std::ifstream m(fs::path(run) / "monitor.csv");
+    std::string line;
+    std::getline(m, line);
+    std::getline(m, line);
+    while (std::getline(m, line)) {
+      const auto c1 = line.find(','), c2 = line.rfind(',');
+      lengths.push_back(std::stod(line.substr(c1 + 1, c2 - c1 - 1)));
+    }
+    REQUIRE(lengths.size() >= 5);
+    const std::size_t k = std::min<std::size_t>(100, lengths.size());
+    double rank0 = 0;
+    for (std::size_t i = lengths.size() - k; i < lengths.size(); ++i) rank0 += lengths[i] / static_cast<double>(k);
+    std::ifstream p(fs::path(run) / "logs" / "progress.csv");
+    std::string header, last;
+    std::getline(p, header);
+    while (std::getline(p, line)) last = line;
+    auto cells = [](const std::string& l) {
+      std::vector<std::string> v;
+      std::stringstream ss(l);
+      for (std::string c; std::getline(ss, c, ',');) v.push_back(c);
+      return v;
+    };
+    const auto names = cells(header), row = cells(last);
+    const auto col = static_cast<std::size_t>(std::find(names.begin(), names.end(), "rollout/ep_len_mean") - names.begin());
+    REQUIRE(col < row.size());
+    const double both = std::stod(row[col]);
+    INFO("rank 0's window " << rank0 << ", logged " << both);
+    CHECK(both > 0);
+    CHECK(std::abs(both - rank0) > 1e-6);  // more than the CSV's 10 digits
+    const auto summary_end = nlohmann::json::parse(slurp(fs::path(run) / "training_summary.json"));
+    CHECK(std::abs(summary_end["final_ep_len_mean"].get<double>() - both) < 1e-6);
+  }
 
   // Resuming with another world size is refused, with one line; with 2 ranks it goes on in step.
   const auto single = run_dodge("train --resume " + run + " --steps 400");
