@@ -11,6 +11,7 @@
 
 #include "dodge/commands/commands.hpp"
 #include "dodge/output/plot.hpp"
+#include "dodge/output/run_logger.hpp"
 #include "dodge/run/error.hpp"
 #include "dodge/run/setup.hpp"
 
@@ -32,28 +33,17 @@ struct EvalCurve {
   std::map<std::int64_t, double> mean_by_step;
 };
 
-// RUN/evaluations.csv: timesteps,mean_reward,... (a header, then a row per evaluation).
+// RUN/evaluations.csv, read by output's one reader; its errors become one-line user errors.
 EvalCurve read_curve(const std::string& run) {
   const fs::path path = fs::path(run) / "evaluations.csv";
-  std::ifstream in(path);
-  if (!in) throw run::UserError(run + ": no evaluations.csv (pass run folders: results/<config>/<time>)");
+  if (!fs::exists(path)) throw run::UserError(run + ": no evaluations.csv (pass run folders: results/<config>/<time>)");
   EvalCurve c;
   const fs::path p = fs::path(run).lexically_normal();
   c.name = (p.filename().empty() ? p.parent_path() : p).filename().string();
-  std::string line;
-  std::getline(in, line);
-  int row = 1;
-  while (std::getline(in, line)) {
-    ++row;
-    std::stringstream ss(line);
-    std::string step, mean;
-    if (!std::getline(ss, step, ',') || !std::getline(ss, mean, ','))
-      throw run::UserError(path.string() + ":" + std::to_string(row) + ": expected timesteps,mean_reward,...");
-    try {
-      c.mean_by_step[std::stoll(step)] = std::stod(mean);
-    } catch (const std::exception&) {
-      throw run::UserError(path.string() + ":" + std::to_string(row) + ": not numbers: " + line);
-    }
+  try {
+    for (const auto& r : output::read_evaluations(path.string())) c.mean_by_step[r.step] = r.mean_reward;
+  } catch (const std::runtime_error& e) {
+    throw run::UserError(e.what());
   }
   if (c.mean_by_step.empty()) throw run::UserError(path.string() + ": no evaluation yet");
   return c;

@@ -119,10 +119,6 @@ std::string join_args(int argc, char** argv) {
   return s;
 }
 
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace dodge::output
 
 namespace dodge::output {

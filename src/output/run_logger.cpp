@@ -59,14 +59,14 @@ RunLogger::RunLogger(const std::string& run_dir, bool resume) : run_dir_(run_dir
       steps_.push_back(std::stod(cells[static_cast<std::size_t>(si)]));
       ep_rew_.push_back(std::stod(cells[static_cast<std::size_t>(ri)]));
     }
-    std::ifstream ein(evals);
-    std::getline(ein, line);
-    while (std::getline(ein, line)) {
-      const auto cells = split_csv(line);
-      if (cells.size() < 2) continue;
-      eval_steps_.push_back(std::stod(cells[0]));
-      eval_rew_.push_back(std::stod(cells[1]));
-      eval_std_.push_back(cells.size() > 2 && !cells[2].empty() ? std::stod(cells[2]) : 0.0);
+    try {
+      for (const EvalRow& r : read_evaluations(evals.string())) {
+        eval_steps_.push_back(static_cast<double>(r.step));
+        eval_rew_.push_back(r.mean_reward);
+        eval_std_.push_back(r.std_reward);
+      }
+    } catch (const std::runtime_error&) {
+      // Only the learning curve's history: a damaged or missing file leaves it without.
     }
   }
   const bool new_progress = !fs::exists(progress) || !resume;
@@ -169,6 +169,30 @@ void RunLogger::write_curve(const std::string& title) {
 void RunLogger::flush() {
   for (std::FILE* f : {progress_, evals_, eval_episodes_, monitor_}) std::fflush(f);
   tb_->flush();
+}
+
+std::vector<EvalRow> read_evaluations(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open (missing or unreadable)");
+  std::vector<EvalRow> rows;
+  std::string line;
+  std::getline(in, line);
+  for (int row = 2; std::getline(in, line); ++row) {
+    if (line.empty()) continue;
+    const auto cells = split_csv(line);
+    try {
+      if (cells.size() < 2) throw std::invalid_argument("short row");
+      EvalRow r;
+      r.step = std::stoll(cells[0]);
+      r.mean_reward = std::stod(cells[1]);
+      r.std_reward = cells.size() > 2 && !cells[2].empty() ? std::stod(cells[2]) : 0.0;
+      rows.push_back(r);
+    } catch (const std::exception&) {
+      throw std::runtime_error(path + ":" + std::to_string(row) + ": not numbers (expected timesteps,mean_reward,...): " +
+                               line);
+    }
+  }
+  return rows;
 }
 
 }  // namespace dodge::output

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "dodge/output/bench_report.hpp"
+#include "dodge/output/clock.hpp"
 #include "dodge/run/error.hpp"
 
 #if defined(DODGE_GLOO) || defined(DODGE_NCCL)

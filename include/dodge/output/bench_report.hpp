@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "dodge/output/clock.hpp"
 #include "dodge/output/write_error.hpp"
 
 namespace dodge::output {
@@ -36,9 +37,6 @@ struct BenchReport {
 std::string machine_description();  // CPU model, cores
 std::string now_iso8601();
 std::string join_args(int argc, char** argv);
-
-// Seconds on a monotonic clock.
-double now_seconds();
 
 }  // namespace dodge::output
 

@@ -64,4 +64,13 @@ class RunLogger {
 // The progress.csv columns, in order.
 const std::vector<std::string>& progress_columns();
 
+// One row of RUN/evaluations.csv (timesteps,mean_reward,std_reward,...).
+struct EvalRow {
+  std::int64_t step = 0;
+  double mean_reward = 0.0, std_reward = 0.0;
+};
+// Reads an evaluations.csv: a header, then a row per evaluation. Throws std::runtime_error naming
+// the file (and path:row for a row that is not numbers).
+std::vector<EvalRow> read_evaluations(const std::string& path);
+
 }  // namespace dodge::output
