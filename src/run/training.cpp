@@ -134,6 +134,16 @@ class Trainer {
 
  private:
   void setup();
+  void load_configs();
+  void join_ranks();
+  void make_run_folder();
+  void build_games_and_learner();
+  void start_new_games();
+  void start_buffer_from_games();
+  void draw_own_streams();
+  void load_checkpoint_state();
+  bool load_replay();
+  void resume();
   void loop();
   void log_progress();
   // rollout/ep_rew_mean and ep_len_mean: this process's last 100 episodes, or with several ranks
@@ -210,173 +220,18 @@ class Trainer {
   bool lead_ = true;
 };
 
+// Setup reads as its steps; each case of a start (fresh, resumed, one or several ranks) is one
+// short function below.
 void Trainer::setup() {
-  // Config: from the file, or from the checkpoint when resuming.
-  Config ckpt_config;
-  if (!args_.resume.empty()) {
-    resume_from_ = find_checkpoint(args_.resume);
-    ckpt_config = load_checkpoint_config(resume_from_);
-    config_ = args_.config_path.empty() ? ckpt_config : load_config(args_.config_path);
-    if (!args_.config_path.empty()) config_.name = ckpt_config.name;
-  } else {
-    if (args_.config_path.empty()) throw UserError("train: --config FILE is required (or --resume RUN_DIR)");
-    config_ = load_config(args_.config_path);
-  }
-  apply_overrides(config_, args_.overrides);
-  if (args_.seed) config_.train.seed = *args_.seed;
-  if (!args_.device.empty()) config_.train.device = args_.device;
-  validate(config_);
-  if (!resume_from_.empty()) check_compatible(config_, ckpt_config, resume_from_);
-  device_ = resolve_device(config_.train.device);
-  if (const auto denv = dist_env_from_environment()) {
-    rank_ = denv->rank;
-    world_ = denv->world_size;
-    lead_ = rank_ == 0;
-    // One GPU per rank on a node: cuda:LOCAL_RANK unless the config names one.
-    if (device_.is_cuda() && (config_.train.device == "auto" || config_.train.device == "cuda"))
-      device_ = resolve_device("cuda:" + std::to_string(denv->local_rank));
-    if (config_.sac.cuda_graph) {
-      if (lead_ && device_.is_cuda()) spdlog::warn("sac.cuda_graph is off with several ranks: the all-reduces run between the update's pieces");
-      config_.sac.cuda_graph = false;
-    }
-    dist_ = ProcessGroup::connect(*denv, device_, std::chrono::seconds(config_.train.dist_timeout));
-    if (!lead_) {
-      // Only the lead prints progress; the others say only what goes wrong.
-      spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [rank " + std::to_string(rank_) + "] [%l] %v");
-      spdlog::set_level(spdlog::level::warn);
-    }
-    spdlog::info("rank {} of {} ({} on {}): batch_size {} per rank, {} envs per rank, env steps counted over all ranks",
-                 rank_, world_, dist_->backend(), device_.str(), config_.sac.batch_size, config_.env.n_envs);
-  }
-
-  // Run folder (the lead's alone with several ranks).
-  if (!resume_from_.empty()) {
-    run_dir_ = run_dir_of_checkpoint(resume_from_);
-  } else if (lead_) {
-    fs::path base = fs::path(args_.results) / config_.name / timestamp();
-    fs::path dir = base;
-    for (int i = 2; fs::exists(dir); ++i) dir = base.string() + "_" + std::to_string(i);
-    run_dir_ = dir.string();
-  }
-  std::error_code ec;
-  if (lead_) {
-    fs::create_directories(run_dir_, ec);
-    // A new run's config.yaml; a resumed run keeps the one it started with (each launch is in
-    // launches.jsonl, and every checkpoint holds the config it was written with).
-    std::ofstream probe(fs::path(run_dir_) / (resume_from_.empty() ? "config.yaml" : "launches.jsonl"),
-                        resume_from_.empty() ? std::ios::out : std::ios::app);
-    if (resume_from_.empty()) probe << to_yaml(config_);
-    if (ec || !probe) throw UserError("cannot write the results folder " + run_dir_ + " (permissions or disk?)");
-  }
-
-  // Games, buffer, learner.
-  const ObsSpec spec = obs_spec(config_);
-  const int n = config_.env.n_envs;
-  const std::uint64_t seed = rank_seed(static_cast<std::uint64_t>(config_.train.seed), rank_);
-  env_ = std::make_unique<game::VecEnv>(config_.env.game, n, env_threads(config_), seed);
-  const auto rspec = replay_spec(config_);
-  try {
-    buffer_ = std::make_unique<learn::ReplayBuffer>(rspec, device_);
-  } catch (const learn::OutOfMemory& e) {
-    throw UserError(std::string("sac.buffer_size = ") + std::to_string(config_.sac.buffer_size) + ": " + e.what());
-  }
-  spdlog::info("replay buffer: {} transitions x {} B = {:.1f} MB on {}", buffer_->capacity(),
-               learn::ReplayBuffer::bytes_per_transition(rspec),
-               static_cast<double>(learn::ReplayBuffer::bytes_needed(rspec)) / 1e6, device_.str());
-  learn::SacOptions sac_opts = sac_options(config_);
-  if (lead_ && device_.is_cpu() && sac_opts.precision == learn::Precision::Bf16 && !learn::cpu_has_native_bf16())
-    spdlog::warn("sac.precision: bf16 on a CPU without AVX-512 BF16 or AMX: it is emulated here, 10-20x slower "
-                 "than fp32 (docs/PERFORMANCE.md, \"Pixels on the CPU\"); use fp32 or auto");
-  sac_opts.seed = seed;  // noise and augmentation differ per rank; the weights come from rank 0
-  sac_ = std::make_unique<learn::Sac>(sac_opts, device_);
-  if (lead_ && sac_opts.precision == learn::Precision::Auto) {
-    const learn::Precision chosen = sac_->options().precision;  // the learner resolved auto for its device
-    const char* why = !device_.is_cpu()                   ? ""
-                      : chosen == learn::Precision::Bf16 ? " (this CPU computes bf16 natively)"
-                                                         : " (this CPU has no native bf16)";
-    spdlog::info("sac.precision: auto is {} on {}{}", learn::precision_name(chosen), device_.str(), why);
-  }
-  sampler_gen_ = make_generator(device_, seed + 7919);
-  action_rng_ = game::Rng(seed ^ 0xA5A5A5A5ull);
-  sink_ = std::make_unique<BufferSink>(config_, spec.image);
-  actions_.assign(static_cast<std::size_t>(n * spec.action_dim), 0.0f);
-  out_.resize(n);
-
-  if (!resume_from_.empty()) {
-    try {
-      sac_->load((fs::path(resume_from_) / "agent.pt").string());
-      if (sac_->target_encoder_filled())
-        spdlog::warn("{} predates the shared encoder's target copy: the copy starts from the online encoder "
-                     "(--set sac.target_encoder=false continues without one, as the run was trained)",
-                     resume_from_);
-      if (sac_->policy_average_filled())
-        spdlog::info("{} has no averaged policy (sac.policy_average was 0): it starts from the online weights",
-                     resume_from_);
-      load_trainer_state((fs::path(resume_from_) / "trainer.pt").string());
-      if (!lead_) {
-        // The checkpoint holds rank 0's random streams: the other ranks draw their own again, from
-        // their rank seed and the step (distinct per rank, the same on every resume from here).
-        const std::uint64_t s = rank_seed(
-            static_cast<std::uint64_t>(config_.train.seed) ^ (static_cast<std::uint64_t>(num_timesteps_) * 0xD1B54A32D192ED03ull),
-            rank_);
-        sac_->generator().set_current_seed(s);
-        sampler_gen_ = make_generator(device_, s + 7919);
-        action_rng_ = game::Rng(s ^ 0xA5A5A5A5ull);
-        for (int e = 0; e < n; ++e) env_->reseed(e, s, static_cast<std::uint64_t>(e));
-        ep_rew_.clear();  // rank 0's episodes: this rank counts its own
-        ep_len_.clear();
-      }
-      if (lead_) {
-        std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
-        env_->load_state(es);
-      }
-    } catch (const UserError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw UserError("checkpoint " + resume_from_ + " is damaged: " + std::string(e.what()).substr(0, 300));
-    }
-    const fs::path replay = fs::path(resume_from_) / "replay.zst";
-    bool loaded = false;
-    if (lead_ && fs::exists(replay)) {
-      try {
-        buffer_->load(replay.string());
-        loaded = world_ == 1;
-      } catch (const std::exception& e) {
-        throw UserError(std::string(e.what()));
-      }
-    }
-    if (!lead_) {
-      // The checkpoint holds rank 0's games and buffer shard only: the other ranks start new games.
-      sink_->point_at(*buffer_);
-      env_->reset(sink_.get());
-      buffer_->commit_reset();
-    }
-    if (lead_ && world_ > 1 && buffer_->size() == 0) {
-      sink_->point_at(*buffer_);
-      for (int e = 0; e < n; ++e) sink_->write(e, env_->state(e));
-      buffer_->commit_reset();
-    }
-    if (world_ > 1) {
-      // Updates are collective, so every rank needs samples: all collect learning_starts more
-      // steps before the updates go on.
-      learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
-      spdlog::info("{} ranks resume: {} steps of random actions refill the other ranks' buffers first", world_,
-                   config_.train.learning_starts);
-    } else if (!loaded) {
-      spdlog::warn("checkpoint {} has no replay buffer (train.save_replay_buffer was not true): starting with an empty "
-                   "buffer and {} steps of random actions",
-                   resume_from_, config_.train.learning_starts);
-      learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
-      sink_->point_at(*buffer_);
-      for (int e = 0; e < n; ++e) sink_->write(e, env_->state(e));
-      buffer_->commit_reset();
-    }
-    spdlog::info("resumed from {} at step {}", resume_from_, num_timesteps_);
-  } else {
+  load_configs();
+  join_ranks();
+  make_run_folder();
+  build_games_and_learner();
+  if (resume_from_.empty()) {
     learning_starts_at_ = config_.train.learning_starts;
-    sink_->point_at(*buffer_);
-    env_->reset(sink_.get());
-    buffer_->commit_reset();
+    start_new_games();
+  } else {
+    resume();
   }
   total_ = args_.steps ? (resume_from_.empty() ? *args_.steps : num_timesteps_ + *args_.steps)
                        : config_.train.total_timesteps;
@@ -422,7 +277,196 @@ void Trainer::setup() {
   }
   tty_ = ::isatty(STDOUT_FILENO) != 0;
   spdlog::info("training {} on {}: {} env steps, {} envs, obs {}, results in {}", config_.name, device_.str(), total_,
-               n, game::to_string(config_.env.game.observation_mode), run_dir_);
+               config_.env.n_envs, game::to_string(config_.env.game.observation_mode), run_dir_);
+}
+
+void Trainer::load_configs() {
+  // Config: from the file, or from the checkpoint when resuming.
+  Config ckpt_config;
+  if (!args_.resume.empty()) {
+    resume_from_ = find_checkpoint(args_.resume);
+    ckpt_config = load_checkpoint_config(resume_from_);
+    config_ = args_.config_path.empty() ? ckpt_config : load_config(args_.config_path);
+    if (!args_.config_path.empty()) config_.name = ckpt_config.name;
+  } else {
+    if (args_.config_path.empty()) throw UserError("train: --config FILE is required (or --resume RUN_DIR)");
+    config_ = load_config(args_.config_path);
+  }
+  apply_overrides(config_, args_.overrides);
+  if (args_.seed) config_.train.seed = *args_.seed;
+  if (!args_.device.empty()) config_.train.device = args_.device;
+  validate(config_);
+  if (!resume_from_.empty()) check_compatible(config_, ckpt_config, resume_from_);
+}
+
+void Trainer::join_ranks() {
+  device_ = resolve_device(config_.train.device);
+  if (const auto denv = dist_env_from_environment()) {
+    rank_ = denv->rank;
+    world_ = denv->world_size;
+    lead_ = rank_ == 0;
+    // One GPU per rank on a node: cuda:LOCAL_RANK unless the config names one.
+    if (device_.is_cuda() && (config_.train.device == "auto" || config_.train.device == "cuda"))
+      device_ = resolve_device("cuda:" + std::to_string(denv->local_rank));
+    if (config_.sac.cuda_graph) {
+      if (lead_ && device_.is_cuda()) spdlog::warn("sac.cuda_graph is off with several ranks: the all-reduces run between the update's pieces");
+      config_.sac.cuda_graph = false;
+    }
+    dist_ = ProcessGroup::connect(*denv, device_, std::chrono::seconds(config_.train.dist_timeout));
+    if (!lead_) {
+      // Only the lead prints progress; the others say only what goes wrong.
+      spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [rank " + std::to_string(rank_) + "] [%l] %v");
+      spdlog::set_level(spdlog::level::warn);
+    }
+    spdlog::info("rank {} of {} ({} on {}): batch_size {} per rank, {} envs per rank, env steps counted over all ranks",
+                 rank_, world_, dist_->backend(), device_.str(), config_.sac.batch_size, config_.env.n_envs);
+  }
+
+}
+
+void Trainer::make_run_folder() {
+  // The lead's alone with several ranks.
+  if (!resume_from_.empty()) {
+    run_dir_ = run_dir_of_checkpoint(resume_from_);
+  } else if (lead_) {
+    fs::path base = fs::path(args_.results) / config_.name / timestamp();
+    fs::path dir = base;
+    for (int i = 2; fs::exists(dir); ++i) dir = base.string() + "_" + std::to_string(i);
+    run_dir_ = dir.string();
+  }
+  std::error_code ec;
+  if (lead_) {
+    fs::create_directories(run_dir_, ec);
+    // A new run's config.yaml; a resumed run keeps the one it started with (each launch is in
+    // launches.jsonl, and every checkpoint holds the config it was written with).
+    std::ofstream probe(fs::path(run_dir_) / (resume_from_.empty() ? "config.yaml" : "launches.jsonl"),
+                        resume_from_.empty() ? std::ios::out : std::ios::app);
+    if (resume_from_.empty()) probe << to_yaml(config_);
+    if (ec || !probe) throw UserError("cannot write the results folder " + run_dir_ + " (permissions or disk?)");
+  }
+
+}
+
+void Trainer::build_games_and_learner() {
+  const ObsSpec spec = obs_spec(config_);
+  const int n = config_.env.n_envs;
+  const std::uint64_t seed = rank_seed(static_cast<std::uint64_t>(config_.train.seed), rank_);
+  env_ = std::make_unique<game::VecEnv>(config_.env.game, n, env_threads(config_), seed);
+  const auto rspec = replay_spec(config_);
+  try {
+    buffer_ = std::make_unique<learn::ReplayBuffer>(rspec, device_);
+  } catch (const learn::OutOfMemory& e) {
+    throw UserError(std::string("sac.buffer_size = ") + std::to_string(config_.sac.buffer_size) + ": " + e.what());
+  }
+  spdlog::info("replay buffer: {} transitions x {} B = {:.1f} MB on {}", buffer_->capacity(),
+               learn::ReplayBuffer::bytes_per_transition(rspec),
+               static_cast<double>(learn::ReplayBuffer::bytes_needed(rspec)) / 1e6, device_.str());
+  learn::SacOptions sac_opts = sac_options(config_);
+  if (lead_ && device_.is_cpu() && sac_opts.precision == learn::Precision::Bf16 && !learn::cpu_has_native_bf16())
+    spdlog::warn("sac.precision: bf16 on a CPU without AVX-512 BF16 or AMX: it is emulated here, 10-20x slower "
+                 "than fp32 (docs/PERFORMANCE.md, \"Pixels on the CPU\"); use fp32 or auto");
+  sac_opts.seed = seed;  // noise and augmentation differ per rank; the weights come from rank 0
+  sac_ = std::make_unique<learn::Sac>(sac_opts, device_);
+  if (lead_ && sac_opts.precision == learn::Precision::Auto) {
+    const learn::Precision chosen = sac_->options().precision;  // the learner resolved auto for its device
+    const char* why = !device_.is_cpu()                   ? ""
+                      : chosen == learn::Precision::Bf16 ? " (this CPU computes bf16 natively)"
+                                                         : " (this CPU has no native bf16)";
+    spdlog::info("sac.precision: auto is {} on {}{}", learn::precision_name(chosen), device_.str(), why);
+  }
+  sampler_gen_ = make_generator(device_, seed + 7919);
+  action_rng_ = game::Rng(seed ^ 0xA5A5A5A5ull);
+  sink_ = std::make_unique<BufferSink>(config_, spec.image);
+  actions_.assign(static_cast<std::size_t>(n * spec.action_dim), 0.0f);
+  out_.resize(n);
+
+}
+
+// The games' first observations into the buffer: new games, or the games as they stand (a
+// resumed lead whose buffer was not saved, or belongs to several ranks).
+void Trainer::start_new_games() {
+  sink_->point_at(*buffer_);
+  env_->reset(sink_.get());
+  buffer_->commit_reset();
+}
+void Trainer::start_buffer_from_games() {
+  sink_->point_at(*buffer_);
+  for (int e = 0; e < env_->size(); ++e) sink_->write(e, env_->state(e));
+  buffer_->commit_reset();
+}
+
+// The checkpoint holds rank 0's random streams: the other ranks draw their own again, from their
+// rank seed and the step (distinct per rank, the same on every resume from here), and new games.
+void Trainer::draw_own_streams() {
+  const std::uint64_t s = rank_seed(
+      static_cast<std::uint64_t>(config_.train.seed) ^ (static_cast<std::uint64_t>(num_timesteps_) * 0xD1B54A32D192ED03ull),
+      rank_);
+  sac_->generator().set_current_seed(s);
+  sampler_gen_ = make_generator(device_, s + 7919);
+  action_rng_ = game::Rng(s ^ 0xA5A5A5A5ull);
+  for (int e = 0; e < env_->size(); ++e) env_->reseed(e, s, static_cast<std::uint64_t>(e));
+  ep_rew_.clear();  // rank 0's episodes: this rank counts its own
+  ep_len_.clear();
+}
+
+void Trainer::load_checkpoint_state() {
+  try {
+    sac_->load((fs::path(resume_from_) / "agent.pt").string());
+    if (sac_->target_encoder_filled())
+      spdlog::warn("{} predates the shared encoder's target copy: the copy starts from the online encoder "
+                   "(--set sac.target_encoder=false continues without one, as the run was trained)",
+                   resume_from_);
+    if (sac_->policy_average_filled())
+      spdlog::info("{} has no averaged policy (sac.policy_average was 0): it starts from the online weights",
+                   resume_from_);
+    load_trainer_state((fs::path(resume_from_) / "trainer.pt").string());
+    if (lead_) {
+      std::ifstream es(fs::path(resume_from_) / "env_state.bin", std::ios::binary);
+      env_->load_state(es);
+    } else {
+      draw_own_streams();
+    }
+  } catch (const UserError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UserError("checkpoint " + resume_from_ + " is damaged: " + std::string(e.what()).substr(0, 300));
+  }
+}
+
+// The lead's saved buffer; true when it was loaded and is the whole run's (a single rank).
+bool Trainer::load_replay() {
+  const fs::path replay = fs::path(resume_from_) / "replay.zst";
+  if (!lead_ || !fs::exists(replay)) return false;
+  try {
+    buffer_->load(replay.string());
+  } catch (const std::exception& e) {
+    throw UserError(std::string(e.what()));
+  }
+  return world_ == 1;
+}
+
+void Trainer::resume() {
+  load_checkpoint_state();
+  const bool whole_buffer = load_replay();
+  if (world_ > 1) {
+    // The checkpoint holds rank 0's games and buffer shard only: the other ranks start new games.
+    if (!lead_)
+      start_new_games();
+    else if (buffer_->size() == 0)
+      start_buffer_from_games();
+    // Updates are collective, so every rank needs samples: all collect learning_starts more
+    // steps before the updates go on.
+    learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
+    spdlog::info("{} ranks resume: {} steps of random actions refill the other ranks' buffers first", world_,
+                 config_.train.learning_starts);
+  } else if (!whole_buffer) {
+    spdlog::warn("checkpoint {} has no replay buffer (train.save_replay_buffer was not true): starting with an empty "
+                 "buffer and {} steps of random actions",
+                 resume_from_, config_.train.learning_starts);
+    learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
+    start_buffer_from_games();
+  }
+  spdlog::info("resumed from {} at step {}", resume_from_, num_timesteps_);
 }
 
 void Trainer::loop() {
