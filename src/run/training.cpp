@@ -364,7 +364,7 @@ void Trainer::build_games_and_learner() {
   learn::SacOptions sac_opts = sac_options(config_);
   if (lead_ && device_.is_cpu() && sac_opts.precision == learn::Precision::Bf16 && !learn::cpu_has_native_bf16())
     spdlog::warn("sac.precision: bf16 on a CPU without AVX-512 BF16 or AMX: it is emulated here, 10-20x slower "
-                 "than fp32 (docs/PERFORMANCE.md, \"Pixels on the CPU\"); use fp32 or auto");
+                 "than fp32 (docs/performance-history.md, \"Pixels on the CPU\"); use fp32 or auto");
   sac_opts.seed = seed;  // noise and augmentation differ per rank; the weights come from rank 0
   sac_ = std::make_unique<learn::Sac>(sac_opts, device_);
   if (lead_ && sac_opts.precision == learn::Precision::Auto) {

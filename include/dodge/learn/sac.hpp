@@ -38,7 +38,7 @@ enum class Precision { Fp32, Tf32, Bf16, Auto };
 // "fp32" | "tf32" | "bf16" | "auto"; throws std::invalid_argument for anything else.
 Precision precision_named(const std::string& name);
 // Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX, from /proc/cpuinfo). Without it
-// oneDNN emulates bf16, 10-20x slower than fp32 (docs/PERFORMANCE.md).
+// oneDNN emulates bf16, 10-20x slower than fp32 (docs/performance-history.md).
 bool cpu_has_native_bf16();
 // What Auto means on a device; any other precision is returned as it is.
 Precision resolve_precision(Precision precision, const torch::Device& device);
