@@ -35,13 +35,15 @@ Autoreset parse_autoreset(const std::string& s) {
   if (s == "next_step") return Autoreset::NextStep;
   if (s == "same_step") return Autoreset::SameStep;
   if (s == "disabled") return Autoreset::Disabled;
-  throw py::value_error("autoreset_mode = " + s + " is not allowed; allowed: next_step | same_step | disabled");
+  throw py::value_error("autoreset_mode = " + s +
+                        " is not allowed; allowed: next_step | same_step | disabled");
 }
 
 // Writes each env's observation (stacked when frame_stack > 1) into its row of the obs buffer.
 class RowSink : public game::ObsSink {
  public:
-  RowSink(const render::EnvConfig& c, const game::GameParams& params, int n, std::uint8_t* obs, std::int64_t row_bytes)
+  RowSink(const render::EnvConfig& c, const game::GameParams& params, int n, std::uint8_t* obs,
+          std::int64_t row_bytes)
       : params_(params),
         image_(c.game.observation_mode == game::ObsMode::Topdown),
         renderer_(c.render),
@@ -78,14 +80,16 @@ class RowSink : public game::ObsSink {
 
 class Core {
  public:
-  Core(const std::vector<std::pair<std::string, std::optional<std::string>>>& settings, int num_envs, int threads,
-       const std::string& autoreset)
+  Core(const std::vector<std::pair<std::string, std::optional<std::string>>>& settings, int num_envs,
+       int threads, const std::string& autoreset)
       : mode_(parse_autoreset(autoreset)), pid_(getpid()) {
     apply(settings);
     if (num_envs < 1 || num_envs > 65536)
-      throw py::value_error("num_envs = " + std::to_string(num_envs) + " is not allowed; allowed: an integer in [1, 65536]");
+      throw py::value_error("num_envs = " + std::to_string(num_envs) +
+                            " is not allowed; allowed: an integer in [1, 65536]");
     if (threads < 0 || threads > 1024)
-      throw py::value_error("threads = " + std::to_string(threads) + " is not allowed; allowed: 0 (automatic) or [1, 1024]");
+      throw py::value_error("threads = " + std::to_string(threads) +
+                            " is not allowed; allowed: 0 (automatic) or [1, 1024]");
     if (threads == 0) {
       // As dodge train's train.threads = 0: a few games step in microseconds, many are worth spreading.
       const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -118,7 +122,9 @@ class Core {
   int action_dim() const { return env_->action_dim(); }
   const render::EnvConfig& config() const { return config_; }
   std::string autoreset_mode() const {
-    return mode_ == Autoreset::NextStep ? "next_step" : mode_ == Autoreset::SameStep ? "same_step" : "disabled";
+    return mode_ == Autoreset::NextStep   ? "next_step"
+           : mode_ == Autoreset::SameStep ? "same_step"
+                                          : "disabled";
   }
   std::vector<std::pair<std::string, std::string>> settings() {
     std::vector<std::pair<std::string, std::string>> v;
@@ -174,7 +180,8 @@ class Core {
         for (std::size_t e = 0; e < ended_.size(); ++e)
           if (ended_[e])
             std::memcpy(final_obs_.data() + e * static_cast<std::size_t>(row_bytes_),
-                        obs_.data() + e * static_cast<std::size_t>(row_bytes_), static_cast<std::size_t>(row_bytes_));
+                        obs_.data() + e * static_cast<std::size_t>(row_bytes_),
+                        static_cast<std::size_t>(row_bytes_));
         env_->reset(sink_.get(), ended_.data());
       }
       any_ended_ = any;
@@ -187,14 +194,16 @@ class Core {
   // The episodes that ended in the last step: (env, return, length, terminated, truncated).
   std::vector<std::tuple<int, double, int, bool, bool>> finished() const {
     std::vector<std::tuple<int, double, int, bool, bool>> v;
-    for (const auto& f : out_.finished) v.emplace_back(f.env, f.episode_return, f.length, f.terminated, f.truncated);
+    for (const auto& f : out_.finished)
+      v.emplace_back(f.env, f.episode_return, f.length, f.terminated, f.truncated);
     return v;
   }
   // Env e's final observation of the last step (same_step mode), a copy.
   py::array final_obs(int e) const {
     if (e < 0 || e >= num_envs()) throw py::index_error("env index " + std::to_string(e));
     py::array a(dtype(), spec_.stacked);
-    std::memcpy(a.mutable_data(), final_obs_.data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(row_bytes_),
+    std::memcpy(a.mutable_data(),
+                final_obs_.data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(row_bytes_),
                 static_cast<std::size_t>(row_bytes_));
     return a;
   }
@@ -248,7 +257,8 @@ class Core {
   void check_process() const {
     if (getpid() != pid_ && env_->threads() > 1)
       throw std::runtime_error(
-          "this dodge env was created in process " + std::to_string(pid_) + " with " + std::to_string(env_->threads()) +
+          "this dodge env was created in process " + std::to_string(pid_) + " with " +
+          std::to_string(env_->threads()) +
           " threads, which a forked child does not have; create the env in the child (or use threads=1)");
   }
 
@@ -272,8 +282,8 @@ class Core {
     if (a.ndim() != 2 || a.shape(0) != n || a.shape(1) != d) {
       std::string shape;
       for (py::ssize_t i = 0; i < a.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(a.shape(i));
-      throw py::value_error("actions must have shape (" + std::to_string(n) + ", " + std::to_string(d) + "), got (" +
-                            shape + ")");
+      throw py::value_error("actions must have shape (" + std::to_string(n) + ", " + std::to_string(d) +
+                            "), got (" + shape + ")");
     }
     if (f32 && (a.flags() & py::array::c_style)) return static_cast<const float*>(a.data());
     actions_.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(d));
@@ -284,7 +294,8 @@ class Core {
     } else {
       auto v = a.unchecked<double, 2>();
       for (int i = 0; i < n; ++i)
-        for (int j = 0; j < d; ++j) actions_[static_cast<std::size_t>(i * d + j)] = static_cast<float>(v(i, j));
+        for (int j = 0; j < d; ++j)
+          actions_[static_cast<std::size_t>(i * d + j)] = static_cast<float>(v(i, j));
     }
     return actions_.data();
   }
@@ -337,21 +348,26 @@ std::vector<std::tuple<std::string, std::string, std::string>> env_key_table() {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "dodge's games stepped in C++ (the package's native part; use dodge.make / gymnasium.make)";
-  m.def("env_keys", &env_key_table, "(key, default, allowed) of every env key, as in a config's env: section");
+  m.def("env_keys", &env_key_table,
+        "(key, default, allowed) of every env key, as in a config's env: section");
   py::class_<Core>(m, "Core")
       .def(py::init<const std::vector<std::pair<std::string, std::optional<std::string>>>&, int, int,
                     const std::string&>(),
-           py::arg("settings"), py::arg("num_envs"), py::arg("threads") = 0, py::arg("autoreset_mode") = "next_step")
+           py::arg("settings"), py::arg("num_envs"), py::arg("threads") = 0,
+           py::arg("autoreset_mode") = "next_step")
       .def_property_readonly("num_envs", &Core::num_envs)
       .def_property_readonly("threads", &Core::threads)
       .def_property_readonly("image", &Core::image)
       .def_property_readonly("obs_shape", &Core::obs_shape)
       .def_property_readonly("action_dim", &Core::action_dim)
       .def_property_readonly("autoreset_mode", &Core::autoreset_mode)
-      .def_property_readonly("max_episode_steps", [](const Core& c) { return c.config().game.max_episode_steps; })
-      .def_property_readonly("agent_hz", [](const Core& c) {
-        return static_cast<double>(c.config().game.physics_hz) / c.config().game.frame_skip;
-      })
+      .def_property_readonly("max_episode_steps",
+                             [](const Core& c) { return c.config().game.max_episode_steps; })
+      .def_property_readonly("agent_hz",
+                             [](const Core& c) {
+                               return static_cast<double>(c.config().game.physics_hz) /
+                                      c.config().game.frame_skip;
+                             })
       .def("settings", &Core::settings)
       .def("reseed", &Core::reseed, py::arg("env"), py::arg("seed"), py::arg("game"))
       .def("reset", &Core::reset, py::arg("mask"), py::arg("copy"))

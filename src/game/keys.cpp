@@ -19,7 +19,8 @@ std::string format_double(double v) {
 std::string range_text(const Range& r, bool integer) {
   auto num = [&](double v) -> std::string {
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (integer || (v == std::floor(v) && std::abs(v) < 1e15)) return std::to_string(static_cast<long long>(v));
+    if (integer || (v == std::floor(v) && std::abs(v) < 1e15))
+      return std::to_string(static_cast<long long>(v));
     std::string s = format_double(v);
     if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
     return s;
@@ -109,13 +110,15 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
 }
 
 void KeyBuilder::add(const std::string& key, const std::string& type, const std::string& allowed,
-                     std::function<void(const std::optional<std::string>&)> set, std::function<std::string()> get) {
+                     std::function<void(const std::optional<std::string>&)> set,
+                     std::function<std::string()> get) {
   out_.push_back(Key{section_, key, type, allowed, std::move(set), std::move(get)});
 }
 
 namespace {
 // Non-null text or a "must be TYPE, got null" error.
-const std::string& need_text(const std::string& name, const std::optional<std::string>& v, const std::string& type) {
+const std::string& need_text(const std::string& name, const std::optional<std::string>& v,
+                             const std::string& type) {
   if (!v) throw KeyError(name + " must be " + type + ", got null");
   return *v;
 }
@@ -125,7 +128,8 @@ void KeyBuilder::add_integer(const std::string& key, Range r, std::function<void
                              std::function<std::int64_t()> read) {
   const std::string n = name(key);
   const std::string allowed = "an integer in " + range_text(r, true);
-  add(key, "an integer", allowed,
+  add(
+      key, "an integer", allowed,
       [n, r, allowed, put](const std::optional<std::string>& v) {
         const std::string& t = need_text(n, v, "an integer");
         // RL Zoo's YAML writes 1e6: exact integers in float notation are integers too.
@@ -140,7 +144,8 @@ void KeyBuilder::add_integer(const std::string& key, Range r, std::function<void
 void KeyBuilder::real(const std::string& key, double& ref, Range r) {
   const std::string n = name(key);
   const std::string allowed = "a number in " + range_text(r, false);
-  add(key, "a number", allowed,
+  add(
+      key, "a number", allowed,
       [&ref, n, r, allowed](const std::optional<std::string>& v) {
         const std::string& t = need_text(n, v, "a number");
         const auto x = parse_number(t);
@@ -154,7 +159,8 @@ void KeyBuilder::real(const std::string& key, double& ref, Range r) {
 void KeyBuilder::optional_real(const std::string& key, std::optional<double>& ref, Range r) {
   const std::string n = name(key);
   const std::string allowed = "null (the level's default) or a number in " + range_text(r, false);
-  add(key, "a number", allowed,
+  add(
+      key, "a number", allowed,
       [&ref, n, r, allowed](const std::optional<std::string>& v) {
         if (!v || is_null_text(*v)) {
           ref.reset();
@@ -170,7 +176,8 @@ void KeyBuilder::optional_real(const std::string& key, std::optional<double>& re
 
 void KeyBuilder::boolean(const std::string& key, bool& ref) {
   const std::string n = name(key);
-  add(key, "true or false", "true | false",
+  add(
+      key, "true or false", "true | false",
       [&ref, n](const std::optional<std::string>& v) {
         const std::string& t = need_text(n, v, "true or false");
         const auto b = parse_bool(t);
@@ -183,14 +190,16 @@ void KeyBuilder::boolean(const std::string& key, bool& ref) {
 void KeyBuilder::choice(const std::string& key, std::string& ref, const std::vector<std::string>& choices) {
   std::string allowed;
   for (const auto& c : choices) allowed += (allowed.empty() ? "" : " | ") + c;
-  text(key, ref, allowed,
-       [choices](const std::string& v) { return std::find(choices.begin(), choices.end(), v) != choices.end(); });
+  text(key, ref, allowed, [choices](const std::string& v) {
+    return std::find(choices.begin(), choices.end(), v) != choices.end();
+  });
 }
 
 void KeyBuilder::text(const std::string& key, std::string& ref, const std::string& allowed,
                       std::function<bool(const std::string&)> ok) {
   const std::string n = name(key);
-  add(key, "a string", allowed,
+  add(
+      key, "a string", allowed,
       [&ref, n, allowed, ok](const std::optional<std::string>& v) {
         const std::string& t = need_text(n, v, "a string");
         if (!ok(t)) bad_value(n, t, allowed);
@@ -204,7 +213,8 @@ void KeyBuilder::add_enum(const std::string& key, const std::vector<std::string>
   const std::string n = name(key);
   std::string allowed;
   for (const auto& s : names) allowed += (allowed.empty() ? "" : " | ") + s;
-  add(key, "a string", allowed,
+  add(
+      key, "a string", allowed,
       [n, names, allowed, put](const std::optional<std::string>& v) {
         const std::string& t = need_text(n, v, "a string");
         for (std::size_t i = 0; i < names.size(); ++i)

@@ -17,8 +17,8 @@ std::vector<game::Key> env_keys(EnvConfig& c) {
   b.real("sprint_multiplier", g.sprint_multiplier, {0, 10});
   b.enumeration("action_space_type", g.action_space_type,
                 {ActionType::Basic3d, ActionType::Basic4dJump, ActionType::Tilt5d, ActionType::Full6d}, name);
-  b.enumeration("observation_mode", g.observation_mode, {ObsMode::Standard, ObsMode::WithThrower, ObsMode::Topdown},
-                name);
+  b.enumeration("observation_mode", g.observation_mode,
+                {ObsMode::Standard, ObsMode::WithThrower, ObsMode::Topdown}, name);
   b.real("thrower_delay_seconds", g.thrower_delay_seconds, {0, 10});
   b.enumeration("thrower_indicator", g.thrower_indicator,
                 {ThrowerIndicator::Auto, ThrowerIndicator::On, ThrowerIndicator::Off}, name);

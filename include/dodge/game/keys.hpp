@@ -46,10 +46,10 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
 // One key bound to a field of a config struct.
 struct Key {
   std::string section, key;
-  std::string type;                                           // "an integer", "a number", "true or false", "a string"
-  std::string allowed;                                        // "an integer in [16, 512]", "luma | contrast"
+  std::string type;     // "an integer", "a number", "true or false", "a string"
+  std::string allowed;  // "an integer in [16, 512]", "luma | contrast"
   std::function<void(const std::optional<std::string>&)> set;  // nullopt: null; throws KeyError
-  std::function<std::string()> get;                           // the current value as YAML text
+  std::function<std::string()> get;                            // the current value as YAML text
   std::string name() const { return section.empty() ? key : section + "." + key; }
 };
 
@@ -60,8 +60,9 @@ class KeyBuilder {
 
   template <typename Int>
   void integer(const std::string& key, Int& ref, Range r) {
-    add_integer(key, r, [&ref](std::int64_t v) { ref = static_cast<Int>(v); },
-                [&ref] { return static_cast<std::int64_t>(ref); });
+    add_integer(
+        key, r, [&ref](std::int64_t v) { ref = static_cast<Int>(v); },
+        [&ref] { return static_cast<std::int64_t>(ref); });
   }
   void real(const std::string& key, double& ref, Range r);
   // null means "the level's default".
@@ -76,12 +77,13 @@ class KeyBuilder {
   void enumeration(const std::string& key, Enum& ref, const std::vector<Enum>& values, Name to_name) {
     std::vector<std::string> names;
     for (auto v : values) names.emplace_back(to_name(v));
-    add_enum(key, names, [&ref, values](std::size_t i) { ref = values[i]; },
-             [&ref, values, names] {
-               for (std::size_t i = 0; i < values.size(); ++i)
-                 if (values[i] == ref) return names[i];
-               return std::string("?");
-             });
+    add_enum(
+        key, names, [&ref, values](std::size_t i) { ref = values[i]; },
+        [&ref, values, names] {
+          for (std::size_t i = 0; i < values.size(); ++i)
+            if (values[i] == ref) return names[i];
+          return std::string("?");
+        });
   }
 
   const std::string& section() const { return section_; }
@@ -91,8 +93,8 @@ class KeyBuilder {
            std::function<void(const std::optional<std::string>&)> set, std::function<std::string()> get);
   void add_integer(const std::string& key, Range r, std::function<void(std::int64_t)> put,
                    std::function<std::int64_t()> read);
-  void add_enum(const std::string& key, const std::vector<std::string>& names, std::function<void(std::size_t)> put,
-                std::function<std::string()> read);
+  void add_enum(const std::string& key, const std::vector<std::string>& names,
+                std::function<void(std::size_t)> put, std::function<std::string()> read);
   std::string name(const std::string& key) const { return section_.empty() ? key : section_ + "." + key; }
   std::vector<Key>& out_;
   std::string section_;
