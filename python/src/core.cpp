@@ -101,7 +101,7 @@ class Core {
     env_ = std::make_unique<game::VecEnv>(config_.game, num_envs, threads, 0);
     const auto n = static_cast<std::size_t>(num_envs);
     obs_.assign(n * static_cast<std::size_t>(row_bytes_), 0);
-    final_obs_.assign(obs_.size(), 0);
+    if (mode_ == Autoreset::SameStep) final_obs_.assign(obs_.size(), 0);  // only that mode keeps final observations
     rewards_.assign(n, 0.0f);
     terminated_.assign(n, 0);
     truncated_.assign(n, 0);
@@ -201,6 +201,7 @@ class Core {
   // Env e's final observation of the last step (same_step mode), a copy.
   py::array final_obs(int e) const {
     if (e < 0 || e >= num_envs()) throw py::index_error("env index " + std::to_string(e));
+    if (final_obs_.empty()) throw std::runtime_error("final observations are kept in autoreset mode same_step only");
     py::array a(dtype(), spec_.stacked);
     std::memcpy(a.mutable_data(),
                 final_obs_.data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(row_bytes_),

@@ -168,3 +168,12 @@ def test_rgb_array_render_draws_the_court():
     # The background colour (30, 30, 40) and the player's (50, 150, 255) are both there.
     colours = {tuple(c) for c in frame.reshape(-1, 3)}
     assert (30, 30, 40) in colours and (50, 150, 255) in colours
+
+
+def test_module_prefixed_id_and_registration():
+    # gymnasium imports the package itself for "dodge:Dodge-v0"; importing dodge registers both entry points.
+    env = gym.make("dodge:Dodge-v0", level=1)
+    assert isinstance(env.unwrapped, dodge.DodgeEnv)
+    spec = gym.spec("Dodge-v0")
+    assert spec.entry_point == "dodge.envs:DodgeEnv" and spec.vector_entry_point == "dodge.envs:DodgeVectorEnv"
+    assert spec.max_episode_steps is None  # the game truncates itself (max_episode_steps is an env key)
