@@ -227,12 +227,6 @@ class Core {
     return out;
   }
 
-  // Game facts for tests and tools: (steps, episode return, episodes started) of env e.
-  std::tuple<int, double, std::uint64_t> game_counters(int e) const {
-    if (e < 0 || e >= num_envs()) throw py::index_error("env index " + std::to_string(e));
-    return {env_->state(e).steps, env_->state(e).episode_return, env_->episode(e)};
-  }
-
  private:
   void apply(const std::vector<std::pair<std::string, std::optional<std::string>>>& settings) {
     std::vector<game::Key> keys = render::env_keys(config_);
@@ -376,6 +370,5 @@ PYBIND11_MODULE(_core, m) {
       .def("any_ended", &Core::any_ended)
       .def("finished", &Core::finished)
       .def("final_obs", &Core::final_obs)
-      .def("render_rgb", &Core::render_rgb, py::arg("env"), py::arg("width"), py::arg("height"))
-      .def("game_counters", &Core::game_counters);
+      .def("render_rgb", &Core::render_rgb, py::arg("env"), py::arg("width"), py::arg("height"));
 }

@@ -30,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 
 import dodge
+from machine import cpu_description  # scripts/bench/machine.py
 
 OBS = {
     "state": {"observation_mode": "standard"},
@@ -65,8 +66,8 @@ def actions(n, dim=3, batches=16, seed=3):
     return [a[i] for i in range(batches)]
 
 
-def bench_vector(keys, n, copy, seconds, repeats):
-    env = dodge.DodgeVectorEnv(n, copy=copy, threads=threads_for(n), level=2, **keys)
+def time_env(env, n, seconds, repeats):
+    """A gymnasium vector env's steps/s on pre-drawn random actions, after reset(seed=1)."""
     env.reset(seed=1)
     acts, i = actions(n), [0]
 
@@ -74,17 +75,16 @@ def bench_vector(keys, n, copy, seconds, repeats):
         env.step(acts[i[0] & 15])
         i[0] += 1
     return time_loop(step, n, seconds, repeats)
+
+
+def bench_vector(keys, n, copy, seconds, repeats):
+    env = dodge.DodgeVectorEnv(n, copy=copy, threads=threads_for(n), level=2, **keys)
+    return time_env(env, n, seconds, repeats)
 
 
 def bench_sync(keys, n, seconds, repeats):
     env = gym.vector.SyncVectorEnv([lambda: dodge.DodgeEnv(level=2, **keys) for _ in range(n)])
-    env.reset(seed=1)
-    acts, i = actions(n), [0]
-
-    def step():
-        env.step(acts[i[0] & 15])
-        i[0] += 1
-    return time_loop(step, n, seconds, repeats)
+    return time_env(env, n, seconds, repeats)
 
 
 def bench_envpool(kind, n, seconds, repeats):
@@ -178,18 +178,7 @@ def main():
     for r in rows:
         extra = f"{100 * r['of_cpp']:6.1f}% {r['overhead_us_per_call']:11.2f} us" if "of_cpp" in r else ""
         print(f"{r['obs']:8} {r['envs']:4d} {r['threads']:2d}  {r['what']:30} {r['steps/s']:12,.0f} {extra}")
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            info = f.read()
-        fields = {}
-        for line in info.splitlines():
-            k, _, v = line.partition(":")
-            fields.setdefault(k.strip(), v.strip())
-        cpu = (f"{fields.get('model name')} (family {fields.get('cpu family')} model {fields.get('model')}, "
-               f"{float(fields.get('cpu MHz', 0)) / 1000:.1f} GHz, avx512_bf16 {'avx512_bf16' in info})")
-    except OSError:
-        pass
+    cpu = cpu_description()
     report = {"name": "python_env", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "machine": {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()},
               "versions": {"gymnasium": gym.__version__, "numpy": np.__version__, "dodge": dodge.__version__},

@@ -32,6 +32,7 @@ import yaml
 
 import dodge
 from dodge.sb3 import DodgeVecEnv
+from machine import cpu_description  # scripts/bench/machine.py
 
 
 def evaluate(model, config, seed, episodes, n_envs):
@@ -152,10 +153,7 @@ def main():
                       "range": [min(times), max(times)] if times else None})
         print(f"{side:6}  median {table[-1]['median_seconds_to_bar']} s to >= {args.bar} ({table[-1]['reached']} seeds), "
               f"range {table[-1]['range']}")
-    info = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-    fields = dict(line.split(":", 1) for line in info.splitlines()[:30] if ":" in line)
-    cpu = {k.strip(): v.strip() for k, v in fields.items() if k.strip() in ("model name", "cpu family", "model", "cpu MHz")}
-    cpu["avx512_bf16"] = "avx512_bf16" in info
+    cpu = cpu_description()
     import stable_baselines3
     report = {"name": "sb3_learn_compare", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "command": " ".join(sys.argv), "config": args.config, "bar": args.bar, "cpu": cpu,

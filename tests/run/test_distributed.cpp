@@ -95,6 +95,15 @@ void launch_ranks(const fs::path& dir, int world, const std::string& args, int t
   run_shell(cmd + "wait");
 }
 
+// Rank `rank` of an in-process CPU group (one thread per rank) on the loopback.
+std::unique_ptr<ProcessGroup> join_cpu_group(int rank, int world, int port) {
+  DistEnv env;
+  env.rank = rank;
+  env.world_size = world;
+  env.master_port = port;
+  return ProcessGroup::connect(env, torch::kCPU, std::chrono::seconds(60));
+}
+
 int rank_rc(const fs::path& dir, int r) { return std::stoi(slurp(dir / ("rank" + std::to_string(r) + ".rc"))); }
 
 }  // namespace
@@ -110,11 +119,7 @@ TEST_CASE("several ranks: the learner's gradients are averaged, ranks stay bitwi
   Out out[2];
   auto rank_main = [&](int rank) {
     try {
-      DistEnv env;
-      env.rank = rank;
-      env.world_size = 2;
-      env.master_port = port;
-      auto pg = ProcessGroup::connect(env, torch::kCPU, std::chrono::seconds(60));
+      auto pg = join_cpu_group(rank, 2, port);
       // Each rank its own games, samples and noise (as the trainer seeds them); rank 0's weights.
       out[rank].result = toy::train_point(false, 1500, 64, dodge::run::rank_seed(1, rank), false, 1, nullptr,
                                           [&](dodge::learn::Sac& sac) {
@@ -156,11 +161,7 @@ TEST_CASE("several ranks: with the group but without the all-reduce the same two
   std::string digests[2], errors[2], starts[2];
   auto rank_main = [&](int rank) {
     try {
-      DistEnv env;
-      env.rank = rank;
-      env.world_size = 2;
-      env.master_port = port;
-      auto pg = ProcessGroup::connect(env, torch::kCPU, std::chrono::seconds(60));
+      auto pg = join_cpu_group(rank, 2, port);
       const auto r = toy::train_point(false, 50, 64, dodge::run::rank_seed(1, rank), false, 1, nullptr,
                                       [&](dodge::learn::Sac& sac) {
                                         pg->broadcast(sac.replicated_state());
@@ -190,11 +191,7 @@ TEST_CASE("several ranks: average() gives the exact mean, in fp32 and bf16", "[d
   std::vector<torch::Tensor> got[3];
   auto rank_main = [&](int rank) {
     try {
-      DistEnv env;
-      env.rank = rank;
-      env.world_size = world;
-      env.master_port = port;
-      auto pg = ProcessGroup::connect(env, torch::kCPU, std::chrono::seconds(60));
+      auto pg = join_cpu_group(rank, world, port);
       const float v = static_cast<float>(rank + 1);
       std::vector<torch::Tensor> t = {torch::full({5}, v), torch::arange(7, torch::kFloat32) * v,
                                       torch::full({4}, v, torch::kBFloat16),
