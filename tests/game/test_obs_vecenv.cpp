@@ -234,7 +234,7 @@ TEST_CASE("observations stay finite and in bounds over long random play", "[game
   }
 }
 
-TEST_CASE("a masked reset restarts only those envs; reseed replays another run's game", "[game][vecenv]") {
+TEST_CASE("a masked reset restarts only those envs, and reseed replays another run's game", "[game][vecenv]") {
   GameConfig c;
   c.level = 2;
   const int d = vector_obs_size(c.observation_mode);
