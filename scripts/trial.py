@@ -32,6 +32,20 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "bench"))
+from machine import cpu_description  # noqa: E402
+
+
+def commit():
+    """The checkout's commit, with '+dirty' when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
 
 
 def fail(message):
@@ -141,6 +155,8 @@ def main():
         half = [k for t, s, m, k in history if t >= history[-1][0] / 2] if history else []
         row = {
             "date": datetime.date.today().isoformat(),
+            "machine": cpu_description(),
+            "commit": commit(),
             "label": label,
             "config": args.config,
             "overrides": args.set,
@@ -160,6 +176,8 @@ def main():
             "second_half_min_eval_survival": min(half) if half else None,
             "run_dir": summary["run_dir"],
         }
+        if summary.get("curriculum"):
+            row["curriculum"] = summary["curriculum"]
         if ev:
             row.update({
                 "eval_step": ev.get("step"),

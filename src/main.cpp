@@ -8,6 +8,7 @@
 
 #include "dodge/commands/commands.hpp"
 #include "dodge/output/bench_report.hpp"
+#include "dodge/run/distributed.hpp"
 #include "dodge/run/error.hpp"
 #include "dodge/run/setup.hpp"
 #ifdef DODGE_HAVE_VIEWER
@@ -40,6 +41,8 @@ bool is_command(CLI::App& app, const std::string& name) {
 
 int main(int argc, char** argv) {
   using namespace dodge;
+  // Environment first, while this is the only thread (setenv is not safe beside other threads).
+  run::enable_nccl_blocking_wait();
   CLI::App app{"dodge: a dodgeball game and a Soft Actor-Critic trainer that learns it from pixels"};
   app.set_version_flag("--version", std::string("dodge ") + DODGE_VERSION);
   app.require_subcommand(1);

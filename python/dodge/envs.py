@@ -105,6 +105,14 @@ def _fresh_seed() -> int:
     return secrets.randbits(63)
 
 
+def _render_size(size: Any) -> int:
+    # Checked when the env is made rather than at its first render(); the renderer's range.
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+        raise ValueError(f"render_size = {size!r} is not allowed; allowed: an integer")
+    _core.check_image_size("render_size", int(size))
+    return int(size)
+
+
 class DodgeEnv(gym.Env):
     """One dodge game as a ``gymnasium.Env`` (``gymnasium.make("Dodge-v0", **env_keys)``).
 
@@ -122,7 +130,7 @@ class DodgeEnv(gym.Env):
         self._core = _core.Core(settings_of(config, keys), 1, 1, "disabled")
         self.observation_space, self.action_space = _spaces(self._core)
         self.render_mode = render_mode
-        self.render_size = int(render_size)
+        self.render_size = _render_size(render_size)
         self.metadata = dict(self.metadata, render_fps=self._core.agent_hz)
         self._seeded = False
         self._needs_reset = True
@@ -138,9 +146,10 @@ class DodgeEnv(gym.Env):
         if seed is not None or not self._seeded:
             self._core.reseed(0, _check_seed(seed) if seed is not None else _fresh_seed(), 0)
             self._seeded = True
-        obs = self._core.reset(None, False)
+        # Copies made in the core, under its lock: a view could be rewritten by another thread's step.
+        obs = self._core.reset(None, True)
         self._needs_reset = False
-        return obs[0].copy(), {}
+        return obs[0], {}
 
     def step(self, action):
         if self._needs_reset:
@@ -148,10 +157,10 @@ class DodgeEnv(gym.Env):
         a = np.asarray(action)
         if a.shape != (self._dim,):
             raise ValueError(f"action must have shape ({self._dim},), got {a.shape}")
-        obs, rew, term, trunc = self._core.step(a.reshape(1, self._dim), False)
+        obs, rew, term, trunc, _ = self._core.step(a.reshape(1, self._dim), True)
         terminated, truncated = bool(term[0]), bool(trunc[0])
         self._needs_reset = terminated or truncated
-        return obs[0].copy(), float(rew[0]), terminated, truncated, {}
+        return obs[0], float(rew[0]), terminated, truncated, {}
 
     def render(self):
         if self.render_mode == "rgb_array":
@@ -186,6 +195,8 @@ class DodgeVectorEnv(VectorEnv):
       ``Dodge-v0`` reset with seed s_i plays (game 0 of s_i), as gymnasium's SyncVectorEnv does; a
       None in the list leaves that env's sequence going. The thread count never changes them.
     - ``threads``: 0 (default) uses one thread below 64 envs, else every core, as ``dodge train``.
+    - One env used from several Python threads: each call is whole (a lock per env; calls wait their
+      turn). ``copy=False`` views are shared by those threads: each step rewrites them.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"], "render_fps": 60}
@@ -206,7 +217,7 @@ class DodgeVectorEnv(VectorEnv):
         self.metadata = dict(self.metadata, autoreset_mode=mode, render_fps=self._core.agent_hz)
         self.autoreset_mode = mode
         self.render_mode = render_mode
-        self.render_size = int(render_size)
+        self.render_size = _render_size(render_size)
         self.copy = bool(copy)
         self._seeded = False
         self._same_step = mode == AutoresetMode.SAME_STEP
@@ -269,17 +280,18 @@ class DodgeVectorEnv(VectorEnv):
             envs = np.flatnonzero(self._ended).tolist()
             raise RuntimeError(f"autoreset_mode DISABLED: envs {envs} have ended; reset them first with "
                                "reset(options={'reset_mask': mask})")
-        obs, rew, term, trunc = self._core.step(actions, self.copy)
-        if not self._core.any_ended():
+        # The ends come with the step (not from later calls), so they are this step's under threads too.
+        obs, rew, term, trunc, ends = self._core.step(actions, self.copy)
+        if ends is None:
             return obs, rew, term, trunc, {}
-        ended = term | trunc
+        ended = np.zeros(self.num_envs, dtype=bool)
+        ended[[e[0] for e in ends]] = True
         info: dict[str, Any] = {}
         if self._same_step:
             final_obs = np.full(self.num_envs, None, dtype=object)
-            for i in np.flatnonzero(ended):
-                final_obs[i] = self._core.final_obs(int(i))
-            mask = ended.copy()
-            info = {"final_obs": final_obs, "_final_obs": mask, "final_info": {}, "_final_info": mask.copy()}
+            for env, *_, last in ends:
+                final_obs[env] = last
+            info = {"final_obs": final_obs, "_final_obs": ended, "final_info": {}, "_final_info": ended.copy()}
         elif self._disabled:
             self._ended |= ended
         return obs, rew, term, trunc, info
@@ -290,5 +302,6 @@ class DodgeVectorEnv(VectorEnv):
         return None
 
     def episodes_finished(self) -> list[tuple[int, float, int, bool, bool]]:
-        """The episodes that ended in the last step: (env, return, length, terminated, truncated)."""
+        """The episodes that ended in the last step, in envs not reset since: (env, return, length,
+        terminated, truncated)."""
         return self._core.finished()

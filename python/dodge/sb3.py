@@ -52,13 +52,13 @@ class DodgeVecEnv(VecEnv):
         actions = np.asarray(self._actions)
         if actions.ndim == 1:  # SB3 hands a flat array for a one-dimensional action space only
             actions = actions.reshape(self.num_envs, -1)
-        obs, rewards, terminated, truncated = self._core.step(actions, True)
+        obs, rewards, terminated, truncated, ends = self._core.step(actions, True)
         dones = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        if self._core.any_ended():
+        if ends is not None:
             t = round(time.time() - self._t0, 6)
-            for env, ret, length, term, trunc in self._core.finished():
-                infos[env]["terminal_observation"] = self._core.final_obs(env)
+            for env, ret, length, term, trunc, final_obs in ends:
+                infos[env]["terminal_observation"] = final_obs
                 infos[env]["TimeLimit.truncated"] = bool(trunc and not term)
                 infos[env]["episode"] = {"r": ret, "l": length, "t": t}
         return obs, rewards, dones, infos

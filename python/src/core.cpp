@@ -4,6 +4,7 @@
 // Python package hands them out as NumPy views (copy=False) or copies them (copy=True). Steps run
 // with the GIL released, on the VecEnv's thread pool. Keys and values are checked by the same
 // code as `dodge train`'s env section (render/env_config.hpp); errors become ValueError.
+// One Core used from several Python threads: a lock per Core makes each call whole (calls queue).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -21,7 +23,7 @@
 #include "dodge/game/keys.hpp"
 #include "dodge/game/vec_env.hpp"
 #include "dodge/render/env_config.hpp"
-#include "dodge/render/frame_stack.hpp"
+#include "dodge/render/obs_writer.hpp"
 #include "dodge/render/render.hpp"
 
 namespace py = pybind11;
@@ -31,6 +33,20 @@ namespace {
 
 enum class Autoreset { NextStep, SameStep, Disabled };
 
+// Throws ValueError naming name unless size is a width and height the renderer draws: checked by
+// the keys env.image_width and env.image_height (one range, the renderer's), not a copy of it.
+void check_image_size(const std::string& name, std::int64_t size) {
+  render::EnvConfig scratch;
+  for (const auto& k : render::env_keys(scratch)) {
+    if (k.key != "image_width" && k.key != "image_height") continue;
+    try {
+      k.set(std::to_string(size));
+    } catch (const game::KeyError&) {
+      throw py::value_error(name + " = " + std::to_string(size) + " is not allowed; allowed: " + k.allowed);
+    }
+  }
+}
+
 Autoreset parse_autoreset(const std::string& s) {
   if (s == "next_step") return Autoreset::NextStep;
   if (s == "same_step") return Autoreset::SameStep;
@@ -38,45 +54,6 @@ Autoreset parse_autoreset(const std::string& s) {
   throw py::value_error("autoreset_mode = " + s +
                         " is not allowed; allowed: next_step | same_step | disabled");
 }
-
-// Writes each env's observation (stacked when frame_stack > 1) into its row of the obs buffer.
-class RowSink : public game::ObsSink {
- public:
-  RowSink(const render::EnvConfig& c, const game::GameParams& params, int n, std::uint8_t* obs,
-          std::int64_t row_bytes)
-      : params_(params),
-        image_(c.game.observation_mode == game::ObsMode::Topdown),
-        renderer_(c.render),
-        k_(c.frame_stack),
-        frame_bytes_(image_ ? c.render.frame_bytes()
-                            : static_cast<std::int64_t>(game::vector_obs_size(c.game.observation_mode)) * 4),
-        stacker_(n, c.frame_stack, frame_bytes_),
-        obs_(obs),
-        row_bytes_(row_bytes) {}
-
-  void write(int env, const game::GameState& s) override {
-    std::uint8_t* row = obs_ + env * row_bytes_;
-    std::uint8_t* frame = k_ == 1 ? row : stacker_.next_frame(env);
-    if (image_)
-      renderer_.render(s, render::dense_view(renderer_.config(), frame));
-    else
-      game::write_vector_obs(params_, s, reinterpret_cast<float*>(frame));
-    if (k_ > 1) {
-      stacker_.push(env, s.steps == 0);
-      stacker_.write_stack(env, row);
-    }
-  }
-
- private:
-  game::GameParams params_;
-  bool image_;
-  render::Renderer renderer_;
-  int k_;
-  std::int64_t frame_bytes_;
-  render::FrameStacker stacker_;
-  std::uint8_t* obs_;
-  std::int64_t row_bytes_;
-};
 
 class Core {
  public:
@@ -90,11 +67,7 @@ class Core {
     if (threads < 0 || threads > 1024)
       throw py::value_error("threads = " + std::to_string(threads) +
                             " is not allowed; allowed: 0 (automatic) or [1, 1024]");
-    if (threads == 0) {
-      // As dodge train's train.threads = 0: a few games step in microseconds, many are worth spreading.
-      const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      threads = num_envs < 64 ? 1 : std::min(hw, num_envs);
-    }
+    if (threads == 0) threads = game::auto_threads(num_envs);  // as dodge train's train.threads = 0
     spec_ = render::obs_spec(config_);
     row_bytes_ = (spec_.image ? 1 : 4);
     for (auto d : spec_.stacked) row_bytes_ *= d;
@@ -107,7 +80,8 @@ class Core {
     truncated_.assign(n, 0);
     ended_.assign(n, 0);
     out_.resize(num_envs);
-    sink_ = std::make_unique<RowSink>(config_, env_->params(), num_envs, obs_.data(), row_bytes_);
+    sink_ = std::make_unique<render::ObsWriter>(config_, num_envs, /*stack=*/true);
+    sink_->point_at(obs_.data(), row_bytes_);
   }
 
   ~Core() {
@@ -136,28 +110,39 @@ class Core {
   // i plays game i: `dodge train --seed s`); the next reset of e plays it.
   void reseed(int e, std::uint64_t seed, std::uint64_t game) {
     if (e < 0 || e >= num_envs()) throw py::index_error("env index " + std::to_string(e));
+    const auto lock = lock_core();
     env_->reseed(e, seed, game);
   }
 
   // Starts a new episode in the envs of mask (all when None) and returns the observations.
+  // A reset env has no ended episode: finished() and final_obs() no longer show its last one.
   py::array reset(const std::optional<py::array>& mask, bool copy) {
     check_process();
-    const std::vector<std::uint8_t> m = mask_of(mask);
+    const std::vector<std::uint8_t> m = mask_of(mask);  // before the lock: it may run Python code
+    const auto lock = lock_core();
     {
       py::gil_scoped_release nogil;
       env_->reset(sink_.get(), m.data());
     }
+    bool any = false;
     for (int e = 0; e < num_envs(); ++e) {
       const auto u = static_cast<std::size_t>(e);
-      if (!m[u]) continue;
-      terminated_[u] = truncated_[u] = ended_[u] = 0;
-      rewards_[u] = 0.0f;
+      if (m[u]) {
+        terminated_[u] = truncated_[u] = ended_[u] = 0;
+        rewards_[u] = 0.0f;
+      }
+      any = any || ended_[u];
     }
+    any_ended_ = any;
     return obs_array(copy);
   }
 
+  // (obs, rewards, terminated, truncated, ends): ends is None when no episode ended, else the
+  // ended episodes as finished() lists them, each with its final observation (same_step mode) or
+  // None. Taken in the same call, they belong to this step even when other threads step the Core.
   py::tuple step(const py::array& actions, bool copy) {
     check_process();
+    const auto lock = lock_core();
     const float* a = action_data(actions);
     {
       py::gil_scoped_release nogil;
@@ -186,32 +171,49 @@ class Core {
       }
       any_ended_ = any;
     }
+    py::object ends = py::none();
+    if (any_ended_) {
+      py::list l;
+      for (const auto& f : out_.finished)
+        l.append(py::make_tuple(f.env, f.episode_return, f.length, f.terminated, f.truncated,
+                                final_obs_.empty() ? py::object(py::none()) : final_row(f.env)));
+      ends = l;
+    }
     return py::make_tuple(obs_array(copy), flat<float>(rewards_, copy), flags(terminated_, copy),
-                          flags(truncated_, copy));
+                          flags(truncated_, copy), ends);
   }
 
-  bool any_ended() const { return any_ended_; }
-  // The episodes that ended in the last step: (env, return, length, terminated, truncated).
-  std::vector<std::tuple<int, double, int, bool, bool>> finished() const {
+  bool any_ended() {
+    const auto lock = lock_core();
+    return any_ended_;
+  }
+  // The episodes that ended in the last step, in envs not reset since: (env, return, length,
+  // terminated, truncated).
+  std::vector<std::tuple<int, double, int, bool, bool>> finished() {
+    const auto lock = lock_core();
     std::vector<std::tuple<int, double, int, bool, bool>> v;
     for (const auto& f : out_.finished)
-      v.emplace_back(f.env, f.episode_return, f.length, f.terminated, f.truncated);
+      if (ended_[static_cast<std::size_t>(f.env)])
+        v.emplace_back(f.env, f.episode_return, f.length, f.terminated, f.truncated);
     return v;
   }
-  // Env e's final observation of the last step (same_step mode), a copy.
-  py::array final_obs(int e) const {
+  // Env e's final observation of the last step (same_step mode), a copy; None where env e did
+  // not end in it or was reset since (as gymnasium's final_obs holds None for it).
+  py::object final_obs(int e) {
     if (e < 0 || e >= num_envs()) throw py::index_error("env index " + std::to_string(e));
-    if (final_obs_.empty()) throw std::runtime_error("final observations are kept in autoreset mode same_step only");
-    py::array a(dtype(), spec_.stacked);
-    std::memcpy(a.mutable_data(),
-                final_obs_.data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(row_bytes_),
-                static_cast<std::size_t>(row_bytes_));
-    return a;
+    if (final_obs_.empty())
+      throw std::runtime_error("final observations are kept in autoreset mode same_step only");
+    const auto lock = lock_core();
+    if (!ended_[static_cast<std::size_t>(e)]) return py::none();
+    return final_row(e);
   }
 
   // Env e's current state drawn in RGB, [height, width, 3] (for render_mode="rgb_array").
   py::array render_rgb(int e, int width, int height) {
     if (e < 0 || e >= num_envs()) throw py::index_error("env index " + std::to_string(e));
+    check_image_size("render_rgb: width", width);
+    check_image_size("render_rgb: height", height);
+    const auto lock = lock_core();
     render::RenderConfig rc = config_.render;
     rc.width = width;
     rc.height = height;
@@ -247,6 +249,26 @@ class Core {
         throw py::value_error(e.what());
       }
     }
+  }
+
+  // Takes this Core's lock. A thread waiting for it must not hold the GIL: the thread that holds
+  // the lock may be waiting for the GIL to finish its call.
+  std::unique_lock<std::mutex> lock_core() {
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      py::gil_scoped_release nogil;
+      lock.lock();
+    }
+    return lock;
+  }
+
+  // Env e's row of the final observations, a copy.
+  py::array final_row(int e) const {
+    py::array a(dtype(), spec_.stacked);
+    std::memcpy(a.mutable_data(),
+                final_obs_.data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(row_bytes_),
+                static_cast<std::size_t>(row_bytes_));
+    return a;
   }
 
   void check_process() const {
@@ -322,13 +344,14 @@ class Core {
   pid_t pid_;
   std::int64_t row_bytes_ = 0;
   std::unique_ptr<game::VecEnv> env_;
-  std::unique_ptr<RowSink> sink_;
+  std::unique_ptr<render::ObsWriter> sink_;  // each env's stacked observation into its row of obs_
   game::StepOutputs out_;
   std::vector<std::uint8_t> obs_, final_obs_;
   std::vector<float> rewards_;
   std::vector<std::uint8_t> terminated_, truncated_, ended_;
   std::vector<float> actions_;
   bool any_ended_ = false;
+  std::mutex mutex_;  // held for the whole of each call that reads or writes the games or buffers
 };
 
 // The env keys with their defaults and what each allows, for documentation and error messages.
@@ -345,6 +368,8 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "dodge's games stepped in C++ (the package's native part; use dodge.make / gymnasium.make)";
   m.def("env_keys", &env_key_table,
         "(key, default, allowed) of every env key, as in a config's env: section");
+  m.def("check_image_size", &check_image_size, py::arg("name"), py::arg("size"),
+        "raises ValueError naming name unless size is an allowed image width and height (env.image_width's)");
   py::class_<Core>(m, "Core")
       .def(py::init<const std::vector<std::pair<std::string, std::optional<std::string>>>&, int, int,
                     const std::string&>(),

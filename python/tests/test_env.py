@@ -170,6 +170,24 @@ def test_rgb_array_render_draws_the_court():
     assert (30, 30, 40) in colours and (50, 150, 255) in colours
 
 
+@pytest.mark.parametrize("size", [15, 513, 0, -1, 4096])
+def test_render_size_out_of_range_raises_value_error_naming_it(size):
+    # The rgb_array frames have the observation images' size range (env.image_width / image_height),
+    # checked when the env is made, not at its first render().
+    allowed = r"is not allowed; allowed: an integer in \[16, 512\]"
+    for make in (dodge.DodgeEnv, lambda **k: dodge.DodgeVectorEnv(2, **k)):
+        with pytest.raises(ValueError, match=rf"^render_size = {size} {allowed}$"):
+            make(render_mode="rgb_array", render_size=size)
+    env = dodge.DodgeEnv(render_mode="rgb_array")
+    env.reset(seed=0)
+    core = env._core
+    with pytest.raises(ValueError, match=rf"width = {size} {allowed}"):
+        core.render_rgb(0, size, 64)
+    with pytest.raises(ValueError, match=rf"height = {size} {allowed}"):
+        core.render_rgb(0, 64, size)
+    assert core.render_rgb(0, 16, 512).shape == (512, 16, 3)
+
+
 def test_module_prefixed_id_and_registration():
     # gymnasium imports the package itself for "dodge:Dodge-v0"; importing dodge registers both entry points.
     env = gym.make("dodge:Dodge-v0", level=1)

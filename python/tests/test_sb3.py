@@ -56,14 +56,39 @@ def test_sb3_checks_and_attributes():
 
 def test_sac_mlp_policy_runs_and_logs_episodes():
     from stable_baselines3 import SAC
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class EndsSeen(BaseCallback):
+        """Each end's buffer row, env, terminal observation and the next episode's first observation."""
+
+        def __init__(self):
+            super().__init__()
+            self.ends = []
+
+        def _on_step(self):
+            # Called after env.step, before the transition is stored at replay_buffer.pos.
+            pos = self.model.replay_buffer.pos
+            for i in np.flatnonzero(self.locals["dones"]):
+                terminal = self.locals["infos"][i].get("terminal_observation")
+                self.ends.append((pos, i, None if terminal is None else terminal.copy(),
+                                  self.locals["new_obs"][i].copy()))
+            return True
+
     env = DodgeVecEnv(4, **KEYS)
     model = SAC("MlpPolicy", env, learning_starts=64, batch_size=32, buffer_size=2000, train_freq=1,
                 gradient_steps=1, policy_kwargs={"net_arch": [32, 32]}, seed=0, device="cpu")
-    model.learn(400)
+    seen = EndsSeen()
+    model.learn(400, callback=seen)
     assert model.num_timesteps >= 400
     assert len(model.ep_info_buffer) > 0 and all(e["l"] <= 25 for e in model.ep_info_buffer)
-    # Terminal observations went into the buffer as next observations of the last transitions.
-    assert model.replay_buffer.dones[: model.replay_buffer.pos].any()
+    # Terminal observations went into the buffer as next observations of the last transitions, not
+    # the next episode's first observations (what SB3 stores where terminal_observation is missing).
+    buf = model.replay_buffer
+    assert not buf.full and len(seen.ends) >= 8
+    for pos, i, terminal, first in seen.ends:
+        assert terminal is not None and buf.dones[pos, i]
+        assert np.array_equal(buf.next_observations[pos, i], terminal)
+        assert not np.array_equal(buf.next_observations[pos, i], first)
 
 
 def test_sac_cnn_policy_runs_on_channel_first_images():

@@ -1,8 +1,11 @@
 """The vector env: gymnasium 1.x's contract, the three autoreset modes (against gymnasium's own
 SyncVectorEnv of Dodge-v0, as gymnasium's tests/vector/test_autoreset_mode.py checks its envs),
-seeds, copy=False, fork."""
+seeds, copy=False, fork, threads."""
 import multiprocessing as mp
 import os
+import threading
+import time
+from collections import Counter
 
 import gymnasium as gym
 import numpy as np
@@ -215,6 +218,143 @@ def test_copy_false_hands_out_views_overwritten_by_the_next_step():
     import torch
     t = torch.from_numpy(obs2)  # no copy, no warning
     assert t.data_ptr() == obs2.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED])
+def test_a_reset_clears_the_last_steps_episode_ends(mode):
+    # finished() / final_obs() tell the last step's ends: an env reset since has none (no stale episode).
+    n = 4
+    # Level 1's balls rarely hit within 10 steps: the envs end together, at the time limit.
+    envs = dodge.DodgeVectorEnv(n, autoreset_mode=mode, **dict(KEYS, level=1, max_episode_steps=10))
+    core = envs._core
+    envs.reset(seed=3)
+    for a in actions_for(n, 20, seed=3):
+        _, _, term, trunc, _ = envs.step(a)
+        if (term | trunc).any():
+            break
+    ended = np.flatnonzero(term | trunc).tolist()
+    assert len(ended) >= 2 and core.any_ended()
+    assert [e[0] for e in envs.episodes_finished()] == ended
+    same_step = mode == AutoresetMode.SAME_STEP
+    if same_step:
+        assert all(core.final_obs(i) is not None for i in ended)
+        assert all(core.final_obs(i) is None for i in range(n) if i not in ended)
+    # Resetting one of them clears its end only.
+    mask = np.zeros(n, bool)
+    mask[ended[0]] = True
+    envs.reset(options={"reset_mask": mask})
+    assert [e[0] for e in envs.episodes_finished()] == ended[1:]
+    assert core.any_ended() == (len(ended) > 1)
+    if same_step:
+        assert core.final_obs(ended[0]) is None
+    envs.reset()
+    assert envs.episodes_finished() == [] and not core.any_ended()
+    if same_step:
+        assert all(core.final_obs(i) is None for i in range(n))
+    else:
+        with pytest.raises(RuntimeError, match="same_step only"):
+            core.final_obs(0)
+
+
+def outcome(result):
+    """A step's whole result as bytes, final observations included."""
+    obs, rew, term, trunc, info = result
+    finals = ()
+    if "final_obs" in info:
+        finals = tuple((int(i), info["final_obs"][i].tobytes()) for i in np.flatnonzero(info["_final_obs"]))
+    return obs.tobytes(), rew.tobytes(), term.tobytes(), trunc.tobytes(), finals
+
+
+def is_subsequence(part, whole):
+    rest = iter(whole)
+    return all(any(x == y for y in rest) for x in part)
+
+
+def run_threads(targets, timeout=300):
+    """Runs each target in its own thread; the exceptions they raised, or a failure if one hangs."""
+    errors = []
+
+    def guarded(target):
+        try:
+            target()
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=guarded, args=(t,), daemon=True) for t in targets]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), "a thread still runs: deadlock?"
+    return errors
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_one_env_stepped_from_two_threads_plays_as_one_thread(mode):
+    # A lock per env makes each step whole: the two threads' steps, merged, are one thread's steps.
+    n, steps = 4, 2000
+    a = actions_for(n, 1, seed=9)[0]  # one action for every step: how the threads interleave does not matter
+    ref = dodge.DodgeVectorEnv(n, autoreset_mode=mode, threads=2, **KEYS)
+    shared = dodge.DodgeVectorEnv(n, autoreset_mode=mode, threads=2, **KEYS)
+    ref.reset(seed=9)
+    shared.reset(seed=9)
+    expected = [outcome(ref.step(a)) for _ in range(2 * steps)]
+    got = [[], []]
+    done = threading.Event()
+
+    def stepper(out):
+        def run():
+            for _ in range(steps):
+                out.append(outcome(shared.step(a)))
+        return run
+
+    def reader():
+        # Reads wait for the lock too (with the GIL released, or the steps could not finish).
+        while not done.is_set():
+            shared._core.render_rgb(0, 16, 16)
+            shared.episodes_finished()
+            time.sleep(0.001)
+
+    errors = run_threads([stepper(got[0]), stepper(got[1])])
+    done.set()
+    errors += run_threads([reader])
+    assert not errors
+    assert len(got[0]) == len(got[1]) == steps
+    merged, want = Counter(got[0] + got[1]), Counter(expected)
+    differ = sum(((want - merged) + (merged - want)).values())
+    assert differ == 0, f"{differ} step results differ from one thread's {2 * steps} steps"
+    assert is_subsequence(got[0], expected) and is_subsequence(got[1], expected)
+    assert outcome(shared.step(a)) == outcome(ref.step(a))
+
+
+def test_one_env_stepped_reset_and_rendered_from_threads_keeps_working():
+    n = 8
+    envs = dodge.DodgeVectorEnv(n, autoreset_mode=AutoresetMode.SAME_STEP, threads=2, **IMAGE_KEYS)
+    envs.reset(seed=1)
+    a = actions_for(n, 1, seed=1)[0]
+
+    def stepping():
+        for _ in range(1000):
+            obs, rew, term, trunc, info = envs.step(a)
+            assert obs.shape == (n, 3, 32, 32) and rew.shape == (n,)
+            if "final_obs" in info:
+                assert np.array_equal(info["_final_obs"], term | trunc)
+
+    def resetting():
+        for s in range(200):
+            envs.reset(seed=s)
+
+    def rendering():
+        for i in range(200):
+            assert envs._core.render_rgb(i % n, 32, 32).shape == (32, 32, 3)
+
+    assert not run_threads([stepping, stepping, resetting, rendering])
+    # Nothing was left broken: it plays as a new env.
+    fresh = dodge.DodgeVectorEnv(n, autoreset_mode=AutoresetMode.SAME_STEP, threads=2, **IMAGE_KEYS)
+    assert np.array_equal(envs.reset(seed=4)[0], fresh.reset(seed=4)[0])
+    for _ in range(60):
+        assert outcome(envs.step(a)) == outcome(fresh.step(a))
 
 
 def _step_in_child(envs, queue):

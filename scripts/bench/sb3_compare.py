@@ -43,7 +43,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecTransposeImage
 
 OBS_SHAPE = (4, 84, 84)  # 84x84 grey, a stack of 4, channel first
 ACTION_DIM = 3
-DODGE_CONFIG = "configs/sac_topdown_cnn.yaml"
+DODGE_CONFIG = "configs/sac_topdown_sb3.yaml"  # SB3's recipe, network and all
 
 
 class DummyDodgeEnv(gym.Env):

@@ -52,9 +52,11 @@ class ConvEncoder(nn.Module):
         "DrQ": ([32, 32, 32, 32], [(3, 2), (3, 1), (3, 1), (3, 1)]),
     }
 
-    def __init__(self, kind, c, h, w, features_dim, layer_norm):
+    def __init__(self, kind, c, h, w, features_dim, layer_norm, conv1=None):
         super().__init__()
         channels, layers = self.KINDS[kind]
+        if conv1:  # the manifest's [kernel, stride] of the first layer (older manifests: the kind's own)
+            layers = [tuple(conv1)] + layers[1:]
         self.n_convs = len(layers)
         for i, (out_c, (k, stride)) in enumerate(zip(channels, layers)):
             setattr(self, f"conv{i + 1}", nn.Conv2d(c, out_c, k, stride=stride))
@@ -76,7 +78,8 @@ class Encoder(nn.Module):
     def __init__(self, obs_shape, arch):
         super().__init__()
         if len(obs_shape) == 3:
-            self.cnn = ConvEncoder(arch["encoder"], *obs_shape, arch["features_dim"], arch.get("layer_norm", False))
+            self.cnn = ConvEncoder(arch["encoder"], *obs_shape, arch["features_dim"], arch.get("layer_norm", False),
+                                   arch.get("conv1"))
             self.out_dim = arch["features_dim"]
         else:
             self.cnn = None

@@ -34,6 +34,31 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& opti
   return v;
 }
 
+std::vector<std::string> split_overrides(const std::string& text) {
+  std::vector<std::string> v;
+  std::string item;
+  int depth = 0;
+  char quote = 0;
+  for (const char ch : text) {
+    if (quote) {
+      if (ch == quote) quote = 0;
+    } else if (ch == '"' || ch == '\'') {
+      quote = ch;
+    } else if (ch == '[' || ch == '{') {
+      ++depth;
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      --depth;
+    } else if (ch == ',' && depth == 0) {
+      if (!item.empty()) v.push_back(item);
+      item.clear();
+      continue;
+    }
+    item += ch;
+  }
+  if (!item.empty()) v.push_back(item);
+  return v;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();

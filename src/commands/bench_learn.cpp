@@ -160,24 +160,55 @@ void fill(learn::ReplayBuffer& rb, const UpdateCase& c) {
 
 // The machine's peak for an update: the encoder at the precision's rate (bf16 on the CPU only
 // for the encoders), the heads at fp32's; the time a perfect machine would need for each part.
+// Cores: LibTorch's threads, at most one per physical core (SMT siblings share its FMA units).
 struct Peak {
   double gflops = 0;  // for this update's mix
   std::string how;
 };
-Peak cpu_peak(const learn::UpdateFlops& f, learn::Precision precision) {
+Peak cpu_peak(const learn::UpdateFlops& f, learn::Precision precision, output::BenchReport& report) {
   const learn::CpuInfo& cpu = learn::this_cpu();
   const int threads = at::get_num_threads();
-  const double ghz = cpu.mhz / 1000.0;
+  const int cores = learn::peak_cores(threads, cpu);
+  const learn::PeakClock clock = learn::this_peak_clock();
+  const bool bf16 = precision == learn::Precision::Bf16;
   const auto fp32 = learn::peak_per_cycle(cpu, false);
-  const auto enc = learn::peak_per_cycle(cpu, precision == learn::Precision::Bf16);
-  const double enc_peak = threads * ghz * enc.flop, head_peak = threads * ghz * fp32.flop;
+  const auto enc = learn::peak_per_cycle(cpu, bf16);
+  report.set_detail("cpu", cpu.model_name);
+  report.set_detail("torch threads", threads);
+  report.set_detail("physical cores", cpu.physical_cores);
+  report.set_detail("logical cpus", cpu.logical_cpus);
+  report.set_detail("peak cores", cores);
+  report.set_detail("peak GHz", clock.ghz);
+  report.set_detail("peak clock source", clock.source);
+  report.set_detail("fp32 FLOP/cycle/core", fp32.flop);
+  report.set_detail("fp32 FLOP/cycle source", fp32.why);
+  if (bf16) {
+    report.set_detail("bf16 FLOP/cycle/core", enc.flop);
+    report.set_detail("bf16 FLOP/cycle source", enc.why);
+  }
   Peak p;
-  if (ghz <= 0) return p;
+  if (clock.ghz <= 0) return p;
+  const double enc_peak = cores * clock.ghz * enc.flop, head_peak = cores * clock.ghz * fp32.flop;
   p.gflops = f.total() / (f.encoder() / enc_peak + f.heads() / head_peak);
-  p.how = fmt::format("{} threads x {:.2f} GHz x {} FLOP/cycle ({}) = {:.0f} GFLOP/s for the encoders; heads in fp32 at "
-                      "{} FLOP/cycle = {:.0f} GFLOP/s; this update's mix: {:.0f} GFLOP/s",
-                      threads, ghz, enc.flop, enc.why, enc_peak, fp32.flop, head_peak, p.gflops);
+  p.how = fmt::format("{} cores x {:.2f} GHz x {} FLOP/cycle = {:.0f} GFLOP/s for the encoders; heads in fp32 at {} "
+                      "FLOP/cycle = {:.0f} GFLOP/s; this update's mix: {:.0f} GFLOP/s",
+                      cores, clock.ghz, enc.flop, enc_peak, fp32.flop, head_peak, p.gflops);
   return p;
+}
+
+// The parts of the peak that hold for every row, in words.
+std::string cpu_peak_parts(const output::BenchReport& report) {
+  const learn::CpuInfo& cpu = learn::this_cpu();
+  const int threads = at::get_num_threads();
+  std::string s = fmt::format("  cores: {} of LibTorch's {} threads counted ({} physical cores, {} logical CPUs{})\n",
+                              learn::peak_cores(threads, cpu), threads, cpu.physical_cores, cpu.logical_cpus,
+                              cpu.logical_cpus > cpu.physical_cores ? ": SMT siblings share a core's FMA units" : "");
+  const learn::PeakClock clock = learn::this_peak_clock();
+  s += fmt::format("  clock: {:.2f} GHz, from {}\n", clock.ghz, clock.source);
+  for (const auto& kv : report.details)
+    if (kv.first == "fp32 FLOP/cycle source" || kv.first == "bf16 FLOP/cycle source")
+      s += "  " + kv.first.substr(0, 4) + " FLOP/cycle/core: " + kv.second.text + "\n";
+  return s;
 }
 
 #ifdef DODGE_OP_PROFILE
@@ -245,7 +276,7 @@ void bench_update(const LearnBenchOptions& o) {
     for (const auto& v : variants) {
       run::Config cfg = run::load_config(o.config);
       run::apply_overrides(cfg, o.overrides);
-      run::apply_overrides(cfg, split(v));
+      run::apply_overrides(cfg, split_overrides(v));
       run::validate(cfg);
       UpdateCase c;
       c.sac = run::sac_options(cfg);
@@ -370,11 +401,12 @@ void bench_update(const LearnBenchOptions& o) {
                            {"GFLOP/update", flops.total() / 1e9}});
     if (device.is_cpu()) {
       const double upd = median(update_s);
-      const Peak peak = cpu_peak(flops, sac.options().precision);
+      const Peak peak = cpu_peak(flops, sac.options().precision, report);
       const double rate = flops.total() / upd / 1e9;
       row.insert(row.end(), {{"sample ms", 1e3 * median(sample_s)},
                              {"update ms", 1e3 * upd},
                              {"GFLOP/s", rate},
+                             {"peak GFLOP/s", peak.gflops},
                              {"% peak", peak.gflops > 0 ? 100.0 * rate / peak.gflops : 0.0}});
       if (lead && peak_lines.find(peak.how) == std::string::npos)
         peak_lines += "  " + std::string(learn::precision_name(sac.options().precision)) + ": " + peak.how + "\n";
@@ -404,9 +436,9 @@ void bench_update(const LearnBenchOptions& o) {
     }
   }
   if (lead && !peak_lines.empty())
-    std::printf("peak (GFLOP/s = threads x clock x FLOP per cycle per core; GFLOP/s and %% peak are of the update "
-                "alone, sampling excluded):\n%s",
-                peak_lines.c_str());
+    std::printf("peak (GFLOP/s = cores x clock x FLOP per cycle per core; GFLOP/s and %% peak are of the update "
+                "alone, sampling excluded):\n%s%s",
+                cpu_peak_parts(report).c_str(), peak_lines.c_str());
   if (lead) finish_report(report, o.json.empty() ? "results/bench/update.json" : o.json);
 }
 
@@ -527,7 +559,7 @@ void register_learn_benches(CLI::App& bench) {
   update->add_option("--set", u->overrides, "config overrides (with --config)");
   update->add_option("--variant", u->variants,
                      "with --config: one more row with these comma-separated overrides (repeatable), e.g. "
-                     "sac.batch_size=256,sac.target_encoder=false");
+                     "sac.batch_size=256,sac.target_encoder=false or sac.net_arch=[128,128]");
   update->add_flag("--act-between", u->act_between, "act on the buffer's newest stacks after each update, as training does");
   update->add_option("--profile", u->profile, "after timing, profile this many updates per row by operator")
       ->capture_default_str();

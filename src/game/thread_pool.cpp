@@ -16,6 +16,12 @@ namespace {
 constexpr auto kSpinTime = std::chrono::microseconds(200);
 }  // namespace
 
+int auto_threads(int n_envs) {
+  if (n_envs < 64) return 1;
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::min(hw, n_envs);
+}
+
 ThreadPool::ThreadPool(int threads) {
   const int workers = std::max(1, threads) - 1;
   workers_.reserve(static_cast<std::size_t>(workers));

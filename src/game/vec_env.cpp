@@ -35,6 +35,12 @@ VecEnv::VecEnv(const GameConfig& config, int n_envs, int n_threads, std::uint64_
   }
 }
 
+void VecEnv::set_params(const GameParams& params) {
+  if (params.action_type != params_.action_type || params.obs_mode != params_.obs_mode)
+    throw std::invalid_argument("VecEnv::set_params: the action type and the observation mode cannot change");
+  params_ = params;
+}
+
 void VecEnv::reset_env(int env) {
   const auto e = static_cast<std::size_t>(env);
   rngs_[e] = Rng::for_episode(seeds_[e], games_[e], episodes_[e]);

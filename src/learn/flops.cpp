@@ -30,7 +30,7 @@ std::int64_t conv_out(std::int64_t n, std::int64_t k, std::int64_t s, std::int64
 LayerFlops encoder_forward_flops(const SacOptions& o) {
   LayerFlops f;
   if (o.obs_shape.size() != 3) return f;  // vectors: the encoder is a flatten
-  Encoder enc(o.obs_shape, EncoderOptions{o.encoder, o.features_dim, o.layer_norm});
+  Encoder enc(o.obs_shape, EncoderOptions{o.encoder, o.features_dim, o.layer_norm, o.conv1_kernel, o.conv1_stride});
   std::int64_t h = o.obs_shape[1], w = o.obs_shape[2];
   bool first = true;
   for (auto* conv : {&enc->cnn->conv1, &enc->cnn->conv2, &enc->cnn->conv3, &enc->cnn->conv4}) {
@@ -56,8 +56,15 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
     for (auto x : o.obs_shape) d *= x;
     return d;
   }();
-  const LayerFlops q = linear_flops(*TwinQ(feat, o.net_arch, o.action_dim));
+  // Both critics' first layers are "first": neither needs an input gradient when the features do not.
+  const TwinQ twin(feat, o.net_arch, o.action_dim);
+  LayerFlops q = linear_flops(*twin->q1);
+  const LayerFlops q2 = linear_flops(*twin->q2);
+  q.all += q2.all;
+  q.first += q2.first;
   const LayerFlops a = linear_flops(*ActorHead(feat, o.net_arch, o.action_dim));
+  // Vector observations are the features themselves: no gradient reaches them.
+  const bool image = o.obs_shape.size() == 3;
   const double k = 1.0 / std::max(1, o.actor_update_interval);  // share of updates with an actor step
   const double b = static_cast<double>(batch);
   UpdateFlops u;
@@ -80,10 +87,10 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
              "forward and backward on actor steps; ";
   }
   // Heads: actor on next obs; target critic; critic forward and backward (input gradients reach the
-  // features). Actor steps add: actor forward, critic forward and backward to the actions, actor backward
-  // (its input is detached in shared mode).
+  // image features). Actor steps add: actor forward, critic forward and backward to the actions, actor
+  // backward (its input is detached in shared mode, and vector observations need no gradient).
   u.heads_forward = b * (a.all + 2 * q.all + k * (a.all + q.all));
-  u.heads_backward = b * (backward(q, true) + k * (backward(q, true) + backward(a, !o.shared_encoder)));
+  u.heads_backward = b * (backward(q, image) + k * (backward(q, true) + backward(a, image && !o.shared_encoder)));
   words << "heads: actor on next obs, target critic, critic forward + backward";
   if (k < 1) words << "; every " << o.actor_update_interval << " updates";
   words << ": actor forward + backward, critic forward + backward for the actor loss";

@@ -20,31 +20,38 @@ const char* to_string(EncoderKind kind) {
 }
 
 ConvEncoderImpl::ConvEncoderImpl(EncoderKind kind, std::int64_t c, std::int64_t h, std::int64_t w,
-                                 std::int64_t features, bool layer_norm)
+                                 std::int64_t features, bool layer_norm, int conv1_kernel, int conv1_stride)
     : features_dim(features) {
   using torch::nn::Conv2dOptions;
   auto out = [](std::int64_t n, std::int64_t k, std::int64_t s) { return (n - k) / s + 1; };
-  std::int64_t oh = 0, ow = 0, channels = 0;
-  if (kind == EncoderKind::Nature) {
-    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(c, 32, 8).stride(4)));
+  const bool nature = kind == EncoderKind::Nature;
+  const std::int64_t k1 = conv1_kernel > 0 ? conv1_kernel : nature ? 8 : 3;
+  const std::int64_t s1 = conv1_stride > 0 ? conv1_stride : nature ? 4 : 2;
+  std::int64_t oh = out(h, k1, s1), ow = out(w, k1, s1), channels = 0;
+  conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(c, 32, k1).stride(s1)));
+  if (nature) {
     conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 64, 4).stride(2)));
     conv3 = register_module("conv3", torch::nn::Conv2d(Conv2dOptions(64, 64, 3).stride(1)));
-    oh = out(out(out(h, 8, 4), 4, 2), 3, 1);
-    ow = out(out(out(w, 8, 4), 4, 2), 3, 1);
+    oh = out(out(oh, 4, 2), 3, 1);
+    ow = out(out(ow, 4, 2), 3, 1);
     channels = 64;
   } else {
-    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(c, 32, 3).stride(2)));
     conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 32, 3).stride(1)));
     conv3 = register_module("conv3", torch::nn::Conv2d(Conv2dOptions(32, 32, 3).stride(1)));
     conv4 = register_module("conv4", torch::nn::Conv2d(Conv2dOptions(32, 32, 3).stride(1)));
-    oh = out(out(out(out(h, 3, 2), 3, 1), 3, 1), 3, 1);
-    ow = out(out(out(out(w, 3, 2), 3, 1), 3, 1), 3, 1);
+    oh = out(out(out(oh, 3, 1), 3, 1), 3, 1);
+    ow = out(out(out(ow, 3, 1), 3, 1), 3, 1);
     channels = 32;
   }
-  if (oh < 1 || ow < 1)
-    throw std::invalid_argument(std::string("the ") + to_string(kind) + " encoder needs images of at least " +
-                                (kind == EncoderKind::Nature ? "36x36" : "15x15") + ", got " + std::to_string(h) +
+  if (oh < 1 || ow < 1 || h < k1 || w < k1) {
+    // The smallest side that still leaves one output of the last layer.
+    const std::int64_t rest = nature ? 4 + 2 * 2 : 1 + 2 * 3;  // rows the later layers need
+    const std::int64_t need = (rest - 1) * s1 + k1;
+    throw std::invalid_argument(std::string("the ") + to_string(kind) + " encoder (first layer " + std::to_string(k1) +
+                                "x" + std::to_string(k1) + "/" + std::to_string(s1) + ") needs images of at least " +
+                                std::to_string(need) + "x" + std::to_string(need) + ", got " + std::to_string(h) +
                                 "x" + std::to_string(w));
+  }
   fc = register_module("fc", torch::nn::Linear(channels * oh * ow, features));
   if (layer_norm) norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({features})));
 }
@@ -89,7 +96,7 @@ torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
 EncoderImpl::EncoderImpl(const std::vector<std::int64_t>& obs_shape, const EncoderOptions& o) {
   if (obs_shape.size() == 3) {
     cnn = register_module("cnn", ConvEncoder(o.kind, obs_shape[0], obs_shape[1], obs_shape[2], o.features_dim,
-                                             o.layer_norm));
+                                             o.layer_norm, o.conv1_kernel, o.conv1_stride));
     out_dim_ = o.features_dim;
   } else {
     out_dim_ = 1;

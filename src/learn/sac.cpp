@@ -260,7 +260,7 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   options_.precision = resolve_precision(o.precision, device_);
   // Parameter initialisation draws from torch's global generator: seed it for reproducibility.
   torch::manual_seed(o.seed);
-  const EncoderOptions encoder{o.encoder, o.features_dim, o.layer_norm};
+  const EncoderOptions encoder{o.encoder, o.features_dim, o.layer_norm, o.conv1_kernel, o.conv1_stride};
   critic_encoder_ = Encoder(o.obs_shape, encoder);
   const std::int64_t feat = critic_encoder_->out_dim();
   critic_ = TwinQ(feat, o.net_arch, o.action_dim);

@@ -52,6 +52,15 @@ void BenchReport::add_row(const std::vector<std::pair<std::string, Cell>>& value
   cells.push_back(values_only);
 }
 
+void BenchReport::set_detail(const std::string& name, const Cell& value) {
+  for (auto& kv : details)
+    if (kv.first == name) {
+      kv.second = value;
+      return;
+    }
+  details.emplace_back(name, value);
+}
+
 std::string BenchReport::table() const {
   std::vector<std::size_t> w(columns.size());
   for (std::size_t c = 0; c < columns.size(); ++c) {
@@ -80,6 +89,11 @@ void BenchReport::write_json(const std::string& path) const {
   j["command"] = command;
   j["machine"] = machine_description();
   j["date"] = now_iso8601();
+  if (!details.empty()) {
+    j["details"] = nlohmann::json::object();
+    for (const auto& kv : details)
+      j["details"][kv.first] = kv.second.is_text ? nlohmann::json(kv.second.text) : nlohmann::json(kv.second.number);
+  }
   j["rows"] = nlohmann::json::array();
   for (const auto& r : cells) {
     nlohmann::json row;

@@ -146,6 +146,16 @@ Config load_checkpoint_config(const std::string& dir) {
   return c;
 }
 
+bool replay_false_from_older_version(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "config.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  // Every version since writes train.curriculum into the resolved config.
+  return text.find("\n  curriculum:") == std::string::npos &&
+         text.find("\n  save_replay_buffer: false") != std::string::npos;
+}
+
 void check_compatible(const Config& config, const Config& ckpt, const std::string& dir, const std::string& when) {
   const auto d = diff(ckpt, config, shape_keys());
   if (d.empty()) return;
@@ -153,6 +163,15 @@ void check_compatible(const Config& config, const Config& ckpt, const std::strin
   for (std::size_t i = 0; i < d.size(); ++i) msg += (i ? "; " : "") + d[i];
   throw UserError(msg + ". These keys fix the networks and the games and cannot change " + when + ".");
 }
+
+namespace {
+// The first convolution's [kernel, stride] as the encoder builds it (0 in the config: the kind's own).
+std::vector<int> conv1_shape(const Config& c) {
+  const bool drq = c.sac.encoder == "drq";
+  return {c.sac.conv1_kernel > 0 ? c.sac.conv1_kernel : drq ? 3 : 8,
+          c.sac.conv1_stride > 0 ? c.sac.conv1_stride : drq ? 2 : 4};
+}
+}  // namespace
 
 void write_manifest(const std::string& path, const Config& c, std::int64_t step) {
   const ObsSpec s = obs_spec(c);
@@ -169,6 +188,7 @@ void write_manifest(const std::string& path, const Config& c, std::int64_t step)
   j["action_dim"] = s.action_dim;
   j["architecture"] = {{"encoder", !s.image ? "flatten" : c.sac.encoder == "drq" ? "DrQ" : "NatureCNN"},
                        {"layer_norm", s.image && c.sac.layer_norm},
+                       {"conv1", conv1_shape(c)},
                        {"encoder_mode", c.sac.encoder_mode},
                        {"target_encoder", c.sac.encoder_mode == "separate" || c.sac.target_encoder},
                        {"features_dim", s.image ? c.sac.features_dim : s.stacked[0]},

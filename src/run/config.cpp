@@ -25,6 +25,12 @@ std::string scalar_text(const YAML::Node& n) {
   return e.c_str();
 }
 
+std::string join(const std::vector<std::string>& words) {
+  std::string s;
+  for (std::size_t i = 0; i < words.size(); ++i) s += (i ? " | " : "") + words[i];
+  return s;
+}
+
 [[noreturn]] void bad_value(const std::string& name, const YAML::Node& n, const std::string& allowed) {
   throw ConfigError(name + " = " + scalar_text(n) + " is not allowed; allowed: " + allowed);
 }
@@ -116,6 +122,71 @@ class Builder {
           if (ref.no_improvement_evals > 0)
             s += std::string(s.empty() ? "" : ", ") + "no_improvement_evals: " + std::to_string(ref.no_improvement_evals);
           return "{" + s + "}";
+        });
+  }
+
+  // train.curriculum: {key: spawn_angle_degrees, lessons: [30, 60], mean_reward: 900, success_rate: 0.9,
+  // min_episodes: 100}. The lesson values are checked against the key in validate().
+  void curriculum(const std::string& key, Curriculum& ref) {
+    flush();
+    const std::string name = keys_->section() + "." + key;
+    const std::string allowed =
+        "a map with key (one of " + join(curriculum_keys()) +
+        "), lessons (a list of 1..16 numbers), and optionally mean_reward (a number), success_rate (a number in "
+        "[0, 1]), min_episodes (an integer in [1, 1000000]); {} for none";
+    add(key, allowed,
+        [&ref, name, allowed](const YAML::Node& n) {
+          Curriculum c;
+          if (n.IsNull() || (n.IsScalar() && (n.Scalar() == "null" || n.Scalar() == "~"))) {
+            ref = c;
+            return;
+          }
+          if (!n.IsMap()) bad_value(name, n, allowed);
+          for (const auto& kv : n) {
+            const std::string k = kv.first.as<std::string>();
+            const std::string sub = name + "." + k;
+            if (k == "key") {
+              c.key = parse_scalar<std::string>(sub, kv.second, "a key name", join(curriculum_keys()));
+              const auto& keys = curriculum_keys();
+              if (std::find(keys.begin(), keys.end(), c.key) == keys.end()) bad_value(sub, kv.second, join(keys));
+            } else if (k == "lessons") {
+              if (!kv.second.IsSequence() || kv.second.size() < 1 || kv.second.size() > 16)
+                bad_value(sub, kv.second, "a list of 1..16 numbers, e.g. [30, 60]");
+              for (const auto& v : kv.second) {
+                const auto x = parse_scalar<double>(sub, v, "a list of numbers", "a list of 1..16 numbers");
+                if (!std::isfinite(x)) bad_value(sub, kv.second, "a list of finite numbers");
+                c.lessons.push_back(x);
+              }
+            } else if (k == "mean_reward") {
+              const auto v = parse_scalar<double>(sub, kv.second, "a number", "a number");
+              if (!std::isfinite(v)) bad_value(sub, kv.second, "a finite number");
+              c.mean_reward = v;
+            } else if (k == "success_rate") {
+              const auto v = parse_scalar<double>(sub, kv.second, "a number", "a number in [0, 1]");
+              if (!(v >= 0 && v <= 1)) bad_value(sub, kv.second, "a number in [0, 1]");
+              c.success_rate = v;
+            } else if (k == "min_episodes") {
+              const auto v = kv.second.IsScalar() ? parse_exact_integer(kv.second.Scalar()) : std::nullopt;
+              if (!v || *v < 1 || *v > 1000000) bad_value(sub, kv.second, "an integer in [1, 1000000]");
+              c.min_episodes = static_cast<int>(*v);
+            } else {
+              const std::vector<std::string> known = {"key", "lessons", "mean_reward", "success_rate", "min_episodes"};
+              throw ConfigError("unknown key " + sub + "; allowed: " + join(known));
+            }
+          }
+          if (c.key.empty() != c.lessons.empty())
+            throw ConfigError(name + " needs both key and lessons (e.g. {key: spawn_angle_degrees, lessons: [30, 60], "
+                              "mean_reward: 900, success_rate: 0.9}), or neither");
+          ref = c;
+        },
+        [&ref] {
+          if (!ref.any()) return std::string("{}");
+          std::string s = "{key: " + ref.key + ", lessons: [";
+          for (std::size_t i = 0; i < ref.lessons.size(); ++i) s += (i ? ", " : "") + format_double(ref.lessons[i]);
+          s += "]";
+          if (ref.mean_reward) s += ", mean_reward: " + format_double(*ref.mean_reward);
+          if (ref.success_rate) s += ", success_rate: " + format_double(*ref.success_rate);
+          return s + ", min_episodes: " + std::to_string(ref.min_episodes) + "}";
         });
   }
 
@@ -251,6 +322,8 @@ std::vector<Field> schema(Config& c) {
   b.keys().integer("features_dim", s.features_dim, {1, 8192});
   b.keys().choice("encoder", s.encoder, {"nature", "drq"});
   b.keys().boolean("layer_norm", s.layer_norm);
+  b.keys().integer("conv1_kernel", s.conv1_kernel, {0, 16});
+  b.keys().integer("conv1_stride", s.conv1_stride, {0, 16});
   b.keys().choice("encoder_mode", s.encoder_mode, {"shared", "separate"});
   b.keys().boolean("target_encoder", s.target_encoder);
   b.keys().real("encoder_tau", s.encoder_tau, {0, 1});
@@ -286,6 +359,7 @@ std::vector<Field> schema(Config& c) {
   b.keys().integer("dist_timeout", t.dist_timeout, {10, 604800});
   b.stop_rule("stop_when", t.stop_when);
   b.keys().real("max_minutes", t.max_minutes, {0, 1e7});
+  b.curriculum("curriculum", t.curriculum);
   b.flush();
   return f;
 }
@@ -375,6 +449,35 @@ void validate(const Config& c) {
                       std::to_string(c.env.n_envs) + "; allowed: at least 4 * n_envs * (frame_stack + 1)");
   if (t.gradient_steps == 0) throw ConfigError("train.gradient_steps = 0 is not allowed; allowed: -1 or [1, 1000000]");
   // sac.augment with vector observations is allowed: the learner only shifts images.
+  for (std::size_t i = 0; i < t.curriculum.lessons.size(); ++i) lesson_config(c, i);  // each value allowed for its key
+}
+
+const std::vector<std::string>& curriculum_keys() {
+  static const std::vector<std::string> keys = {"spawn_angle_degrees", "level", "sprint_multiplier",
+                                                "projectile_spawn_interval", "projectile_flight_time"};
+  return keys;
+}
+
+Config lesson_config(const Config& config, std::size_t lesson) {
+  const Curriculum& c = config.train.curriculum;
+  if (lesson >= c.lessons.size()) return config;
+  Config out = config;
+  const std::string key = "env." + c.key;
+  const double v = c.lessons[lesson];
+  // Integral values as integers: integer keys (level) refuse "1.0".
+  const std::string text = v == std::floor(v) && std::abs(v) < 1e15 ? std::to_string(static_cast<long long>(v))
+                                                                     : format_double(v);
+  Field* f = nullptr;
+  std::vector<Field> fields = schema(out);
+  for (auto& field : fields)
+    if (field.section == "env" && field.key == c.key) f = &field;
+  if (!f) throw ConfigError("train.curriculum.key = " + c.key + " is not allowed; allowed: " + join(curriculum_keys()));
+  try {
+    f->set(YAML::Load(text));
+  } catch (const ConfigError& e) {
+    throw ConfigError("train.curriculum.lessons[" + std::to_string(lesson) + "] for " + key + ": " + e.what());
+  }
+  return out;
 }
 
 std::string to_yaml(const Config& config) {

@@ -88,6 +88,22 @@ std::vector<std::string> dist_backends() {
   return b;
 }
 
+const char* nccl_blocking_wait_variable(int torch_major, int torch_minor) {
+  // Renamed in LibTorch 2.2 (pytorch#114077); 2.2 and later still read the old name, with a warning.
+  return torch_major > 2 || (torch_major == 2 && torch_minor >= 2) ? "TORCH_NCCL_BLOCKING_WAIT" : "NCCL_BLOCKING_WAIT";
+}
+
+void enable_nccl_blocking_wait() {
+#ifdef DODGE_NCCL
+  // NCCL's work->wait() only orders CUDA streams: a dead or hung peer would block the job until
+  // NCCL's watchdog, with no error of ours. Blocking wait makes wait() hold the host until the
+  // collective completes or train.dist_timeout passes, then throw: Impl::wait's one-line error.
+  // Only the name this LibTorch reads (the other would draw a deprecation warning from 2.2 on); a
+  // user's own setting wins. (Not verified on a GPU yet.)
+  ::setenv(nccl_blocking_wait_variable(TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR), "1", 0);
+#endif
+}
+
 ProcessGroup::ProcessGroup(const DistEnv& env, torch::Device device) : env_(env), device_(device) {}
 
 std::uint64_t rank_seed(std::uint64_t seed, int rank) {
@@ -173,15 +189,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistEnv& env, torch::D
     if (device.is_cuda()) {
 #ifdef DODGE_NCCL
       c10::cuda::set_device(device.index());
-      // NCCL's work->wait() only orders CUDA streams: a dead or hung peer would block the job until
-      // NCCL's watchdog, with no error of ours. Blocking wait makes wait() hold the host until the
-      // collective completes or train.dist_timeout passes, then throw: Impl::wait's one-line error.
-      // (Not verified on a GPU yet; a user's own setting of the variable wins.)
-#if TORCH_VERSION_MAJOR >= 2
-      ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
-#else
-      ::setenv("NCCL_BLOCKING_WAIT", "1", 0);
-#endif
+      // Blocking wait was turned on by main, before any thread started (enable_nccl_blocking_wait).
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = im.timeout;
       im.nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(im.store, env.rank, env.world_size, o);

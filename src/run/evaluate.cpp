@@ -7,31 +7,18 @@
 namespace dodge::run {
 
 PolicyRunner::PolicyRunner(const Config& config, learn::Sac& sac, int n_envs)
-    : config_(config),
-      sac_(sac),
-      n_(n_envs),
-      spec_(obs_spec(config)),
-      params_(game::resolve(config.env.game)),
-      renderer_(config.env.render),
-      stacker_(n_envs, config.env.frame_stack,
-               spec_.image ? config.env.render.frame_bytes()
-                           : static_cast<std::int64_t>(spec_.frame[0] * sizeof(float))) {
+    : config_(config), sac_(sac), n_(n_envs), spec_(obs_spec(config)), writer_(config.env, n_envs, /*stack=*/true) {
   std::vector<std::int64_t> dims{n_envs};
   dims.insert(dims.end(), spec_.stacked.begin(), spec_.stacked.end());
   host_obs_ = torch::zeros(dims, spec_.image ? torch::kUInt8 : torch::kFloat32);
+  writer_.point_at(static_cast<std::uint8_t*>(host_obs_.data_ptr()), writer_.observation_bytes());
 }
 
 void PolicyRunner::observe(int env, const game::GameState& state, bool episode_start) {
-  std::uint8_t* slot = stacker_.next_frame(env);
-  if (spec_.image)
-    renderer_.render(state, render::dense_view(config_.env.render, slot));
-  else
-    game::write_vector_obs(params_, state, reinterpret_cast<float*>(slot));
-  stacker_.push(env, episode_start);
+  writer_.observe(env, state, episode_start);
 }
 
 void PolicyRunner::act(bool deterministic, float* actions) {
-  stacker_.write_all(static_cast<std::uint8_t*>(host_obs_.data_ptr()));
   auto a = sac_.act(host_obs_.to(sac_.device()), deterministic, /*shipped=*/true).to(torch::kCPU).contiguous();
   std::memcpy(actions, a.data_ptr<float>(), sizeof(float) * static_cast<std::size_t>(a.numel()));
 }
@@ -42,9 +29,9 @@ std::vector<std::uint8_t> PolicyRunner::stacked_frames(int env) const {
 }
 
 std::vector<std::uint8_t> PolicyRunner::stacked_observation(int env) const {
-  std::vector<std::uint8_t> v(static_cast<std::size_t>(stacker_.frame_bytes() * stacker_.stack()));
-  stacker_.write_stack(env, v.data());
-  return v;
+  const auto bytes = static_cast<std::size_t>(writer_.observation_bytes());
+  const auto* row = static_cast<const std::uint8_t*>(host_obs_.data_ptr()) + static_cast<std::size_t>(env) * bytes;
+  return std::vector<std::uint8_t>(row, row + bytes);
 }
 
 EvalSummary summarize(const std::vector<EpisodeRecord>& eps) {

@@ -1,5 +1,7 @@
 #include "dodge/run/setup.hpp"
 
+#include "dodge/game/thread_pool.hpp"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #ifdef DODGE_CUDA
@@ -86,6 +88,8 @@ learn::SacOptions sac_options(const Config& c) {
   o.features_dim = c.sac.features_dim;
   o.encoder = learn::encoder_kind_named(c.sac.encoder);  // the schema allowed only these names
   o.layer_norm = c.sac.layer_norm;
+  o.conv1_kernel = c.sac.conv1_kernel;
+  o.conv1_stride = c.sac.conv1_stride;
   o.shared_encoder = c.sac.encoder_mode == "shared";
   o.target_encoder = c.sac.target_encoder;
   o.encoder_tau = c.sac.encoder_tau;
@@ -122,7 +126,7 @@ const std::vector<std::string>& shape_keys() {
   static const std::vector<std::string> keys = {
       "env.observation_mode", "env.action_space_type", "env.image_width",  "env.image_height",
       "env.image_grayscale",  "env.grey_palette",      "env.frame_stack",  "env.n_envs",       "sac.net_arch",
-      "sac.features_dim",     "sac.encoder",           "sac.layer_norm",
+      "sac.features_dim",     "sac.encoder",           "sac.layer_norm",   "sac.conv1_kernel", "sac.conv1_stride",
       "sac.encoder_mode",     "sac.ent_coef"};
   return keys;
 }
@@ -174,12 +178,7 @@ void use_fastest_convolutions() {
 }
 
 int env_threads(const Config& c) {
-  if (c.train.threads > 0) return c.train.threads;
-  // A few games step and render in microseconds; extra threads would only compete with the
-  // learner's for the cores. Many games are worth spreading.
-  if (c.env.n_envs < 64) return 1;
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::min(hw, c.env.n_envs);
+  return c.train.threads > 0 ? c.train.threads : game::auto_threads(c.env.n_envs);
 }
 
 }  // namespace dodge::run

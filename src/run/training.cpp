@@ -22,6 +22,7 @@
 #include "dodge/learn/sac.hpp"
 #include "dodge/output/bench_report.hpp"
 #include "dodge/output/run_logger.hpp"
+#include "dodge/render/obs_writer.hpp"
 #include "dodge/render/render.hpp"
 #include "dodge/run/checkpoint.hpp"
 #include "dodge/run/config.hpp"
@@ -51,24 +52,27 @@ long long monotonic_ns() {  // clock_gettime is async-signal-safe
 // the terminal and again from torchrun, which forwards it. SIGTERM (a launcher's or a scheduler's
 // stop) never escalates: the checkpoint is being written.
 void on_signal(int sig) {
-  const long long now = monotonic_ns();
-  if (g_stop_requests.fetch_add(1) >= 1) {
-    if (!second_signal_aborts(sig, static_cast<double>(now - g_first_request_ns.load()) * 1e-9)) return;
-    const char msg[] = "\ndodge: second interrupt, aborting now\n";
-    ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)ignored;
-    ::_exit(130);
+  switch (stop_signal(sig, monotonic_ns())) {
+    case StopSignal::First: {
+      const char msg[] = "\ndodge: interrupt: finishing the step, writing a checkpoint (Ctrl-C again aborts)\n";
+      ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      (void)ignored;
+      return;
+    }
+    case StopSignal::Ignored: return;
+    case StopSignal::Abort: {
+      const char msg[] = "\ndodge: second interrupt, aborting now\n";
+      ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      (void)ignored;
+      ::_exit(130);
+    }
   }
-  g_first_request_ns = now;
-  const char msg[] = "\ndodge: interrupt: finishing the step, writing a checkpoint (Ctrl-C again aborts)\n";
-  ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-  (void)ignored;
 }
 
 class SignalScope {
  public:
   SignalScope() {
-    g_stop_requests = 0;
+    reset_stop_signals();
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -84,34 +88,14 @@ class SignalScope {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
-// Writes each env's observation into the replay buffer row being filled.
-class BufferSink : public game::ObsSink {
- public:
-  BufferSink(const Config& c, bool image)
-      : image_(image),
-        frames_(c.env.render, nullptr, c.env.render.frame_bytes()),
-        params_(game::resolve(c.env.game)),
-        dim_(game::vector_obs_size(c.env.game.observation_mode)) {}
-  void point_at(learn::ReplayBuffer& rb) {
-    if (image_)
-      frames_.set_base(rb.next_frames());
-    else
-      vectors_ = rb.next_vectors();
-  }
-  void write(int env, const game::GameState& s) override {
-    if (image_)
-      frames_.write(env, s);
-    else
-      game::write_vector_obs(params_, s, vectors_ + static_cast<std::int64_t>(env) * dim_);
-  }
-
- private:
-  bool image_;
-  render::FrameSink frames_;
-  game::GameParams params_;
-  int dim_;
-  float* vectors_ = nullptr;
-};
+// The observation writer pointed at the replay buffer's row being filled: one frame per env (the
+// buffer stacks at sample time).
+void point_at_buffer(render::ObsWriter& writer, learn::ReplayBuffer& rb) {
+  if (writer.image())
+    writer.point_at(rb.next_frames(), writer.frame_bytes());
+  else
+    writer.point_at(reinterpret_cast<std::uint8_t*>(rb.next_vectors()), writer.frame_bytes());
+}
 
 std::string timestamp() {
   const std::time_t t = std::time(nullptr);
@@ -155,6 +139,12 @@ class Trainer {
     return dist_ ? (rollout_sums_[2] > 0 ? rollout_sums_[1] / rollout_sums_[2] : std::nan("")) : mean_of(ep_len_);
   }
   void run_eval();
+  // train.curriculum: the training games play lesson_ (lessons.size(): the target game).
+  bool in_curriculum() const { return lesson_ < config_.train.curriculum.lessons.size(); }
+  void apply_lesson();
+  void count_lesson_episode(const game::EpisodeEnd& f);
+  void advance_lesson_if_done();
+  std::string lesson_text() const;
   void save_checkpoint(const std::string& dir, bool with_replay);
   void save_trainer_state(const std::string& path) const;
   void load_trainer_state(const std::string& path);
@@ -183,7 +173,7 @@ class Trainer {
   std::unique_ptr<game::VecEnv> env_;
   std::unique_ptr<learn::ReplayBuffer> buffer_;
   std::unique_ptr<learn::Sac> sac_;
-  std::unique_ptr<BufferSink> sink_;
+  std::unique_ptr<render::ObsWriter> sink_;  // frames into the replay buffer
   std::unique_ptr<output::RunLogger> logger_;
   at::Generator sampler_gen_;
   learn::Batch batch_;  // reused by every update's sample
@@ -213,6 +203,13 @@ class Trainer {
   // train.stop_when / train.max_minutes: why the run ends early (empty: it does not).
   std::string stop_reason_, stop_kind_;  // stop_kind_: "stop_when" | "max_minutes"
   int evals_without_improvement_ = 0;
+  // train.curriculum (saved in checkpoints): the lesson, and its training episodes (return, survived),
+  // the last min_episodes of them.
+  std::size_t lesson_ = 0;
+  std::int64_t lesson_episodes_ = 0;
+  std::deque<std::pair<double, bool>> lesson_window_;
+  std::vector<std::int64_t> lesson_steps_;     // the step at which each lesson after the first began
+  std::vector<std::int64_t> lesson_episodes_at_;  // and the lead's episode count then
   // Several ranks (torchrun): rank 0 (the lead) writes the run folder and evaluates; every rank
   // steps its own games into its own buffer shard and learns from it, gradients averaged.
   std::unique_ptr<ProcessGroup> dist_;
@@ -240,12 +237,19 @@ void Trainer::setup() {
     // Same weights, optimizer state and counters on every rank before the first step (rank 0's).
     sac_->set_collective(dist_.get());
     dist_->broadcast(sac_->replicated_state());
-    const auto c = dist_->broadcast_integers({num_timesteps_, n_calls_, learning_starts_at_, total_});
+    const auto c = dist_->broadcast_integers(
+        {num_timesteps_, n_calls_, learning_starts_at_, total_, static_cast<std::int64_t>(lesson_)});
     num_timesteps_ = c[0];
     n_calls_ = c[1];
     learning_starts_at_ = c[2];
     total_ = c[3];
+    lesson_ = static_cast<std::size_t>(c[4]);
     config_.train.total_timesteps = total_;
+  }
+  if (config_.train.curriculum.any()) {
+    // A resume whose config has fewer lessons than the run had reached plays the target game.
+    lesson_ = std::min(lesson_, config_.train.curriculum.lessons.size());
+    apply_lesson();
   }
   last_log_ = last_eval_ = last_ckpt_ = last_rollout_reduce_ = num_timesteps_;
   last_log_time_ = output::now_seconds();
@@ -278,6 +282,8 @@ void Trainer::setup() {
   tty_ = ::isatty(STDOUT_FILENO) != 0;
   spdlog::info("training {} on {}: {} env steps, {} envs, obs {}, results in {}", config_.name, device_.str(), total_,
                config_.env.n_envs, game::to_string(config_.env.game.observation_mode), run_dir_);
+  if (config_.train.curriculum.any())
+    spdlog::info("curriculum: the training games play {}; evaluations play the target game", lesson_text());
 }
 
 void Trainer::load_configs() {
@@ -288,6 +294,13 @@ void Trainer::load_configs() {
     ckpt_config = load_checkpoint_config(resume_from_);
     config_ = args_.config_path.empty() ? ckpt_config : load_config(args_.config_path);
     if (!args_.config_path.empty()) config_.name = ckpt_config.name;
+    if (args_.config_path.empty() && replay_false_from_older_version(resume_from_)) {
+      // Older versions wrote false as the default: it meant "not in every checkpoint", which is auto now.
+      config_.train.save_replay_buffer = "auto";
+      spdlog::info("train.save_replay_buffer: false in {} was written by an older dodge as its default; read as "
+                   "auto (Ctrl-C keeps the buffer for --resume). --set train.save_replay_buffer=false keeps none",
+                   resume_from_);
+    }
   } else {
     if (args_.config_path.empty()) throw UserError("train: --config FILE is required (or --resume RUN_DIR)");
     config_ = load_config(args_.config_path);
@@ -376,7 +389,7 @@ void Trainer::build_games_and_learner() {
   }
   sampler_gen_ = make_generator(device_, seed + 7919);
   action_rng_ = game::Rng(seed ^ 0xA5A5A5A5ull);
-  sink_ = std::make_unique<BufferSink>(config_, spec.image);
+  sink_ = std::make_unique<render::ObsWriter>(config_.env, n, /*stack=*/false);
   actions_.assign(static_cast<std::size_t>(n * spec.action_dim), 0.0f);
   out_.resize(n);
 
@@ -385,12 +398,12 @@ void Trainer::build_games_and_learner() {
 // The games' first observations into the buffer: new games, or the games as they stand (a
 // resumed lead whose buffer was not saved, or belongs to several ranks).
 void Trainer::start_new_games() {
-  sink_->point_at(*buffer_);
+  point_at_buffer(*sink_, *buffer_);
   env_->reset(sink_.get());
   buffer_->commit_reset();
 }
 void Trainer::start_buffer_from_games() {
-  sink_->point_at(*buffer_);
+  point_at_buffer(*sink_, *buffer_);
   for (int e = 0; e < env_->size(); ++e) sink_->write(e, env_->state(e));
   buffer_->commit_reset();
 }
@@ -514,7 +527,7 @@ void Trainer::loop() {
       }
     }
     t.update = lap(mark);
-    sink_->point_at(*buffer_);
+    point_at_buffer(*sink_, *buffer_);
     env_->step(actions_.data(), out_, sink_.get());
     t.env = lap(mark);
     buffer_->commit_step(actions_.data(), out_.rewards.data(), out_.terminated.data(), out_.truncated.data(),
@@ -531,10 +544,12 @@ void Trainer::loop() {
         ep_rew_.pop_front();
         ep_len_.pop_front();
       }
+      count_lesson_episode(f);
       if (!lead_) continue;
       ++episodes_;
       logger_->record_episode(f.episode_return, f.length, run_seconds());
     }
+    advance_lesson_if_done();
     // rollout/* over all ranks' games: a few numbers reduced every log_interval steps (a condition
     // on the global step, the same on every rank).
     if (dist_ && num_timesteps_ / config_.train.log_interval > last_rollout_reduce_ / config_.train.log_interval) {
@@ -584,19 +599,87 @@ void Trainer::loop() {
       timings_.update += t.update;
       timings_.other += t.other;
     }
-    if (stop_reason_.empty() && seconds_left() <= 0)
-    {
+    // train.max_minutes by the lead's clock alone: the other ranks start their loops earlier (the lead
+    // writes the run folder first), and one of them reaching the limit a step first once read as a
+    // Ctrl-C on the lead (an interrupt checkpoint, no final/).
+    if (lead_ && stop_reason_.empty() && seconds_left() <= 0) {
       stop_reason_ = fmt::format("train.max_minutes = {} reached", config_.train.max_minutes);
       stop_kind_ = "max_minutes";
     }
-    // A stop request or a stop rule seen by any rank stops every rank after the same step.
-    bool stop = g_stop_requests.load() > 0 || !stop_reason_.empty();
-    if (dist_) stop = dist_->any(stop);
-    if (stop) {
-      interrupted_ = stop_reason_.empty();
+    // A stop request seen by any rank, or the lead's stop rule or time limit, stops every rank after
+    // the same step; a request (Ctrl-C) wins over a rule met at the same step.
+    bool interrupt = g_stop_requests.load() > 0, early = !stop_reason_.empty();
+    if (dist_) {
+      torch::Tensor t = torch::tensor({interrupt ? 1.0f : 0.0f, early ? 1.0f : 0.0f}).to(device_);
+      dist_->average({t});
+      t = t.cpu();
+      interrupt = t[0].item<float>() > 0, early = t[1].item<float>() > 0;
+    }
+    if (interrupt || early) {
+      interrupted_ = interrupt;
+      if (!lead_ && !interrupt) stop_reason_ = "rank 0 ended the run", stop_kind_ = "lead";
       break;
     }
   }
+}
+
+void Trainer::apply_lesson() {
+  const Config lesson = lesson_config(config_, lesson_);
+  env_->set_params(game::resolve(lesson.env.game));
+}
+
+std::string Trainer::lesson_text() const {
+  const Curriculum& c = config_.train.curriculum;
+  Config lesson = lesson_config(config_, lesson_);
+  std::string value = "?";
+  for (const auto& f : schema(lesson))
+    if (f.section == "env" && f.key == c.key) value = f.get();
+  return fmt::format("lesson {}/{} ({} = {}{})", lesson_ + 1, c.lessons.size() + 1, c.key, value,
+                     in_curriculum() ? "" : ", the target game");
+}
+
+void Trainer::count_lesson_episode(const game::EpisodeEnd& f) {
+  if (!in_curriculum()) return;
+  ++lesson_episodes_;
+  lesson_window_.emplace_back(f.episode_return, f.truncated && !f.terminated);
+  if (lesson_window_.size() > static_cast<std::size_t>(config_.train.curriculum.min_episodes)) lesson_window_.pop_front();
+}
+
+// A lesson ends when its last min_episodes training episodes meet the criterion. Several ranks pool
+// their windows (sums reduced at the same steps on every rank), so they all advance together.
+void Trainer::advance_lesson_if_done() {
+  if (!in_curriculum()) return;
+  const Curriculum& c = config_.train.curriculum;
+  double returns = 0, survived = 0, count = static_cast<double>(lesson_window_.size());
+  for (const auto& [r, s] : lesson_window_) {
+    returns += r;
+    survived += s ? 1 : 0;
+  }
+  if (dist_) {
+    // Only at log rows: a collective on every step would cost more than the decision is worth.
+    if (num_timesteps_ / config_.train.log_interval == (num_timesteps_ - static_cast<std::int64_t>(config_.env.n_envs) * world_) /
+                                                           config_.train.log_interval)
+      return;
+    torch::Tensor t = torch::tensor({returns, survived, count}, torch::kFloat64).to(device_);
+    dist_->average({t});
+    t = t.cpu() * static_cast<double>(world_);
+    returns = t[0].item<double>(), survived = t[1].item<double>(), count = t[2].item<double>();
+  }
+  if (count < c.min_episodes) return;
+  const double mean = returns / count, rate = survived / count;
+  if ((c.mean_reward && mean < *c.mean_reward) || (c.success_rate && rate < *c.success_rate)) return;
+  const std::string was = lesson_text();
+  ++lesson_;
+  lesson_episodes_ = 0;
+  lesson_window_.clear();
+  lesson_steps_.push_back(num_timesteps_);
+  lesson_episodes_at_.push_back(episodes_);
+  apply_lesson();
+  if (!lead_) return;
+  if (tty_) std::printf("\n");
+  spdlog::info("step {}: curriculum: {} done (its last {:.0f} training episodes: mean {:.1f}, {:.0f}% surviving); "
+               "now {}",
+               num_timesteps_, was, count, mean, 100 * rate, lesson_text());
 }
 
 double Trainer::lap(double& mark) const {
@@ -648,6 +731,10 @@ void Trainer::log_progress() {
     s["train/entropy"] = m.entropy;
   }
   s["train/n_updates"] = static_cast<double>(sac_->updates());
+  if (config_.train.curriculum.any()) {
+    s["curriculum/lesson"] = static_cast<double>(lesson_ + 1);
+    s["curriculum/lesson_episodes"] = static_cast<double>(lesson_episodes_);
+  }
   for (const auto& kv : pending_eval_) s[kv.first] = kv.second;
   const bool eval_row = !pending_eval_.empty();
   pending_eval_.clear();
@@ -666,9 +753,10 @@ void Trainer::log_progress() {
                num_timesteps_, total_, hms(elapsed_before_ + elapsed), hms(eta), s["time/fps"],
                interval > 0 ? static_cast<double>(interval_updates) / interval : 0.0, episodes_,
                s["rollout/ep_rew_mean"], s["rollout/ep_len_mean"],
-               s.count("train/critic_loss")
-                   ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
-                   : std::string("(random actions, no updates yet)"));
+               (s.count("train/critic_loss")
+                    ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
+                    : std::string("(random actions, no updates yet)")) +
+                   (config_.train.curriculum.any() ? "  " + lesson_text() : std::string()));
 }
 
 void Trainer::print_progress_bar() {
@@ -753,6 +841,13 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("sampler_rng", sampler_gen_.get_state());
   ar.write("sampler_on_cuda", torch::tensor(device_.is_cuda() ? 1 : 0, torch::kInt64));
   ar.write("world_size", i64(world_));
+  ar.write("lesson", i64(static_cast<std::int64_t>(lesson_)));
+  ar.write("lesson_episodes", i64(lesson_episodes_));
+  std::vector<double> window;
+  for (const auto& [r, s] : lesson_window_) window.insert(window.end(), {r, s ? 1.0 : 0.0});
+  ar.write("lesson_window", torch::tensor(window, torch::kFloat64));
+  ar.write("lesson_steps", torch::tensor(lesson_steps_, torch::kInt64));
+  ar.write("lesson_episodes_at", torch::tensor(lesson_episodes_at_, torch::kInt64));
   learn::save_archive(ar, path);
 }
 
@@ -783,6 +878,19 @@ void Trainer::load_trainer_state(const std::string& path) {
   auto r = read("ep_rew"), l = read("ep_len");
   ep_rew_.assign(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
   ep_len_.assign(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
+  torch::Tensor lesson;  // absent in checkpoints from before train.curriculum: the first lesson
+  if (ar.try_read("lesson", lesson)) {
+    lesson_ = static_cast<std::size_t>(lesson.item<std::int64_t>());
+    lesson_episodes_ = read("lesson_episodes").item<std::int64_t>();
+    const auto win = read("lesson_window").contiguous();
+    lesson_window_.clear();
+    for (std::int64_t i = 0; i + 1 < win.numel(); i += 2)
+      lesson_window_.emplace_back(win.data_ptr<double>()[i], win.data_ptr<double>()[i + 1] > 0.5);
+    const auto steps = read("lesson_steps").contiguous();
+    lesson_steps_.assign(steps.data_ptr<std::int64_t>(), steps.data_ptr<std::int64_t>() + steps.numel());
+    const auto eps = read("lesson_episodes_at").contiguous();
+    lesson_episodes_at_.assign(eps.data_ptr<std::int64_t>(), eps.data_ptr<std::int64_t>() + eps.numel());
+  }
   auto w = read("action_rng");
   std::array<std::uint64_t, 4> s{};
   for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(w[i].item<std::int64_t>());
@@ -855,6 +963,13 @@ void Trainer::write_summary(const std::string& stopped) {
   j["peak_ep_rew_mean"] = num(peak_ep_rew_);
   j["best_eval_mean_reward"] = num(best_eval_);
   j["best_eval_step"] = best_eval_step_;
+  if (config_.train.curriculum.any())
+    j["curriculum"] = {{"key", config_.train.curriculum.key},
+                       {"lesson", lesson_ + 1},
+                       {"lessons", config_.train.curriculum.lessons.size() + 1},
+                       {"now", lesson_text()},
+                       {"lesson_started_at_steps", lesson_steps_},
+                       {"lesson_started_at_episodes", lesson_episodes_at_}};
   if (last_eval_summary_) {
     const auto& s = *last_eval_summary_;
     j["final_eval"] = {{"step", last_eval_},
@@ -891,9 +1006,9 @@ TrainTimings Trainer::run() {
                  digest({sac_->generator().get_state(), sampler_gen_.get_state(), action_state}), dist_->seconds());
     if (!lead_) return timings_;
   }
-  // The last step's row: the final evaluation writes it (with its eval/* scalars) when there is one.
+  // The last step's row (a final evaluation's eval/* scalars join it: RunLogger keeps one row a step).
   const bool final_eval = !interrupted && config_.train.eval_freq > 0 && last_eval_ != num_timesteps_;
-  if (last_log_ != num_timesteps_ && !final_eval) log_progress();
+  if (last_log_ != num_timesteps_) log_progress();
   if (interrupted) {
     // The interrupt checkpoint keeps the replay buffer unless save_replay_buffer is false: without
     // it a resume starts from an empty buffer and learning_starts random steps again.
@@ -906,7 +1021,10 @@ TrainTimings Trainer::run() {
   } else {
     if (final_eval) {
       last_eval_ = num_timesteps_;  // training_summary's final_eval.step
+      const bool ended_early = !stop_reason_.empty();
       run_eval();
+      // A run that completed its steps is complete even when its final evaluation meets the stop rule.
+      if (!ended_early) stop_reason_.clear(), stop_kind_.clear();
     }
     save_checkpoint((fs::path(run_dir_) / "final").string(), config_.train.replay_in_checkpoints());
   }
@@ -939,6 +1057,23 @@ TrainTimings Trainer::run() {
 
 bool second_signal_aborts(int signal, double seconds_since_first) {
   return signal == SIGINT && seconds_since_first >= 2.0;
+}
+
+StopSignal stop_signal(int signal, long long now_ns) {
+  // The first request's time is recorded before it counts: a signal landing on another thread at
+  // the same moment reads that time, never the 0 of "no request yet" (which once made the machine's
+  // uptime the seconds since the first, and aborted the torchrun-forwarded copy).
+  long long first = 0;
+  const bool is_first = g_first_request_ns.compare_exchange_strong(first, now_ns);
+  g_stop_requests.fetch_add(1);
+  if (is_first) return StopSignal::First;
+  return second_signal_aborts(signal, static_cast<double>(now_ns - first) * 1e-9) ? StopSignal::Abort
+                                                                                  : StopSignal::Ignored;
+}
+
+void reset_stop_signals() {
+  g_first_request_ns = 0;
+  g_stop_requests = 0;
 }
 
 TrainTimings train(const TrainArgs& args) {

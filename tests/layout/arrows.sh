@@ -40,6 +40,18 @@ for rule in "${rules[@]}"; do
     done < <(grep -E "^#include <($banned)[/._a-zA-Z]*" "$f")
   done
 done
+# The Python package's extension links the game and the renderer alone (no LibTorch, SDL, run library).
+for f in $(find python/src -name '*.[ch]pp' 2>/dev/null); do
+  while IFS= read -r line; do
+    echo "$f: $line, but the Python extension may only use game and render"
+    bad=1
+  done < <(grep -E '^#include "dodge/' "$f" | grep -vE '"dodge/(game|render)/')
+  while IFS= read -r line; do
+    echo "$f: $line, which the Python extension must not know"
+    bad=1
+  done < <(grep -E "^#include <(torch|ATen|c10|SDL|yaml|spdlog|fmt|CLI|png|gif_lib|nlohmann)[/._a-zA-Z]*" "$f")
+done
+[ -d python/src ] || { echo "layout: no python/src"; bad=1; }
 # main.cpp dispatches to the front ends and knows nothing below run.
 while IFS= read -r line; do
   echo "src/main.cpp: $line, but main may only use commands, viewer, run and output"

@@ -1,26 +1,89 @@
-// CUDA-only checks (tagged [cuda]; they pass trivially with a warning where no GPU is visible).
+// CUDA-only checks (tagged [cuda]; where no GPU is visible CTest reports them as skipped, and a
+// run by hand warns and goes on).
 #include "torch_catch.hpp"
 
 #include <ATen/Context.h>
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 #ifdef DODGE_CUDA
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #endif
 
 #include "dodge/learn/replay_buffer.hpp"
 #include "dodge/learn/sac.hpp"
+#include "skip.hpp"
+#include "test_util.hpp"
 
 using namespace dodge::learn;
 
 namespace {
 bool have_cuda() {
-  if (torch::cuda::is_available()) return true;
-  WARN("no CUDA device: skipping");
-  return false;
+  return available_or_skip(torch::cuda::is_available(), "no CUDA device");
 }
 }  // namespace
+
+// What the [cuda] tests (and the several-ranks tests without Gloo) do without their resource: run
+// alone by CTest, they exit with the code CTest was told reads "skipped"; run by hand, they warn
+// and return. Before, they passed without running.
+TEST_CASE("skip: a resource that is never there", "[.][skip]") {
+  if (!available_or_skip(false, "a resource that is never there")) return;
+  FAIL("ran without its resource");
+}
+
+TEST_CASE("tests without their resource are reported as skipped, not passed", "[skip]") {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string hidden = " \"skip: a resource that is never there\"";
+  RunResult r = run_shell("env DODGE_TEST_EXIT_ON_SKIP=1 " + self + hidden);
+  INFO(r.output);
+  CHECK(r.code == DODGE_TEST_SKIP_CODE);
+  CHECK_THAT(r.output, Catch::Contains("skipped: a resource that is never there"));
+  r = run_shell("env -u DODGE_TEST_EXIT_ON_SKIP " + self + hidden);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("a resource that is never there: not run"));
+
+  // CTest runs the [cuda] and the several-ranks tests with that variable and reads the code as
+  // "skipped". Asked from a folder of its own that includes the build's tests, so that its logs
+  // (Testing/) do not overwrite those of a CTest run that may be running this test.
+  TempDir wrap("ctest_wrap");
+  std::ofstream(wrap.file("CTestTestfile.cmake")) << "subdirs(\"" << DODGE_BUILD_DIR << "\")\n";
+  const std::string ctest = "cd '" + wrap.path.string() + "' && '" + DODGE_CTEST + "'";
+  r = run_shell(ctest + " --show-only=json-v1");
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  std::set<std::string> checked, expected{"cuda", "dist"};
+  for (const auto& t : j["tests"]) {
+    // "part:name" (CTest's names drop the space of TEST_PREFIX "part: ").
+    const std::string name = t["name"];
+    if (name.rfind("test_run_NOT_BUILT", 0) == 0) expected.erase("dist");  // a build of test_learn alone
+    const auto colon = name.find(':'), start = name.find_first_not_of(' ', colon + 1);
+    if (colon == std::string::npos || start == std::string::npos) continue;
+    const std::string part = name.substr(0, colon), test = name.substr(start);
+    const bool cuda = part == "learn" && test.rfind("CUDA: ", 0) == 0;
+    const bool dist = part == "run" && test.rfind("several ranks: ", 0) == 0;
+    if (!cuda && !dist) continue;
+    INFO(name);
+    std::string skip_code, environment;
+    for (const auto& p : t["properties"]) {
+      if (p["name"] == "SKIP_RETURN_CODE") skip_code = p["value"].dump();
+      if (p["name"] == "ENVIRONMENT") environment = p["value"].dump();
+    }
+    CHECK(skip_code == std::to_string(DODGE_TEST_SKIP_CODE));
+    CHECK_THAT(environment, Catch::Contains("DODGE_TEST_EXIT_ON_SKIP=1"));
+    checked.insert(cuda ? "cuda" : "dist");
+  }
+  CHECK(checked == expected);
+
+  // And the closing lines say so: one [cuda] test through CTest where no GPU is visible.
+  if (torch::cuda::is_available()) return;
+  r = run_shell(ctest + " -R '^learn: ?CUDA: graph-replayed SAC updates equal eager updates$'");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("***Skipped") && Catch::Contains("The following tests did not run"));
+}
 
 TEST_CASE("CUDA: graph-replayed SAC updates equal eager updates", "[cuda]") {
   if (!have_cuda()) return;

@@ -3,6 +3,7 @@
 #include "torch_catch.hpp"
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
 #include <torch/version.h>
 #include <chrono>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <random>
 
 #include "dodge/learn/cpu_info.hpp"
@@ -165,6 +167,27 @@ TEST_CASE("encoders: NatureCNN and DrQ shapes, names, and LayerNorm + tanh featu
                     Catch::Contains("at least 15x15"));
   CHECK_NOTHROW(Encoder(std::vector<std::int64_t>{3, 15, 15}, EncoderOptions{EncoderKind::Drq, 8, false}));
   CHECK_THROWS_WITH(encoder_kind_named("impala"), Catch::Contains("nature | drq"));
+}
+
+TEST_CASE("encoders: a first layer that strides further reads 84x84 at the size of 48x48", "[sac]") {
+  torch::manual_seed(0);
+  // 84 -> 12 (7x7/7) -> 5 (4x4/2) -> 3 (3x3/1): the linear layer reads 64 x 3 x 3 (Nature's own 8x8/4:
+  // 84 -> 20 -> 9 -> 7, 64 x 7 x 7 = 3136).
+  Encoder patch(std::vector<std::int64_t>{4, 84, 84}, EncoderOptions{EncoderKind::Nature, 32, true, 7, 7});
+  auto params = patch->named_parameters();
+  CHECK(params["cnn.conv1.weight"].sizes() == torch::IntArrayRef({32, 4, 7, 7}));
+  CHECK(params["cnn.fc.weight"].sizes() == torch::IntArrayRef({32, 64 * 3 * 3}));
+  CHECK(patch(torch::randint(0, 256, {2, 4, 84, 84}, torch::kUInt8)).sizes() == torch::IntArrayRef({2, 32}));
+  Encoder nature(std::vector<std::int64_t>{4, 84, 84}, EncoderOptions{EncoderKind::Nature, 32, true});
+  CHECK(nature->named_parameters()["cnn.fc.weight"].sizes() == torch::IntArrayRef({32, 3136}));
+  // Only the first layer changes: DrQ with 5x5/3 on 48: 48 -> 15 -> 13 -> 11 -> 9.
+  Encoder drq(std::vector<std::int64_t>{3, 48, 48}, EncoderOptions{EncoderKind::Drq, 8, false, 5, 3});
+  CHECK(drq->named_parameters()["cnn.conv1.weight"].sizes() == torch::IntArrayRef({32, 3, 5, 5}));
+  CHECK(drq->named_parameters()["cnn.fc.weight"].sizes() == torch::IntArrayRef({8, 32 * 9 * 9}));
+  // Nature needs 8 rows after the first layer: 7 * 7 + 7 = 56 with 7x7/7.
+  CHECK_THROWS_WITH(Encoder(std::vector<std::int64_t>{4, 55, 55}, EncoderOptions{EncoderKind::Nature, 8, false, 7, 7}),
+                    Catch::Contains("at least 56x56"));
+  CHECK_NOTHROW(Encoder(std::vector<std::int64_t>{4, 56, 56}, EncoderOptions{EncoderKind::Nature, 8, false, 7, 7}));
 }
 
 namespace {
@@ -514,6 +537,179 @@ TEST_CASE("the update's FLOPs equal a hand count of a small network", "[sac][flo
   CHECK(count_update_flops(v, 256).heads() > 0);
 }
 
+namespace {
+
+// The FLOPs of the convolutions and matrix products that run, read from the operators' inputs as
+// the autograd profiler's hook (at::RecordFunction observers) sees them: independent of
+// count_update_flops' model of which passes an update makes. (The legacy profiler's events carry
+// input shapes only, not convolution_backward's output_mask, which says whether the input
+// gradient was computed.) An operator inside a counted one is not counted again; one inside an
+// autograd node's backward counts as backward.
+struct MeasuredFlops {
+  double forward = 0, backward = 0;
+  std::vector<std::string> unknown;  // products and convolutions of kinds this count cannot read
+};
+MeasuredFlops g_measured;
+std::mutex g_measured_mutex;
+thread_local int t_counted_depth = 0, t_backward_depth = 0;
+thread_local long t_counted = 0;  // counted operators so far on this thread
+
+struct FlopContext : at::ObserverContext {
+  bool counted = false, backward = false;
+  long wrapper_from = -1;  // a product under another name: t_counted when it started
+};
+
+double numel(const at::IntArrayRef s) {
+  double n = 1;
+  for (auto x : s) n *= static_cast<double>(x);
+  return n;
+}
+
+// Multiply-adds x 2 of one operator, or -1 for operators that do no counted arithmetic.
+double op_flops(const at::RecordFunction& fn, std::string& unknown) {
+  const std::string name = fn.name();
+  const auto in = fn.inputs();
+  auto sizes = [&](std::size_t i) { return in.at(i).toTensor().sizes(); };
+  if (name == "aten::mm" || name == "aten::addmm") {
+    const std::size_t a = name == "aten::mm" ? 0 : 1;  // addmm(self, mat1, mat2, ...)
+    return 2.0 * numel(sizes(a)) * static_cast<double>(sizes(a + 1)[1]);
+  }
+  if (name == "aten::bmm" || name == "aten::baddbmm") {
+    const std::size_t a = name == "aten::bmm" ? 0 : 1;
+    return 2.0 * numel(sizes(a)) * static_cast<double>(sizes(a + 1)[2]);
+  }
+  if (name == "aten::convolution") {
+    // (input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+    const auto x = sizes(0), w = sizes(1);
+    const auto stride = in.at(3).toIntVector(), padding = in.at(4).toIntVector(), dilation = in.at(5).toIntVector();
+    if (in.at(6).toBool() || x.size() != 4) {
+      unknown = name + " (transposed or not 2-d)";
+      return 0;
+    }
+    double out = 1;
+    for (std::size_t d = 0; d < 2; ++d)
+      out *= static_cast<double>((x[d + 2] + 2 * padding[d] - dilation[d] * (w[d + 2] - 1) - 1) / stride[d] + 1);
+    // Per output value: in_channels/groups x kernel multiply-adds (w is [out, in/groups, kh, kw]).
+    return 2.0 * static_cast<double>(x[0] * w[0]) * out * numel(w.slice(1));
+  }
+  if (name == "aten::convolution_backward") {
+    // (grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed, output_padding,
+    // groups, output_mask): the input gradient and the weight gradient each cost one forward.
+    const auto mask = in.at(10).toBoolList();
+    const double forward = 2.0 * numel(sizes(0)) * numel(sizes(2).slice(1));
+    return forward * ((mask.get(0) ? 1 : 0) + (mask.get(1) ? 1 : 0));
+  }
+  return -1;
+}
+
+// Operators that multiply matrices or convolve under another name: each must reach a counted one
+// (aten::linear reaches addmm, aten::conv2d convolution, ...), else the count misses it.
+bool does_products(const std::string& name) {
+  for (const char* part : {"conv", "mm", "mv", "matmul", "linear", "einsum", "dot", "tensordot"})
+    if (name.find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::unique_ptr<at::ObserverContext> flops_start(const at::RecordFunction& fn) {
+  auto ctx = std::make_unique<FlopContext>();
+  if (fn.scope() == at::RecordScope::BACKWARD_FUNCTION) {
+    ctx->backward = true;
+    ++t_backward_depth;
+    return ctx;
+  }
+  if (t_counted_depth > 0) return ctx;
+  std::string unknown;
+  const double f = op_flops(fn, unknown);
+  if (f < 0) {
+    if (does_products(fn.name())) ctx->wrapper_from = t_counted;
+    return ctx;
+  }
+  ctx->counted = true;
+  ++t_counted_depth;
+  ++t_counted;
+  std::lock_guard<std::mutex> lock(g_measured_mutex);
+  (t_backward_depth > 0 ? g_measured.backward : g_measured.forward) += f;
+  if (!unknown.empty()) g_measured.unknown.push_back(unknown);
+  return ctx;
+}
+
+void flops_end(const at::RecordFunction& fn, at::ObserverContext* c) {
+  const auto* ctx = static_cast<FlopContext*>(c);
+  if (ctx->counted) --t_counted_depth;
+  if (ctx->backward) --t_backward_depth;
+  if (ctx->wrapper_from >= 0 && t_counted == ctx->wrapper_from) {
+    std::lock_guard<std::mutex> lock(g_measured_mutex);
+    g_measured.unknown.push_back(std::string(fn.name()) + " (reached no counted operator)");
+  }
+}
+
+MeasuredFlops measure_flops(const std::function<void()>& run) {
+  g_measured = {};
+  const auto handle = at::addGlobalCallback(at::RecordFunctionCallback(flops_start, flops_end).needsInputs(true));
+  try {
+    run();
+  } catch (...) {
+    at::removeCallback(handle);
+    throw;
+  }
+  at::removeCallback(handle);
+  return g_measured;
+}
+
+}  // namespace
+
+// The passes count_update_flops models against the operators a real update runs: a pass the
+// update makes that the model misses (or counts but the update skips) fails this.
+TEST_CASE("the update's FLOPs equal those of the convolutions and matrix products it runs", "[sac][flops]") {
+  struct Case {
+    std::string name;
+    SacOptions o;
+  };
+  std::vector<Case> cases;
+  SacOptions shared = small_image_options(true);
+  shared.obs_shape = {2, 44, 44};
+  shared.net_arch = {24, 16};
+  cases.push_back({"shared, target encoder", shared});
+  SacOptions o = shared;
+  o.target_encoder = false;
+  cases.push_back({"shared, no target encoder", o});
+  o = shared;
+  o.actor_update_interval = 2;
+  cases.push_back({"shared, actor every 2", o});
+  o = small_image_options(false);
+  cases.push_back({"separate encoders", o});
+  o.actor_update_interval = 3;
+  cases.push_back({"separate encoders, actor every 3", o});
+  o = shared;
+  o.encoder = EncoderKind::Drq;
+  o.layer_norm = true;
+  cases.push_back({"drq, layer norm", o});
+  o = SacOptions{};
+  o.obs_shape = {6};
+  o.action_dim = 2;
+  o.net_arch = {32, 32};
+  o.target_entropy = std::nan("");
+  cases.push_back({"vector observations", o});
+  o.shared_encoder = false;
+  cases.push_back({"vector observations, separate", o});
+  for (const Case& c : cases) {
+    INFO(c.name);
+    Sac sac(c.o, torch::kCPU);
+    const std::int64_t b = 8;
+    const Batch batch = random_batch(b, c.o, 3);
+    sac.update(batch);  // anything done once stays out of the count
+    const int k = c.o.actor_update_interval;  // k updates hold exactly one actor step
+    const MeasuredFlops m = measure_flops([&] {
+      for (int i = 0; i < k; ++i) sac.update(batch);
+    });
+    CHECK(m.unknown.empty());
+    const UpdateFlops u = count_update_flops(c.o, b);
+    CHECK(m.forward > 0);
+    CHECK(m.forward / k == Approx(u.encoder_forward + u.heads_forward).epsilon(1e-9));
+    CHECK(m.backward / k == Approx(u.encoder_backward + u.heads_backward).epsilon(1e-9));
+  }
+}
+
 TEST_CASE("the CPU's peak per cycle follows its flags and family", "[sac][flops]") {
   const auto zen4 = parse_cpuinfo(
       "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\ncpu MHz\t\t: 2596.134\nflags\t\t: fma avx2 avx512f "
@@ -530,6 +726,92 @@ TEST_CASE("the CPU's peak per cycle follows its flags and family", "[sac][flops]
   const auto zen5 = parse_cpuinfo("vendor_id\t: AuthenticAMD\ncpu family\t: 26\nflags\t\t: fma avx2 avx512f avx512_bf16\n");
   CHECK(peak_per_cycle(zen5, false).flop == 64);
   CHECK(peak_per_cycle(zen5, true).flop == 128);
+}
+
+namespace {
+// /proc/cpuinfo of `cores` cores with `siblings` hardware threads each, every processor alike.
+std::string cpuinfo_text(const std::string& head, int cores, int siblings) {
+  std::string t;
+  for (int c = 0, p = 0; c < cores; ++c)
+    for (int s = 0; s < siblings; ++s, ++p)
+      t += "processor\t: " + std::to_string(p) + "\n" + head + "physical id\t: 0\ncore id\t\t: " + std::to_string(c) +
+           "\n\n";
+  return t;
+}
+}  // namespace
+
+// % of peak: LibTorch's threads on physical cores (SMT siblings share FMA units), the clock the
+// system states, and FLOP per cycle by microarchitecture (not by ISA alone).
+TEST_CASE("the CPU's peak: cores, clock and FLOP per cycle from fixed /proc/cpuinfo and sysfs text", "[sac][flops]") {
+  // SMT: 2 cores with 2 hardware threads each count as 2 cores, whatever the threads.
+  const auto smt = parse_cpuinfo(cpuinfo_text(
+      "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Intel(R) Xeon(R) Platinum 8259CL CPU "
+      "@ 2.50GHz\ncpu MHz\t\t: 1200.000\nflags\t\t: fma avx2 avx512f\n",
+      2, 2));
+  CHECK(smt.logical_cpus == 4);
+  CHECK(smt.physical_cores == 2);
+  CHECK(peak_cores(4, smt) == 2);
+  CHECK(peak_cores(1, smt) == 1);
+  // No core ids (some VMs): every processor is a core.
+  CHECK(parse_cpuinfo("processor\t: 0\nflags\t\t: avx2\n\nprocessor\t: 1\nflags\t\t: avx2\n").physical_cores == 2);
+
+  // The clock: cpufreq's maximum, else the model name's, else cpu MHz (an idle core's 1.2 GHz here).
+  CHECK(peak_clock(smt, "3500000\n").ghz == Approx(3.5));
+  CHECK_THAT(peak_clock(smt, "3500000\n").source, Catch::Contains("cpuinfo_max_freq"));
+  CHECK(peak_clock(smt, "").ghz == Approx(2.5));
+  CHECK_THAT(peak_clock(smt, "").source, Catch::Contains("model name") && Catch::Contains("@ 2.50GHz"));
+  const auto zen4 = parse_cpuinfo(cpuinfo_text(
+      "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC 9R14\ncpu MHz\t\t: "
+      "2596.134\nflags\t\t: fma avx2 avx512f avx512_bf16\n",
+      2, 1));
+  CHECK(peak_clock(zen4, "").ghz == Approx(2.596134));
+  CHECK_THAT(peak_clock(zen4, "").source, Catch::Contains("cpu MHz"));
+  CHECK(peak_clock(zen4, "garbage").ghz == Approx(2.596134));
+
+  // FLOP per cycle from the table. Zen 4 runs AVX-512 on 256-bit pipes: 32 fp32, 64 bf16.
+  CHECK(peak_per_cycle(zen4, false).flop == 32);
+  CHECK(peak_per_cycle(zen4, true).flop == 64);
+  CHECK_THAT(peak_per_cycle(zen4, false).why, Catch::Contains("Zen 4") && Catch::Contains("table"));
+  auto with = [](CpuInfo c, int model, const std::string& flags, const std::string& name = "") {
+    c.model = model;
+    c.flags = flags;
+    if (!name.empty()) c.model_name = name;
+    return c;
+  };
+  CHECK(peak_per_cycle(with(zen4, 0x61, zen4.flags), false).flop == 32);  // Raphael
+  CHECK(peak_per_cycle(with(zen4, 0x21, "fma avx2"), false).flop == 32);  // Zen 3
+  CHECK(peak_per_cycle(with(zen4, 0x21, "fma avx2"), true).flop == 32);   // emulated
+  CpuInfo zen5 = zen4;
+  zen5.family = 26;
+  CHECK(peak_per_cycle(with(zen5, 0x02, zen4.flags), false).flop == 64);  // Turin: 512-bit pipes
+  CHECK(peak_per_cycle(with(zen5, 0x02, zen4.flags), true).flop == 128);
+  CHECK(peak_per_cycle(with(zen5, 0x24, zen4.flags), false).flop == 32);  // Strix Point: 256-bit
+  // Intel: server parts with two 512-bit FMA units, client parts with one.
+  const auto spr = parse_cpuinfo(
+      "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C CPU "
+      "@ 2.70GHz\nflags\t\t: fma avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n");
+  CHECK(peak_per_cycle(spr, false).flop == 64);
+  CHECK_THAT(peak_per_cycle(spr, false).why, Catch::Contains("Sapphire Rapids"));
+  CHECK(peak_per_cycle(spr, true).flop == 1024);
+  CHECK(peak_per_cycle(with(spr, 143, "fma avx2 avx512f avx512_bf16"), true).flop == 128);  // AMX hidden
+  CHECK(peak_per_cycle(with(spr, 126, "fma avx2 avx512f"), false).flop == 32);              // Ice Lake client
+  CHECK(peak_per_cycle(with(spr, 106, "fma avx2 avx512f"), false).flop == 64);              // Ice Lake server
+  CHECK(peak_per_cycle(with(spr, 106, "fma avx2"), false).flop == 32);  // a VM without AVX-512
+  CHECK(peak_per_cycle(smt, false).flop == 64);                          // Platinum 8259CL
+  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz"), false).flop == 32);
+  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Gold 5120 CPU @ 2.20GHz"), false).flop == 32);
+  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Gold 5122 CPU @ 3.60GHz"), false).flop == 64);
+  CHECK(peak_per_cycle(with(smt, 0x97, "fma avx2"), false).flop == 32);  // Alder Lake
+  // Not in the table: a guess from the flags, said to be one.
+  const auto unknown = peak_per_cycle(with(spr, 250, "fma avx2 avx512f"), false);
+  CHECK(unknown.flop == 64);
+  CHECK_THAT(unknown.why, Catch::Contains("guess"));
+  CHECK_THAT(peak_per_cycle(with(spr, 250, "fma avx2"), false).why, Catch::Contains("guess"));
+  // A model number with flags its chip cannot have (Rocket Lake has no AMX) is a hypervisor's.
+  const auto vm = with(spr, 167, spr.flags);
+  CHECK(peak_per_cycle(vm, false).flop == 64);
+  CHECK_THAT(peak_per_cycle(vm, false).why, Catch::Contains("guess") && Catch::Contains("hypervisor"));
+  CHECK(peak_per_cycle(vm, true).flop == 1024);
 }
 
 // sac.policy_average: avg <- avg + rate (online - avg) after every update, starting from the

@@ -34,5 +34,15 @@ TEST_CASE("a report prints an aligned table and writes numbers and labels to JSO
   CHECK(j["rows"][0]["batch"].is_number());
   CHECK(j["rows"][0]["batch"] == 256);
   CHECK(j["rows"][1]["updates/s"].get<double>() == 7.25);
+  CHECK_FALSE(j.contains("details"));
+  // Details hold for the whole report (bench update: the parts of the CPU's peak).
+  r.set_detail("peak GHz", 2.6);
+  r.set_detail("peak clock source", "cpu MHz");
+  r.set_detail("peak GHz", 3.5);
+  r.write_json(path.string());
+  std::ifstream(path) >> j;
+  CHECK(j["details"]["peak GHz"].get<double>() == 3.5);
+  CHECK(j["details"]["peak clock source"] == "cpu MHz");
+  CHECK(r.details.size() == 2);
   fs::remove_all(path.parent_path());
 }

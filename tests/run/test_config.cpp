@@ -204,6 +204,51 @@ TEST_CASE("train.stop_when is a map of thresholds, checked key by key", "[config
   CHECK_THAT(override_error("sac.policy_average=2"), Catch::Contains("a number in [0, 1]"));
 }
 
+TEST_CASE("train.curriculum names a game key, its lessons and the criterion, each value checked", "[config][curriculum]") {
+  Config c;
+  CHECK_FALSE(c.train.curriculum.any());
+  apply_overrides(c, {"env.spawn_angle_degrees=180",
+                      "train.curriculum={key: spawn_angle_degrees, lessons: [30, 60], mean_reward: 900, success_rate: 0.9}"});
+  const Curriculum& k = c.train.curriculum;
+  CHECK(k.key == "spawn_angle_degrees");
+  CHECK(k.lessons == std::vector<double>{30, 60});
+  CHECK(k.mean_reward.value() == 900);
+  CHECK(k.success_rate.value() == 0.9);
+  CHECK(k.min_episodes == 100);
+  CHECK_NOTHROW(validate(c));
+  // A lesson is the config with the key set; past the last lesson, the config itself (the target).
+  CHECK(lesson_config(c, 0).env.game.spawn_angle_degrees == 30);
+  CHECK(lesson_config(c, 1).env.game.spawn_angle_degrees == 60);
+  CHECK(lesson_config(c, 2).env.game.spawn_angle_degrees == 180);
+  CHECK(lesson_config(c, 1).env.game.level == 2);
+  // Round trip through the resolved YAML.
+  const Config back = parse_config(to_yaml(c), "resolved.yaml");
+  CHECK(back.train.curriculum.lessons == k.lessons);
+  CHECK(back.train.curriculum.success_rate.value() == 0.9);
+  CHECK(to_yaml(back) == to_yaml(c));
+  // Integer keys take integral lessons (level 1 before the target's level 2).
+  apply_overrides(c, {"train.curriculum={key: level, lessons: [1], min_episodes: 20}"});
+  CHECK(lesson_config(c, 0).env.game.level == 1);
+  CHECK(c.train.curriculum.min_episodes == 20);
+  apply_overrides(c, {"train.curriculum={}"});
+  CHECK_FALSE(c.train.curriculum.any());
+  // Bad input names the key and what is allowed.
+  CHECK_THAT(override_error("train.curriculum={key: image_width, lessons: [48]}"),
+             Catch::Contains("train.curriculum.key = image_width is not allowed; allowed: spawn_angle_degrees | level"));
+  CHECK_THAT(override_error("train.curriculum={key: spawn_angle_degrees, lesons: [30]}"),
+             Catch::Contains("unknown key train.curriculum.lesons; allowed: key | lessons"));
+  CHECK_THAT(override_error("train.curriculum={key: spawn_angle_degrees}"), Catch::Contains("needs both key and lessons"));
+  CHECK_THAT(override_error("train.curriculum={key: spawn_angle_degrees, lessons: []}"),
+             Catch::Contains("a list of 1..16 numbers"));
+  CHECK_THAT(override_error("train.curriculum={key: spawn_angle_degrees, lessons: [30], success_rate: 2}"),
+             Catch::Contains("train.curriculum.success_rate = 2 is not allowed; allowed: a number in [0, 1]"));
+  apply_overrides(c, {"train.curriculum={key: spawn_angle_degrees, lessons: [30, 200]}"});
+  CHECK_THROWS_WITH(validate(c), Catch::Contains("train.curriculum.lessons[1] for env.spawn_angle_degrees") &&
+                                     Catch::Contains("200") && Catch::Contains("(0, 180]"));
+  apply_overrides(c, {"train.curriculum={key: level, lessons: [1.5]}"});
+  CHECK_THROWS_WITH(validate(c), Catch::Contains("train.curriculum.lessons[0] for env.level"));
+}
+
 TEST_CASE("the resolved config round-trips through YAML", "[config]") {
   Config c;
   apply_overrides(c, {"env.level=1", "env.projectile_flight_time=1.5", "sac.learning_rate=0.001", "train.device=cpu"});
@@ -220,7 +265,7 @@ TEST_CASE("the resolved config round-trips through YAML", "[config]") {
 }
 
 TEST_CASE("every shipped config loads", "[config]") {
-  for (const char* name : {"quickstart", "sac_topdown_cnn", "sac_topdown_cnn_rgb", "sac_level2_vector",
+  for (const char* name : {"quickstart", "sac_topdown_cnn", "sac_topdown_cnn_rgb", "sac_topdown_sb3", "sac_level2_vector",
                            "sac_level2_thrower", "sac_topdown_original", "sac_pixels_cpu", "example"}) {
     const std::string path = std::string(DODGE_SOURCE_DIR) + "/configs/" + name + ".yaml";
     INFO(path);

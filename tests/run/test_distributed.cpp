@@ -19,6 +19,7 @@
 
 #include "dodge/run/distributed.hpp"
 #include "point_task.hpp"
+#include "skip.hpp"
 #include "test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -28,10 +29,9 @@ using dodge::run::ProcessGroup;
 namespace {
 
 bool have_gloo() {
-  for (const auto& b : dodge::run::dist_backends())
-    if (b == "gloo") return true;
-  WARN("this build has no Gloo (libgloo-dev): the several-ranks tests do not run");
-  return false;
+  bool gloo = false;
+  for (const auto& b : dodge::run::dist_backends()) gloo = gloo || b == "gloo";
+  return available_or_skip(gloo, "this build has no Gloo (libgloo-dev): the several-ranks tests do not run");
 }
 
 // A TCP port nobody listens on right now.
@@ -313,6 +313,41 @@ TEST_CASE("several ranks: dodge train under 2 ranks stays in step, writes one ru
   CHECK(e.streams != f.streams);
 }
 
+// The lead decides when a run ends early (train.max_minutes by its clock, the stop rule at its
+// evaluations): every rank ends after the same step, and the run ends as completed runs do. Another
+// rank's clock once reached max_minutes a step before the lead's (the lead starts its loop last),
+// and the lead took the stop for a Ctrl-C: an interrupt checkpoint, no final/.
+TEST_CASE("several ranks: max_minutes and the stop rule end the run with final/ and the real reason", "[dist][train]") {
+  if (!have_gloo()) return;
+  struct Case {
+    std::string set, kind, reason;
+  };
+  for (const Case& c : {Case{"train.max_minutes=0.05", "max_minutes", "train.max_minutes = 0.05 reached"},
+                        Case{"train.stop_when={mean_reward: -1e9}", "stop_when", "train.stop_when met"}}) {
+    TempDir tmp("dist_stop_" + c.kind);
+    const std::string cfg = write_tiny_config(tmp.path, "tiny");
+    const std::string results = (tmp.path / "r").string();
+    launch_ranks(tmp.path, 2,
+                 "train --config " + cfg + " --results " + results + " --steps 100000000 --set " + c.set +
+                     " --set train.save_replay_buffer=false",
+                 120);
+    const std::string log0 = slurp(tmp.path / "rank0.log"), log1 = slurp(tmp.path / "rank1.log");
+    INFO(c.kind << "\nrank 0:\n" << log0 << "\nrank 1:\n" << log1);
+    REQUIRE(rank_rc(tmp.path, 0) == 0);
+    REQUIRE(rank_rc(tmp.path, 1) == 0);
+    const fs::path run = only_run(results, "tiny");
+    const auto summary = nlohmann::json::parse(slurp(run / "training_summary.json"));
+    CHECK(summary["stopped"] == c.kind);
+    CHECK_THAT(summary["stop_reason"].get<std::string>(), Catch::Contains(c.reason));
+    CHECK(fs::exists(run / "final" / "policy.pt"));
+    CHECK(summary["final_eval"]["step"] == summary["total_timesteps"]);
+    CHECK_THAT(log0, !Catch::Contains("interrupted at step"));
+    const RankLine a = rank_line(log0, 0), b = rank_line(log1, 1);
+    CHECK(a.updates == b.updates);
+    CHECK(a.digest == b.digest);
+  }
+}
+
 TEST_CASE("several ranks: a rank that dies stops the other with one line, in bounded time", "[dist][train]") {
   if (!have_gloo()) return;
   TempDir tmp("dist_kill");
@@ -342,26 +377,53 @@ TEST_CASE("several ranks: a rank that dies stops the other with one line, in bou
   CHECK_THAT(out, !Catch::Contains("frame #"));
 }
 
+namespace {
+// dodge train of a tiny config, results under tmp/r.
+std::string tiny_train(const TempDir& tmp) {
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  return std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + (tmp.path / "r").string() +
+         " --steps 200";
+}
+
+void check_one_line_error(const RunResult& r, const std::string& contains) {
+  INFO(r.output);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.output, Catch::Contains("dodge: error: ") && Catch::Contains(contains));
+  CHECK_THAT(r.output, !Catch::Contains("frame #"));
+}
+}  // namespace
+
 TEST_CASE("several ranks: bad launch variables are one-line errors with exit code 2", "[dist][bad-input]") {
   TempDir tmp("dist_bad");
-  const std::string cfg = write_tiny_config(tmp.path, "tiny");
-  const std::string train = std::string(DODGE_BINARY) + " train --config " + cfg + " --results " +
-                            (tmp.path / "r").string() + " --steps 200";
-  auto check = [](const RunResult& r, const std::string& contains) {
-    INFO(r.output);
-    CHECK(r.code == 2);
-    CHECK_THAT(r.output, Catch::Contains("dodge: error: ") && Catch::Contains(contains));
-    CHECK_THAT(r.output, !Catch::Contains("frame #"));
-  };
-  check(run_shell("env WORLD_SIZE=2 " + train), "RANK is not set");
-  check(run_shell("env RANK=0 " + train), "WORLD_SIZE is not");
-  check(run_shell("env WORLD_SIZE=2 RANK=2 " + train), "RANK=2");
-  check(run_shell("env WORLD_SIZE=two RANK=0 " + train), "WORLD_SIZE=two");
+  const std::string train = tiny_train(tmp);
+  check_one_line_error(run_shell("env WORLD_SIZE=2 " + train), "RANK is not set");
+  check_one_line_error(run_shell("env RANK=0 " + train), "WORLD_SIZE is not");
+  check_one_line_error(run_shell("env WORLD_SIZE=2 RANK=2 " + train), "RANK=2");
+  check_one_line_error(run_shell("env WORLD_SIZE=two RANK=0 " + train), "WORLD_SIZE=two");
+}
+
+// Apart from the test above: it needs Gloo, and without it is skipped (the checks above still run).
+TEST_CASE("several ranks: a rank whose master never comes gives up after train.dist_timeout with one line",
+          "[dist][bad-input]") {
   if (!have_gloo()) return;
-  // Rank 1 of a job whose master never comes: it gives up after train.dist_timeout.
+  TempDir tmp("dist_no_master");
+  const std::string train = tiny_train(tmp);
   const auto t0 = std::chrono::steady_clock::now();
-  check(run_shell(rank_env(1, 2, free_port()) + train + " --set train.dist_timeout=10"), "cannot reach");
+  check_one_line_error(run_shell(rank_env(1, 2, free_port()) + train + " --set train.dist_timeout=10"),
+                       "cannot reach");
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
   // Nothing was written by the rank that failed.
   CHECK_FALSE(fs::exists(tmp.path / "r"));
+}
+
+// LibTorch renamed the variable in 2.2; 2.0 and 2.1 read only the old name, so blocking wait
+// would silently stay off there.
+TEST_CASE("NCCL blocking wait: the variable the linked LibTorch version reads", "[dist]") {
+  using dodge::run::nccl_blocking_wait_variable;
+  CHECK(std::string(nccl_blocking_wait_variable(1, 13)) == "NCCL_BLOCKING_WAIT");
+  CHECK(std::string(nccl_blocking_wait_variable(2, 0)) == "NCCL_BLOCKING_WAIT");
+  CHECK(std::string(nccl_blocking_wait_variable(2, 1)) == "NCCL_BLOCKING_WAIT");
+  CHECK(std::string(nccl_blocking_wait_variable(2, 2)) == "TORCH_NCCL_BLOCKING_WAIT");
+  CHECK(std::string(nccl_blocking_wait_variable(2, 11)) == "TORCH_NCCL_BLOCKING_WAIT");
+  CHECK(std::string(nccl_blocking_wait_variable(3, 0)) == "TORCH_NCCL_BLOCKING_WAIT");
 }

@@ -2,11 +2,13 @@
 #include "torch_catch.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "dodge/output/bench_report.hpp"
 #include "dodge/output/tensorboard.hpp"
@@ -44,6 +46,13 @@ std::pair<fs::path, nlohmann::json> train_tiny(const fs::path& dir, const std::v
   train(args);
   const fs::path run = only_run(dir / "results", "tiny");
   return {run, nlohmann::json::parse(std::ifstream(run / "training_summary.json"))};
+}
+
+std::string file_text(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 }  // namespace
@@ -293,6 +302,71 @@ TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[t
   }
 }
 
+TEST_CASE("the stop-signal handler: the first asks, a late second Ctrl-C aborts, two at once never do",
+          "[train][signal]") {
+  const long long t = 5'000'000'000'000LL;  // any monotonic time
+  reset_stop_signals();
+  CHECK(stop_signal(SIGINT, t) == StopSignal::First);
+  CHECK(stop_signal(SIGINT, t + 300'000'000) == StopSignal::Ignored);  // 0.3 s: torchrun's forwarded copy
+  CHECK(stop_signal(SIGTERM, t + 10'000'000'000LL) == StopSignal::Ignored);
+  CHECK(stop_signal(SIGINT, t + 2'500'000'000LL) == StopSignal::Abort);
+  reset_stop_signals();
+  CHECK(stop_signal(SIGTERM, t) == StopSignal::First);
+  // Two signals at the same moment on two threads (a terminal's Ctrl-C and torchrun's copy): one is
+  // the first, the other is ignored; the second once read the first's time before it was stored
+  // (0: the machine's uptime as the seconds since the first) and aborted.
+  int aborts = 0, firsts = 0;
+  for (int i = 0; i < 20000; ++i) {
+    reset_stop_signals();
+    std::atomic<int> ready{0};
+    StopSignal a{}, b{};
+    auto go = [&](StopSignal& out) {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+      out = stop_signal(SIGINT, t);
+    };
+    std::thread other([&] { go(b); });
+    go(a);
+    other.join();
+    aborts += (a == StopSignal::Abort) + (b == StopSignal::Abort);
+    firsts += (a == StopSignal::First) + (b == StopSignal::First);
+  }
+  reset_stop_signals();
+  CHECK(aborts == 0);
+  CHECK(firsts == 20000);
+}
+
+TEST_CASE("a run from an older version that recorded save_replay_buffer: false keeps its buffer on Ctrl-C",
+          "[train][signal][resume]") {
+  TempDir tmp("old_replay_false");
+  const auto run = train_tiny(tmp.path, {"train.save_replay_buffer=false"}).first;
+  // final/config.yaml as versions before train.curriculum wrote it: false was their default.
+  const fs::path cfg = run / "final" / "config.yaml";
+  std::string text = file_text(cfg), old;
+  std::stringstream lines(text);
+  for (std::string l; std::getline(lines, l);)
+    if (l.rfind("  curriculum:", 0) != 0) old += l + "\n";
+  REQUIRE(old.find("  save_replay_buffer: false") != std::string::npos);
+  std::ofstream(cfg) << old;
+  const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --resume " + run.string() +
+                           " --steps 100000000 & pid=$!; sleep 4; kill -INT $pid; wait $pid)");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("written by an older dodge") && Catch::Contains("read as auto"));
+  const std::string ckpt = find_checkpoint(run.string());
+  bool has_replay = false;
+  for (const auto& e : fs::directory_iterator(ckpt))
+    has_replay = has_replay || e.path().filename().string().rfind("replay", 0) == 0;
+  CHECK(has_replay);
+  // A config written now keeps an explicit false: no notice.
+  TempDir tmp2("new_replay_false");
+  const auto run2 = train_tiny(tmp2.path, {"train.save_replay_buffer=false"}).first;
+  const auto r2 = run_dodge("train --resume " + run2.string() + " --steps 200");
+  CHECK(r2.code == 0);
+  CHECK_THAT(r2.output, !Catch::Contains("older dodge"));
+}
+
 TEST_CASE("a second Ctrl-C aborts only 2 s after the first, SIGTERM never escalates", "[train][signal]") {
   CHECK(second_signal_aborts(SIGINT, 2.5));
   CHECK_FALSE(second_signal_aborts(SIGINT, 0.3));  // torchrun's forwarded copy of the terminal's Ctrl-C
@@ -324,6 +398,49 @@ TEST_CASE("a stop rule ends a run at the evaluation that meets it", "[train][sto
   const auto full = train_tiny(tmp2.path, {"train.stop_when={mean_reward: 1e9}", "train.save_replay_buffer=false"}).second;
   CHECK(full["stopped"] == "completed");
   CHECK(full["total_timesteps"] == 1000);
+}
+
+TEST_CASE("a run that completes its steps is complete even when its final evaluation meets the rule", "[train][stop]") {
+  TempDir tmp("train_stop_final");
+  // No evaluation before the final one (eval_freq past the end): the rule is met only there.
+  const auto summary = train_tiny(tmp.path, {"train.stop_when={mean_reward: -1e9}", "train.eval_freq=5000",
+                                             "train.save_replay_buffer=false"})
+                           .second;
+  CHECK(summary["stopped"] == "completed");
+  CHECK_FALSE(summary.contains("stop_reason"));
+  CHECK(summary["final_eval"]["step"] == 1000);
+}
+
+TEST_CASE("train.stop_when's no_improvement_evals ends a run after that many evaluations without a new best",
+          "[train][stop]") {
+  TempDir tmp("train_no_improvement");
+  const auto [run, summary] = train_tiny(tmp.path, {"train.stop_when={no_improvement_evals: 2}", "train.eval_freq=100",
+                                                    "train.total_timesteps=5000", "train.save_replay_buffer=false"});
+  REQUIRE(summary["stopped"] == "stop_when");
+  CHECK_THAT(summary["stop_reason"].get<std::string>(), Catch::Contains("2 evaluations in a row without a new best"));
+  // evaluations.csv: the last two evaluations are below the best before them, and no earlier pair was.
+  std::ifstream e(run / "evaluations.csv");
+  std::string line;
+  std::getline(e, line);
+  std::vector<double> means;
+  while (std::getline(e, line)) {
+    std::stringstream ss(line);
+    std::string step, mean;
+    std::getline(ss, step, ',');
+    std::getline(ss, mean, ',');
+    means.push_back(std::stod(mean));
+  }
+  INFO(file_text(run / "evaluations.csv"));
+  REQUIRE(means.size() >= 3);
+  double best = means[0];
+  int without = 0;
+  for (std::size_t i = 1; i < means.size(); ++i) {
+    CHECK(without < 2);  // the run went on only while the rule did not hold
+    without = means[i] > best ? 0 : without + 1;
+    best = std::max(best, means[i]);
+  }
+  CHECK(without == 2);
+  CHECK(summary["total_timesteps"].get<int>() < 5000);
 }
 
 TEST_CASE("train.max_minutes ends a run after its time, with final/", "[train][stop]") {
@@ -391,4 +508,101 @@ TEST_CASE("progress.csv has one row per step when the last step is not an evalua
     CHECK(!row.at(at("eval/mean_reward")).empty());
     CHECK(std::stod(row.at(at("time/fps"))) > 0);
   }
+}
+
+namespace {
+// monitor.csv's episode returns, in the order the lead finished them.
+std::vector<double> monitor_returns(const fs::path& run) {
+  std::ifstream m(run / "monitor.csv");
+  std::vector<double> r;
+  std::string line;
+  std::getline(m, line);  // the JSON comment
+  std::getline(m, line);  // r,l,t
+  while (std::getline(m, line)) r.push_back(std::stod(line.substr(0, line.find(','))));
+  return r;
+}
+}  // namespace
+
+// train.curriculum: a lesson ends when its last min_episodes training episodes meet the criterion, and
+// not before; a resume continues the lesson it was in; evaluations always play the target game.
+TEST_CASE("a curriculum lesson advances when its criterion holds and not before", "[train][curriculum]") {
+  TempDir tmp("curriculum_advance");
+  // Random actions all run (no updates): episodes of the 10-degree lesson and the 180-degree target
+  // differ only by the game. Lesson 1 ends at the first window of 3 episodes averaging >= -60.
+  const auto [run, summary] =
+      train_tiny(tmp.path, {"env.spawn_angle_degrees=180", "train.learning_starts=100000",
+                            "train.curriculum={key: spawn_angle_degrees, lessons: [10], mean_reward: -60, min_episodes: 3}",
+                            "train.save_replay_buffer=false"});
+  const auto returns = monitor_returns(run);
+  REQUIRE(returns.size() >= 6);
+  std::size_t expected = 0;  // the episode count when the criterion first holds
+  for (std::size_t i = 2; i < returns.size() && expected == 0; ++i)
+    if ((returns[i] + returns[i - 1] + returns[i - 2]) / 3 >= -60) expected = i + 1;
+  INFO(file_text(run / "monitor.csv"));
+  REQUIRE(expected > 0);
+  const auto& c = summary["curriculum"];
+  CHECK(c["lesson"] == 2);
+  CHECK(c["lessons"] == 2);
+  REQUIRE(c["lesson_started_at_episodes"].size() == 1);
+  CHECK(c["lesson_started_at_episodes"][0].get<std::size_t>() == expected);
+  CHECK_THAT(c["now"].get<std::string>(), Catch::Contains("the target game"));
+  // A criterion that never holds keeps the first lesson to the end.
+  TempDir tmp2("curriculum_stay");
+  const auto stay = train_tiny(tmp2.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10], mean_reward: 1e9, "
+                                           "min_episodes: 3}",
+                                           "train.save_replay_buffer=false"})
+                        .second;
+  CHECK(stay["curriculum"]["lesson"] == 1);
+  CHECK(stay["curriculum"]["lesson_started_at_steps"].empty());
+  // progress.csv and TensorBoard carry the lesson.
+  CHECK_THAT(file_text(run / "logs" / "progress.csv"), Catch::Contains("curriculum/lesson"));
+}
+
+TEST_CASE("a curriculum's training games play the lesson, its evaluations the target game", "[train][curriculum]") {
+  // No updates: the policy is the initial one in both runs, so equal evaluations mean equal games.
+  TempDir a("curriculum_eval_a"), b("curriculum_eval_b");
+  const std::vector<std::string> common = {"env.spawn_angle_degrees=180", "train.learning_starts=100000",
+                                           "train.save_replay_buffer=false"};
+  auto with = common;
+  with.push_back("train.curriculum={key: spawn_angle_degrees, lessons: [5], mean_reward: 1e9}");
+  const auto plain = train_tiny(a.path, common).first;
+  const auto lesson = train_tiny(b.path, with).first;
+  CHECK(file_text(plain / "evaluations.csv") == file_text(lesson / "evaluations.csv"));
+  CHECK(monitor_returns(plain) != monitor_returns(lesson));
+}
+
+TEST_CASE("a run resumed mid-curriculum continues the lesson it was in", "[train][curriculum][resume]") {
+  TempDir tmp("curriculum_resume");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  const std::vector<std::string> sets = {
+      "train.curriculum={key: spawn_angle_degrees, lessons: [10, 20, 30, 40, 50], min_episodes: 3}"};
+  TrainArgs straight;
+  straight.config_path = cfg;
+  straight.results = (tmp.path / "a").string();
+  straight.overrides = sets;
+  straight.steps = 1000;
+  train(straight);
+  TrainArgs first = straight;
+  first.results = (tmp.path / "b").string();
+  first.steps = 500;
+  train(first);
+  const std::string run_b = only_run(tmp.path / "b", "tiny");
+  const auto half = nlohmann::json::parse(std::ifstream(fs::path(run_b) / "training_summary.json"));
+  TrainArgs second;
+  second.resume = run_b;
+  second.steps = 500;
+  train(second);
+  const fs::path run_a = only_run(tmp.path / "a", "tiny");
+  const auto sa = nlohmann::json::parse(std::ifstream(run_a / "training_summary.json"));
+  const auto sb = nlohmann::json::parse(std::ifstream(fs::path(run_b) / "training_summary.json"));
+  // The schedule was mid-way at the stop, and the resumed run went on from there exactly as the straight one.
+  INFO(sa["curriculum"].dump() << "\n" << half["curriculum"].dump());
+  REQUIRE(half["curriculum"]["lesson"].get<int>() > 1);
+  REQUIRE(sa["curriculum"]["lesson"].get<int>() > half["curriculum"]["lesson"].get<int>());
+  CHECK(sb["curriculum"] == sa["curriculum"]);
+  const auto agent_a = read_agent(run_a / "final" / "agent.pt"), agent_b = read_agent(fs::path(run_b) / "final" / "agent.pt");
+  int differing = 0;
+  for (const auto& kv : agent_a)
+    if (!torch::equal(kv.second, agent_b.at(kv.first))) ++differing;
+  CHECK(differing == 0);
 }

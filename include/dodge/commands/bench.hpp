@@ -11,6 +11,9 @@ namespace dodge::commands {
 
 std::vector<int> parse_int_list(const std::string& text, const std::string& option);
 double median(std::vector<double> v);
+// The overrides of a --variant: split at the commas outside brackets, braces and quotes, so that
+// "sac.net_arch=[128,128],sac.batch_size=64" is two of them.
+std::vector<std::string> split_overrides(const std::string& text);
 void finish_report(const output::BenchReport& report, const std::string& json_path);
 
 // bench replay | update | train (bench_learn.cpp).

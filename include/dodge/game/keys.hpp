@@ -3,6 +3,8 @@
 // links the game and the renderer only) both go through these. A key's value arrives as the text
 // of a YAML scalar ("84", "1e5", "true", "luma") or as null; each key checks its type and range and
 // throws KeyError naming the key, the value and what is allowed.
+// It sits in the game layer, although it is general parsing, because the lowest front end that
+// needs it (the Python package) links only the game and the renderer, and the game's own keys use it.
 #pragma once
 
 #include <cstdint>

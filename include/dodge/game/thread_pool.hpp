@@ -16,6 +16,11 @@
 
 namespace dodge::game {
 
+// Threads for stepping n games when the user says 0 (automatic), for dodge train and the Python
+// package alike: a few games step and render in microseconds, and extra threads would only compete
+// with the learner's for the cores; many games are worth spreading over all of them.
+int auto_threads(int n_envs);
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads);

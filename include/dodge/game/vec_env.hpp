@@ -87,6 +87,10 @@ class VecEnv {
   void reseed(int env, std::uint64_t seed, std::uint64_t game);
   std::uint64_t seed(int env) const { return seeds_[static_cast<std::size_t>(env)]; }
 
+  // New rules for every env (a curriculum's next lesson), in force from the next step: balls
+  // already in flight keep their paths. The action type and the observation mode cannot change.
+  void set_params(const GameParams& params);
+
   // actions: n_envs * action_dim floats, row-major. Throws std::invalid_argument naming the env
   // and the component for a NaN or out-of-range action, before any env is stepped.
   void step(const float* actions, StepOutputs& out, ObsSink* sink);

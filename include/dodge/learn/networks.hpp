@@ -23,8 +23,10 @@ const char* to_string(EncoderKind kind);
 // SAC-AE: bounded features keep the critic's inputs on one scale while the encoder moves).
 // Takes uint8 [B, C, H, W] and divides by 255 inside, so pixels stay uint8 until here.
 struct ConvEncoderImpl : torch::nn::Module {
+  // conv1_kernel / conv1_stride: the first layer's size and stride (0: the kind's own). A first layer
+  // that strides further reads large frames (84x84) at about the cost of small ones.
   ConvEncoderImpl(EncoderKind kind, std::int64_t in_channels, std::int64_t height, std::int64_t width,
-                  std::int64_t features_dim, bool layer_norm);
+                  std::int64_t features_dim, bool layer_norm, int conv1_kernel = 0, int conv1_stride = 0);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};  // conv4: Drq only
   torch::nn::Linear fc{nullptr};
@@ -37,6 +39,8 @@ struct EncoderOptions {
   EncoderKind kind = EncoderKind::Nature;
   std::int64_t features_dim = 512;
   bool layer_norm = false;
+  int conv1_kernel = 0;  // 0: the kind's own (8 nature, 3 drq)
+  int conv1_stride = 0;  // 0: the kind's own (4 nature, 2 drq)
 };
 
 // An encoder: a ConvEncoder for images ({C, H, W}), the identity (flatten) for vectors.

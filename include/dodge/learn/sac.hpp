@@ -53,6 +53,7 @@ struct SacOptions {
   int features_dim = 512;
   EncoderKind encoder = EncoderKind::Nature;  // the image encoder's convolutions
   bool layer_norm = false;                    // LayerNorm + tanh on the image features (else ReLU)
+  int conv1_kernel = 0, conv1_stride = 0;     // the first convolution (0: the kind's own)
   bool shared_encoder = true;
   bool target_encoder = true;  // shared mode: the target critic reads a Polyak copy of the encoder
   double encoder_tau = 0.0;    // the target encoder's Polyak rate (0: tau)

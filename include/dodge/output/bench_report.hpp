@@ -27,8 +27,12 @@ struct BenchReport {
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows;
   std::vector<std::vector<Cell>> cells;  // the same rows as values (numbers stay numbers in JSON)
+  // What holds for every row (e.g. the parts of the CPU's peak): JSON "details".
+  std::vector<std::pair<std::string, Cell>> details;
 
   void add_row(const std::vector<std::pair<std::string, Cell>>& values);
+  // Sets a detail (replacing one of the same name).
+  void set_detail(const std::string& name, const Cell& value);
   std::string table() const;
   // Writes JSON (creating parent folders); throws WriteError naming the file when it cannot.
   void write_json(const std::string& path) const;

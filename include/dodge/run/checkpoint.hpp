@@ -34,6 +34,10 @@ std::string run_dir_of_checkpoint(const std::string& checkpoint_dir);
 std::int64_t checkpoint_step(const std::string& checkpoint_dir);
 
 Config load_checkpoint_config(const std::string& checkpoint_dir);
+// Whether the checkpoint's config.yaml was written before save_replay_buffer meant auto | true |
+// false (it has no train.curriculum) and says false: those versions wrote false as their default,
+// which now would drop the buffer on Ctrl-C.
+bool replay_false_from_older_version(const std::string& checkpoint_dir);
 
 // Checks that a config matches a checkpoint's on the keys that fix shapes; throws UserError
 // naming every differing key.

@@ -47,6 +47,8 @@ struct SacConfig {
   int features_dim = 512;                // CNN encoder output
   std::string encoder = "nature";        // nature | drq: the image encoder's convolutions
   bool layer_norm = false;               // LayerNorm + tanh on the image features (else ReLU)
+  int conv1_kernel = 0;                  // the first convolution's size (0: the encoder's own, 8 | 3)
+  int conv1_stride = 0;                  // and stride (0: the encoder's own, 4 | 2)
   std::string encoder_mode = "shared";   // shared | separate
   bool target_encoder = true;            // shared mode: the target critic reads a Polyak copy
   double encoder_tau = 0.0;              // that copy's Polyak rate (0: tau)
@@ -67,6 +69,23 @@ struct StopRule {
   int no_improvement_evals = 0;        // or this many evaluations in a row without a new best (0: off)
   bool any() const { return mean_reward || success_rate || no_improvement_evals > 0; }
 };
+
+// train.curriculum: lessons over one game key before the config's own value (the target game), as
+// Unity ML-Agents' environment_parameters curriculum with a reward completion criterion. The
+// training games play the current lesson; evaluations, best/, final/ and the stop rule always play
+// the target game. A lesson ends once it has played min_episodes training episodes and the last
+// min_episodes of them average at least mean_reward with at least success_rate surviving (no
+// threshold: after min_episodes).
+struct Curriculum {
+  std::string key;                     // an env key of the game's rules, e.g. spawn_angle_degrees
+  std::vector<double> lessons;         // its values before the target, in order (empty: no curriculum)
+  std::optional<double> mean_reward;
+  std::optional<double> success_rate;
+  int min_episodes = 100;
+  bool any() const { return !lessons.empty(); }
+};
+// The env keys a curriculum may move: rules of the game that change neither shapes nor episode length.
+const std::vector<std::string>& curriculum_keys();
 
 struct TrainConfig {
   std::int64_t total_timesteps = 100'000;
@@ -91,6 +110,7 @@ struct TrainConfig {
   int dist_timeout = 1800;               // seconds a rank waits for the others (several ranks only)
   StopRule stop_when;
   double max_minutes = 0;                // wall-clock limit of the whole run, resumes included (0: none)
+  Curriculum curriculum;
 };
 
 struct Config {
@@ -119,6 +139,9 @@ using game::parse_exact_integer;
 void apply_overrides(Config& config, const std::vector<std::string>& overrides);
 // Cross-key checks after loading and overriding; throws ConfigError.
 void validate(const Config& config);
+// The config with the curriculum's lesson `lesson` applied to its env (lesson == lessons.size(): the
+// config itself, the target game); throws ConfigError when the value is not allowed for the key.
+Config lesson_config(const Config& config, std::size_t lesson);
 // The resolved config as YAML (every key, in schema order).
 std::string to_yaml(const Config& config);
 // Keys whose values differ between two configs ("env.image_width: 84 vs 64", ...).

@@ -32,6 +32,14 @@ std::optional<DistEnv> dist_env_from_environment();
 // Which backends this build has ("gloo", "nccl"; empty: none, a single-process build).
 std::vector<std::string> dist_backends();
 
+// The environment variable that turns on NCCL's blocking wait in LibTorch major.minor:
+// NCCL_BLOCKING_WAIT up to 2.1, TORCH_NCCL_BLOCKING_WAIT from 2.2.
+const char* nccl_blocking_wait_variable(int torch_major, int torch_minor);
+// Sets it to 1 (unless already set) where this build has NCCL, so that a collective with a dead or
+// hung peer throws after the group's timeout. setenv races with getenv in other threads (glibc may
+// free the old environment under a reader): call it before any thread starts, first in main.
+void enable_nccl_blocking_wait();
+
 class ProcessGroup : public learn::Collective {
  public:
   // Joins the group: Gloo for a CPU device, NCCL for a CUDA one. Every blocking call gives up

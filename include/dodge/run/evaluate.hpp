@@ -11,7 +11,7 @@
 
 #include "dodge/game/vec_env.hpp"
 #include "dodge/learn/sac.hpp"
-#include "dodge/render/frame_stack.hpp"
+#include "dodge/render/obs_writer.hpp"
 #include "dodge/render/render.hpp"
 #include "dodge/run/config.hpp"
 #include "dodge/run/setup.hpp"
@@ -43,10 +43,8 @@ class PolicyRunner : public GamePolicy {
   learn::Sac& sac_;
   int n_;
   ObsSpec spec_;
-  game::GameParams params_;
-  render::Renderer renderer_;
-  render::FrameStacker stacker_;
-  torch::Tensor host_obs_;  // [n, stacked...] on the CPU
+  torch::Tensor host_obs_;  // [n, stacked...] on the CPU: the writer keeps each env's stack here
+  render::ObsWriter writer_;
 };
 
 struct EpisodeRecord {

@@ -44,4 +44,12 @@ TrainTimings train(const TrainArgs& args);
 // terminal and forwarded by torchrun); SIGTERM never escalates.
 bool second_signal_aborts(int signal, double seconds_since_first);
 
+// What the signal handler does with a SIGINT or SIGTERM arriving at now_ns (CLOCK_MONOTONIC): the
+// first asks for a stop; a later one is ignored or aborts (second_signal_aborts). Async-signal-safe
+// and safe when two threads take signals at once. The handler calls it; tests call it directly.
+enum class StopSignal { First, Ignored, Abort };
+StopSignal stop_signal(int signal, long long now_ns);
+// Forgets earlier requests (a new training session).
+void reset_stop_signals();
+
 }  // namespace dodge::run

@@ -1,0 +1,23 @@
+# Included by the root CMakeLists.txt: the tuner (scripts/tune.sh, Optuna over `dodge train`), each
+# case of tests/tune/test_tune.py a CTest test with tiny trainings, in scripts/py-env.sh's Python.
+# Skipped (77) only where that environment cannot be made, and tune:postgres also where no
+# PostgreSQL server is installed (scripts/install-deps.sh installs Debian's).
+#   tune:env               the environment (made once, after python:install when both run)
+#   tune:space             bad spaces and input: exit 2, one line naming the key, before any training
+#   tune:journal           3 trials x 2 seeds on the journal file, one pruned; table, pictures, best.yaml
+#   tune:best-reproduces   dodge train --config best.yaml gives the best trial's evaluations again
+#   tune:postgres          two workers on one study in a PostgreSQL server started by the test
+#   tune:ctrl-c            Ctrl-C on a worker, then a restart completes the study
+#   tune:kill-9            kill -9 on a worker, then a restart completes the study
+#   tune:sampler-seed      the same sampler seed proposes the same values
+set(DODGE_TUNE_RUN "${PROJECT_SOURCE_DIR}/tests/tune/run.sh")
+add_test(NAME "tune:env" COMMAND bash "${DODGE_TUNE_RUN}" env "$<TARGET_FILE:dodge>")
+set_tests_properties("tune:env" PROPERTIES FIXTURES_SETUP dodge_tune_env DEPENDS "python:install"
+                     SKIP_RETURN_CODE 77 TIMEOUT 900)
+foreach(case space journal best-reproduces postgres ctrl-c kill-9 sampler-seed)
+  add_test(NAME "tune:${case}" COMMAND bash "${DODGE_TUNE_RUN}" ${case} "$<TARGET_FILE:dodge>"
+           "${PROJECT_BINARY_DIR}/tune-tests/journal")
+  set_tests_properties("tune:${case}" PROPERTIES FIXTURES_REQUIRED dodge_tune_env SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()
+set_tests_properties("tune:journal" PROPERTIES FIXTURES_SETUP dodge_tune_journal)
+set_tests_properties("tune:best-reproduces" PROPERTIES FIXTURES_REQUIRED "dodge_tune_env;dodge_tune_journal")
