@@ -19,8 +19,7 @@ const std::vector<std::string>& progress_columns() {
       "time/total_timesteps", "time/fps",           "time/time_elapsed",  "time/episodes",
       "rollout/ep_rew_mean",  "rollout/ep_len_mean", "train/actor_loss",   "train/critic_loss",
       "train/ent_coef",       "train/ent_coef_loss", "train/q_mean",       "train/entropy",
-      "train/n_updates",      "eval/mean_reward",    "eval/mean_ep_length", "eval/success_rate",
-      "curriculum/lesson",    "curriculum/lesson_episodes"};  // empty without train.curriculum
+      "train/n_updates",      "eval/mean_reward",    "eval/mean_ep_length", "eval/success_rate"};
   return cols;
 }
 
@@ -35,7 +34,9 @@ std::vector<std::string> split_csv(const std::string& line) {
 }
 }  // namespace
 
-RunLogger::RunLogger(const std::string& run_dir, bool resume) : run_dir_(run_dir), columns_(progress_columns()) {
+RunLogger::RunLogger(const std::string& run_dir, bool resume, const std::vector<std::string>& extra_columns)
+    : run_dir_(run_dir), columns_(progress_columns()) {
+  columns_.insert(columns_.end(), extra_columns.begin(), extra_columns.end());
   const fs::path logs = fs::path(run_dir) / "logs";
   std::error_code ec;
   fs::create_directories(logs, ec);

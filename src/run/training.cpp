@@ -275,7 +275,10 @@ void Trainer::setup() {
     out << launch.dump() << "\n";
   }
   try {
-    logger_ = std::make_unique<output::RunLogger>(run_dir_, !resume_from_.empty());
+    const std::vector<std::string> lesson_columns = {"curriculum/lesson", "curriculum/lesson_episodes"};
+    logger_ = std::make_unique<output::RunLogger>(run_dir_, !resume_from_.empty(),
+                                                  config_.train.curriculum.any() ? lesson_columns
+                                                                                 : std::vector<std::string>{});
   } catch (const output::WriteError& e) {
     throw UserError(e.what());
   }

@@ -323,7 +323,7 @@ TEST_CASE("several ranks: max_minutes and the stop rule end the run with final/ 
     std::string set, kind, reason;
   };
   for (const Case& c : {Case{"train.max_minutes=0.05", "max_minutes", "train.max_minutes = 0.05 reached"},
-                        Case{"train.stop_when={mean_reward: -1e9}", "stop_when", "train.stop_when met"}}) {
+                        Case{"'train.stop_when={mean_reward: -1e9}'", "stop_when", "train.stop_when met"}}) {
     TempDir tmp("dist_stop_" + c.kind);
     const std::string cfg = write_tiny_config(tmp.path, "tiny");
     const std::string results = (tmp.path / "r").string();

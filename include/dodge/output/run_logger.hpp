@@ -26,7 +26,8 @@ class RunLogger {
  public:
   // Opens (appending on resume) the files under run_dir; throws WriteError when it cannot open
   // its CSV files, std::runtime_error for other failures.
-  RunLogger(const std::string& run_dir, bool resume);
+  // extra_columns: progress.csv columns after the standard ones (a curriculum's lesson, say).
+  RunLogger(const std::string& run_dir, bool resume, const std::vector<std::string>& extra_columns = {});
   ~RunLogger();
 
   // One row of progress.csv and the same scalars to TensorBoard.
