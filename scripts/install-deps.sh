@@ -20,6 +20,7 @@ PACKAGES=(
   python3-torch           # checks that policy.pt loads in Python; torchrun
   libgloo-dev             # Gloo headers: data-parallel training on CPUs (c10d)
   xvfb xauth              # viewer tests and screenshots without a display
+  postgresql              # tune:postgres starts its own server (scripts/tune.sh's SQL storage)
 )
 
 SUDO=""

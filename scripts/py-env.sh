@@ -2,7 +2,8 @@
 # Creates the Python environment for dodge's Python scripts (scripts/python/, scripts/bench/):
 # a venv at ${DODGE_CACHE:-~/.cache/dodge}/venv-py with PyTorch 2.11.0 (the CUDA 13 wheel that
 # scripts/build-cuda.sh fetch-torch caches; it also runs on machines without a GPU), Stable-Baselines3,
-# gymnasium, TensorBoard, numpy, pandas and matplotlib, every package pinned with its hash
+# gymnasium, TensorBoard, numpy, pandas, matplotlib and Optuna (the tuner, scripts/tune.sh, with
+# SQLAlchemy and psycopg2 for its SQL storages), every package pinned with its hash
 # (scripts/cuda/wheels.txt, scripts/python/requirements.txt) and installed with --no-deps.
 #
 #   scripts/py-env.sh                 # creates it, or reuses it when complete and up to date
@@ -81,11 +82,12 @@ check=$("${pip[@]}" check 2>&1 || true)
 bad=$(printf '%s\n' "$check" | grep -v -E "$ALLOWED_MISSING" | grep -v -E '^No broken requirements found\.$' | grep . || true)
 [ -z "$bad" ] || fail "pip check: $(printf '%s' "$bad" | tr '\n' ';')"
 
-"$VENV/bin/python" - >>"$LOG" 2>&1 <<'EOF' || fail "the smoke test (import torch, stable_baselines3, tensorboard) failed (see $LOG)"
-import torch, stable_baselines3, tensorboard
+"$VENV/bin/python" - >>"$LOG" 2>&1 <<'EOF' || fail "the smoke test (import torch, stable_baselines3, tensorboard, optuna, psycopg2) failed (see $LOG)"
+import torch, stable_baselines3, tensorboard, optuna, psycopg2, sqlalchemy
 assert float(torch.zeros(3).sum()) == 0.0
 print("torch", torch.__version__, "cuda available:", torch.cuda.is_available(),
-      "sb3", stable_baselines3.__version__, "tensorboard", tensorboard.__version__)
+      "sb3", stable_baselines3.__version__, "tensorboard", tensorboard.__version__,
+      "optuna", optuna.__version__, "libpq", psycopg2.__libpq_version__)
 EOF
 
 fingerprint >"$MARKER"

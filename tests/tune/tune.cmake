@@ -11,13 +11,18 @@
 #   tune:kill-9            kill -9 on a worker, then a restart completes the study
 #   tune:sampler-seed      the same sampler seed proposes the same values
 set(DODGE_TUNE_RUN "${PROJECT_SOURCE_DIR}/tests/tune/run.sh")
+# tune:env makes or reuses the venv (scripts/py-env.sh), never while python:install writes into it;
+# the others need it first. All hold the venv's lock, so they also run one at a time.
 add_test(NAME "tune:env" COMMAND bash "${DODGE_TUNE_RUN}" env "$<TARGET_FILE:dodge>")
-set_tests_properties("tune:env" PROPERTIES FIXTURES_SETUP dodge_tune_env DEPENDS "python:install"
+set_tests_properties("tune:env" PROPERTIES FIXTURES_SETUP dodge_tune_env RESOURCE_LOCK dodge_python_env
                      SKIP_RETURN_CODE 77 TIMEOUT 900)
 foreach(case space journal best-reproduces postgres ctrl-c kill-9 sampler-seed)
   add_test(NAME "tune:${case}" COMMAND bash "${DODGE_TUNE_RUN}" ${case} "$<TARGET_FILE:dodge>"
            "${PROJECT_BINARY_DIR}/tune-tests/journal")
-  set_tests_properties("tune:${case}" PROPERTIES FIXTURES_REQUIRED dodge_tune_env SKIP_RETURN_CODE 77 TIMEOUT 600)
+  # Each takes 2-60 s on an idle 2-core machine; the timeout leaves room for a busy one.
+  set_tests_properties("tune:${case}" PROPERTIES FIXTURES_REQUIRED dodge_tune_env RESOURCE_LOCK dodge_python_env
+                       SKIP_RETURN_CODE 77 TIMEOUT 900)
 endforeach()
+# best.yaml of tune:journal's study (in the build folder) trained again.
 set_tests_properties("tune:journal" PROPERTIES FIXTURES_SETUP dodge_tune_journal)
 set_tests_properties("tune:best-reproduces" PROPERTIES FIXTURES_REQUIRED "dodge_tune_env;dodge_tune_journal")
