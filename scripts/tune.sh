@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Optuna studies over `dodge train` (scripts/python/tune.py; docs/TUNING.md): runs the tuner in the
+# Optuna studies over `dodge train` (scripts/python/tune.py; README.md, "Tuning"): runs the tuner in the
 # project's Python environment, which scripts/py-env.sh makes or reuses (Optuna, SQLAlchemy,
 # psycopg2 and matplotlib pinned with their hashes in scripts/python/requirements.txt).
 #

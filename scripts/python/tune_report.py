@@ -8,7 +8,7 @@ per-seed scores, scipy.stats.trim_mean(x, 0.25): with fewer than 4 seeds nothing
 the mean) with a 95 % percentile bootstrap interval over the seeds (rliable's
 get_interval_estimates with one task: resample the runs with replacement, 50,000 times). Written
 here in numpy rather than pinning rliable, which would bring scipy, arch, pandas and seaborn into
-the environment for these twenty lines; tests/tune/test_space.py checks it against the definition.
+the environment for these twenty lines; tests/tune/test_tune.py (case space) checks it against the definition.
 """
 import csv
 import json

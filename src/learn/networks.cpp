@@ -1,5 +1,7 @@
 #include "dodge/learn/networks.hpp"
 
+#include "dodge/learn/conv_shape.hpp"
+
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
@@ -25,8 +27,14 @@ ConvEncoderImpl::ConvEncoderImpl(EncoderKind kind, std::int64_t c, std::int64_t 
   using torch::nn::Conv2dOptions;
   auto out = [](std::int64_t n, std::int64_t k, std::int64_t s) { return (n - k) / s + 1; };
   const bool nature = kind == EncoderKind::Nature;
-  const std::int64_t k1 = conv1_kernel > 0 ? conv1_kernel : nature ? 8 : 3;
-  const std::int64_t s1 = conv1_stride > 0 ? conv1_stride : nature ? 4 : 2;
+  const Conv1Shape first = conv1_shape(nature, conv1_kernel, conv1_stride);
+  const std::int64_t k1 = first.kernel, s1 = first.stride;
+  const std::int64_t need = min_image_side(nature, first);
+  if (h < need || w < need)
+    throw std::invalid_argument(std::string("the ") + to_string(kind) + " encoder (first layer " + std::to_string(k1) +
+                                "x" + std::to_string(k1) + "/" + std::to_string(s1) + ") needs images of at least " +
+                                std::to_string(need) + "x" + std::to_string(need) + ", got " + std::to_string(h) +
+                                "x" + std::to_string(w));
   std::int64_t oh = out(h, k1, s1), ow = out(w, k1, s1), channels = 0;
   conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(c, 32, k1).stride(s1)));
   if (nature) {
@@ -42,15 +50,6 @@ ConvEncoderImpl::ConvEncoderImpl(EncoderKind kind, std::int64_t c, std::int64_t 
     oh = out(out(out(oh, 3, 1), 3, 1), 3, 1);
     ow = out(out(out(ow, 3, 1), 3, 1), 3, 1);
     channels = 32;
-  }
-  if (oh < 1 || ow < 1 || h < k1 || w < k1) {
-    // The smallest side that still leaves one output of the last layer.
-    const std::int64_t rest = nature ? 4 + 2 * 2 : 1 + 2 * 3;  // rows the later layers need
-    const std::int64_t need = (rest - 1) * s1 + k1;
-    throw std::invalid_argument(std::string("the ") + to_string(kind) + " encoder (first layer " + std::to_string(k1) +
-                                "x" + std::to_string(k1) + "/" + std::to_string(s1) + ") needs images of at least " +
-                                std::to_string(need) + "x" + std::to_string(need) + ", got " + std::to_string(h) +
-                                "x" + std::to_string(w));
   }
   fc = register_module("fc", torch::nn::Linear(channels * oh * ow, features));
   if (layer_norm) norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({features})));

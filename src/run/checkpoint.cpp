@@ -164,15 +164,6 @@ void check_compatible(const Config& config, const Config& ckpt, const std::strin
   throw UserError(msg + ". These keys fix the networks and the games and cannot change " + when + ".");
 }
 
-namespace {
-// The first convolution's [kernel, stride] as the encoder builds it (0 in the config: the kind's own).
-std::vector<int> conv1_shape(const Config& c) {
-  const bool drq = c.sac.encoder == "drq";
-  return {c.sac.conv1_kernel > 0 ? c.sac.conv1_kernel : drq ? 3 : 8,
-          c.sac.conv1_stride > 0 ? c.sac.conv1_stride : drq ? 2 : 4};
-}
-}  // namespace
-
 void write_manifest(const std::string& path, const Config& c, std::int64_t step) {
   const ObsSpec s = obs_spec(c);
   nlohmann::json j;
@@ -188,7 +179,7 @@ void write_manifest(const std::string& path, const Config& c, std::int64_t step)
   j["action_dim"] = s.action_dim;
   j["architecture"] = {{"encoder", !s.image ? "flatten" : c.sac.encoder == "drq" ? "DrQ" : "NatureCNN"},
                        {"layer_norm", s.image && c.sac.layer_norm},
-                       {"conv1", conv1_shape(c)},
+                       {"conv1", {conv1_of(c).kernel, conv1_of(c).stride}},
                        {"encoder_mode", c.sac.encoder_mode},
                        {"target_encoder", c.sac.encoder_mode == "separate" || c.sac.target_encoder},
                        {"features_dim", s.image ? c.sac.features_dim : s.stacked[0]},

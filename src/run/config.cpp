@@ -449,7 +449,23 @@ void validate(const Config& c) {
                       std::to_string(c.env.n_envs) + "; allowed: at least 4 * n_envs * (frame_stack + 1)");
   if (t.gradient_steps == 0) throw ConfigError("train.gradient_steps = 0 is not allowed; allowed: -1 or [1, 1000000]");
   // sac.augment with vector observations is allowed: the learner only shifts images.
+  if (c.env.game.observation_mode == game::ObsMode::Topdown) {
+    // The encoder must leave one output of its last layer: said here, before a run folder exists.
+    const bool nature = s.encoder != "drq";
+    const learn::Conv1Shape first = conv1_of(c);
+    const int need = learn::min_image_side(nature, first);
+    if (c.env.render.width < need || c.env.render.height < need)
+      throw ConfigError("env.image_width x image_height = " + std::to_string(c.env.render.width) + "x" +
+                        std::to_string(c.env.render.height) + " is too small for sac.encoder = " + s.encoder +
+                        " with a " + std::to_string(first.kernel) + "x" + std::to_string(first.kernel) + "/" +
+                        std::to_string(first.stride) + " first layer (sac.conv1_kernel/conv1_stride); allowed: at least " +
+                        std::to_string(need) + "x" + std::to_string(need) + ", or a smaller first layer");
+  }
   for (std::size_t i = 0; i < t.curriculum.lessons.size(); ++i) lesson_config(c, i);  // each value allowed for its key
+}
+
+learn::Conv1Shape conv1_of(const Config& c) {
+  return learn::conv1_shape(c.sac.encoder != "drq", c.sac.conv1_kernel, c.sac.conv1_stride);
 }
 
 const std::vector<std::string>& curriculum_keys() {

@@ -226,6 +226,7 @@ void Trainer::setup() {
   build_games_and_learner();
   if (resume_from_.empty()) {
     learning_starts_at_ = config_.train.learning_starts;
+    if (config_.train.curriculum.any()) apply_lesson();  // the first episodes already play lesson 1
     start_new_games();
   } else {
     resume();
@@ -423,6 +424,8 @@ void Trainer::draw_own_streams() {
   for (int e = 0; e < env_->size(); ++e) env_->reseed(e, s, static_cast<std::uint64_t>(e));
   ep_rew_.clear();  // rank 0's episodes: this rank counts its own
   ep_len_.clear();
+  lesson_window_.clear();  // pooled over the ranks at log rows: rank 0's would count once per rank
+  lesson_episodes_ = 0;
 }
 
 void Trainer::load_checkpoint_state() {
@@ -463,6 +466,12 @@ bool Trainer::load_replay() {
 
 void Trainer::resume() {
   load_checkpoint_state();
+  if (config_.train.curriculum.any()) {
+    // The saved lesson, before any new game starts (a resume whose config has fewer lessons than the
+    // run had reached plays the target game).
+    lesson_ = std::min(lesson_, config_.train.curriculum.lessons.size());
+    apply_lesson();
+  }
   const bool whole_buffer = load_replay();
   if (world_ > 1) {
     // The checkpoint holds rank 0's games and buffer shard only: the other ranks start new games.
@@ -1034,7 +1043,7 @@ TrainTimings Trainer::run() {
   logger_->write_curve(curve_title());
   logger_->flush();
   write_summary(interrupted ? "interrupted" : stop_reason_.empty() ? "completed" : stop_kind_);
-  if (!stop_reason_.empty()) spdlog::info("stopping early: {}", stop_reason_);
+  if (!interrupted && !stop_reason_.empty()) spdlog::info("stopping early: {}", stop_reason_);
   spdlog::info("{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
                episodes_,
                !std::isfinite(rollout_rew_mean()) ? std::string("no episode finished yet")
@@ -1043,9 +1052,13 @@ TrainTimings Trainer::run() {
                interrupted ? "checkpoint" : "final/", run_dir_);
   // What to do next, with this run's own paths.
   const std::string best = fs::exists(fs::path(run_dir_) / "best") ? (fs::path(run_dir_) / "best").string() : run_dir_;
-  spdlog::info("next: dodge eval {} --episodes 100   |   dodge watch {}   |   dodge train --resume {} --steps N   |   "
+  // train.max_minutes counts the whole run: a resume of a run that spent it needs a larger one.
+  const std::string more = stop_kind_ == "max_minutes" && !interrupted
+                               ? fmt::format(" --set train.max_minutes={:g}", 2 * config_.train.max_minutes)
+                               : std::string();
+  spdlog::info("next: dodge eval {} --episodes 100   |   dodge watch {}   |   dodge train --resume {} --steps N{}   |   "
                "tensorboard --logdir {}",
-               best, best, run_dir_, (fs::path(run_dir_) / "logs").string());
+               best, best, run_dir_, more, (fs::path(run_dir_) / "logs").string());
   const TrainTimings& t = timings_;
   if (t.seconds() > 0) {
     auto pct = [&](double s) { return 100.0 * s / t.seconds(); };

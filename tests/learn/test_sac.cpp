@@ -1,6 +1,7 @@
 // SAC: it learns toy tasks (vector and pixels), targets move by tau, the entropy coefficient
 // moves toward its target, determinism, checkpoints and the Python-readable policy export.
 #include "torch_catch.hpp"
+#include "skip.hpp"
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
@@ -98,10 +99,7 @@ TEST_CASE("SAC learns to move a dot to the centre from pixels with LayerNorm + t
 }
 
 TEST_CASE("SAC learns to move a dot to the centre from pixels in bf16 on the CPU", "[sac][learn]") {
-  if (!cpu_has_native_bf16()) {
-    WARN("this CPU has no native bf16 (avx512_bf16 / amx_bf16): skipping the bf16 learning test");
-    return;
-  }
+  if (!available_or_skip(cpu_has_native_bf16(), "this CPU has no native bf16 (avx512_bf16 / amx_bf16)")) return;
   const ToyResult r = train_point(true, 1500, 64, 2, true, 1, [](SacOptions& o) { o.precision = Precision::Bf16; });
   INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);

@@ -204,6 +204,39 @@ TEST_CASE("train.stop_when is a map of thresholds, checked key by key", "[config
   CHECK_THAT(override_error("sac.policy_average=2"), Catch::Contains("a number in [0, 1]"));
 }
 
+// An image the encoder cannot read is refused with the config, before any run folder exists (it
+// was a torch error from the networks, exit 1, after the run folder was made).
+TEST_CASE("an image smaller than the encoder's first layers allow is a config error naming the keys", "[config]") {
+  Config c;
+  apply_overrides(c, {"env.observation_mode=topdown", "env.image_width=84", "env.image_height=84",
+                      "sac.conv1_kernel=7", "sac.conv1_stride=7"});
+  CHECK_NOTHROW(validate(c));
+  CHECK(conv1_of(c).kernel == 7);
+  apply_overrides(c, {"env.image_width=55"});  // 7x7/7 leaves 8 rows for conv2/conv3 from 56 up
+  std::string msg;
+  try {
+    validate(c);
+  } catch (const ConfigError& e) {
+    msg = e.what();
+  }
+  CHECK(msg == "env.image_width x image_height = 55x84 is too small for sac.encoder = nature with a 7x7/7 first "
+               "layer (sac.conv1_kernel/conv1_stride); allowed: at least 56x56, or a smaller first layer");
+  apply_overrides(c, {"env.image_width=56"});
+  CHECK_NOTHROW(validate(c));
+  // The kinds' own first layers: nature 8x8/4 needs 36, drq 3x3/2 needs 15.
+  apply_overrides(c, {"sac.conv1_kernel=0", "sac.conv1_stride=0", "env.image_width=35", "env.image_height=35"});
+  CHECK_THROWS_AS(validate(c), ConfigError);
+  apply_overrides(c, {"env.image_width=36", "env.image_height=36"});
+  CHECK_NOTHROW(validate(c));
+  apply_overrides(c, {"sac.encoder=drq", "env.image_width=14", "env.image_height=14"});
+  CHECK_THROWS_AS(validate(c), ConfigError);
+  apply_overrides(c, {"env.image_width=15", "env.image_height=15"});
+  CHECK_NOTHROW(validate(c));
+  // Vector observations have no encoder to fit.
+  apply_overrides(c, {"env.observation_mode=standard", "env.image_width=8", "env.image_height=8"});
+  CHECK_NOTHROW(validate(c));
+}
+
 TEST_CASE("train.curriculum names a game key, its lessons and the criterion, each value checked", "[config][curriculum]") {
   Config c;
   CHECK_FALSE(c.train.curriculum.any());

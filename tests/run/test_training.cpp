@@ -468,7 +468,7 @@ TEST_CASE("train.max_minutes counts the whole run: a resume spends only what is 
   const auto before = nlohmann::json::parse(std::ifstream(run / "training_summary.json"));
   REQUIRE(before["stopped"] == "interrupted");
   const double spent = before["duration_seconds"].get<double>();
-  REQUIRE(spent > 1.0);
+  REQUIRE(spent > 4.0);  // at least a third of the budget spent, so a restarted budget shows
   REQUIRE(spent < 12.0);
   const auto second = run_dodge("train --resume " + run.string() + " --steps 100000000");
   INFO(second.output);

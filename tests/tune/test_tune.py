@@ -4,7 +4,7 @@ tiny trainings (65-float observations, 100-step episodes, 2 games, 600 env steps
 
   test_tune.py CASE DODGE [FIXTURE_DIR]
 
-CASE: space | journal | best | postgres | ctrl-c | kill-9 | sampler-seed. Run by run.sh in
+CASE: space | journal | best-reproduces | postgres | ctrl-c | kill-9 | sampler-seed. Run by run.sh in
 scripts/py-env.sh's Python (Optuna, SQLAlchemy, psycopg2, matplotlib), which reports the test as
 skipped (77) only where that environment cannot be made (and tune:postgres where no PostgreSQL
 server binaries are installed: scripts/install-deps.sh installs Debian's).
@@ -382,11 +382,13 @@ def case_postgres(c):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data = os.path.join(pgdir, "data")
+    # cwd: the server's user may not reach CTest's folder (a clone under /root), and initdb and
+    # pg_ctl read their working directory first.
     subprocess.run(as_user + [f"{bindir}/initdb", "-D", data, "-U", "tune", "-A", "trust", "--no-sync"],
-                   check=True, stdout=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, cwd=pgdir)
     opts = f"-p {port} -k {pgdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
     subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(pgdir, "log"), "-w",
-                              "start"], check=True, stdout=subprocess.DEVNULL)
+                              "start"], check=True, stdout=subprocess.DEVNULL, cwd=pgdir)
     log(f"  PostgreSQL ({bindir}) on 127.0.0.1:{port}")
     try:
         url = f"postgresql+psycopg2://tune@127.0.0.1:{port}/postgres"
@@ -426,7 +428,7 @@ def case_postgres(c):
         log(f"  trials: {[(t.number, t.state.name, t.user_attrs['tune_worker']['pid']) for t in trials]}")
     finally:
         subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pgdir)
 
 
 # ---- tune:ctrl-c and tune:kill-9 ----------------------------------------------------------------

@@ -12,6 +12,7 @@
 
 #include "dodge/game/config.hpp"
 #include "dodge/game/keys.hpp"
+#include "dodge/learn/conv_shape.hpp"
 #include "dodge/render/env_config.hpp"
 #include "dodge/run/error.hpp"
 
@@ -139,6 +140,9 @@ using game::parse_exact_integer;
 void apply_overrides(Config& config, const std::vector<std::string>& overrides);
 // Cross-key checks after loading and overriding; throws ConfigError.
 void validate(const Config& config);
+
+// The image encoder's first layer as the networks build it (sac.conv1_kernel/stride, 0: the kind's own).
+learn::Conv1Shape conv1_of(const Config& c);
 // The config with the curriculum's lesson `lesson` applied to its env (lesson == lessons.size(): the
 // config itself, the target game); throws ConfigError when the value is not allowed for the key.
 Config lesson_config(const Config& config, std::size_t lesson);
