@@ -1052,7 +1052,7 @@ def parse_seeds(text):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="scripts/tune.sh", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Search space file: see scripts/python/tune_space.py or README.md, "Tuning".")
+                                epilog="Search space file: see scripts/python/tune_space.py or README.md (Tuning).")
     p.add_argument("--config", help="the base config (YAML)")
     p.add_argument("--space", help="the search space (YAML: config key -> {type: float|int|categorical, ...})")
     p.add_argument("--study-name", help="the study's name (default: the --config file's name)")

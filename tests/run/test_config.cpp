@@ -223,17 +223,18 @@ TEST_CASE("an image smaller than the encoder's first layers allow is a config er
                "layer (sac.conv1_kernel/conv1_stride); allowed: at least 56x56, or a smaller first layer");
   apply_overrides(c, {"env.image_width=56"});
   CHECK_NOTHROW(validate(c));
-  // The kinds' own first layers: nature 8x8/4 needs 36, drq 3x3/2 needs 15.
+  // Nature's own first layer (8x8/4) needs 36; drq's later layers need 7 rows, so 8x8/4 there needs 32.
   apply_overrides(c, {"sac.conv1_kernel=0", "sac.conv1_stride=0", "env.image_width=35", "env.image_height=35"});
   CHECK_THROWS_AS(validate(c), ConfigError);
   apply_overrides(c, {"env.image_width=36", "env.image_height=36"});
   CHECK_NOTHROW(validate(c));
-  apply_overrides(c, {"sac.encoder=drq", "env.image_width=14", "env.image_height=14"});
+  apply_overrides(c, {"sac.encoder=drq", "sac.conv1_kernel=8", "sac.conv1_stride=4", "env.image_width=31",
+                      "env.image_height=31"});
   CHECK_THROWS_AS(validate(c), ConfigError);
-  apply_overrides(c, {"env.image_width=15", "env.image_height=15"});
+  apply_overrides(c, {"env.image_width=32", "env.image_height=32"});
   CHECK_NOTHROW(validate(c));
   // Vector observations have no encoder to fit.
-  apply_overrides(c, {"env.observation_mode=standard", "env.image_width=8", "env.image_height=8"});
+  apply_overrides(c, {"env.observation_mode=standard", "env.image_width=16", "env.image_height=16"});
   CHECK_NOTHROW(validate(c));
 }
 
