@@ -294,6 +294,23 @@ def make_sampler(args, multi):
     return PerTrialSeed()
 
 
+def pruner_warmup(explicit, total_timesteps, time_bounded, reached):
+    """Steps before the median / percentile pruner may prune: --pruner-warmup-steps, else a third
+    of a run's total_timesteps, as RL Zoo. When a time budget ends the runs first (--minutes,
+    train.max_minutes), a third of that would never come and nothing would be pruned: then a third
+    of the median step a complete trial's runs reached (REACHED, one per complete trial; before
+    any, the pruner's startup trials keep it from pruning anyway)."""
+    if explicit is not None:
+        return int(explicit)
+    warmup = int(total_timesteps // 3)
+    if time_bounded and reached:
+        r = sorted(reached)
+        mid = len(r) // 2
+        median = r[mid] if len(r) % 2 else (r[mid - 1] + r[mid]) / 2
+        warmup = min(warmup, int(median // 3))
+    return warmup
+
+
 def make_pruner(args, warmup):
     import optuna
 
@@ -459,14 +476,9 @@ class SeedRun:
                 self.phase = "stopped"
                 return
             if rc != 0:
-                self.phase = "failed"
-                self.error = f"dodge train (seed {self.seed}) exited with {rc}: " + \
-                    error_line(_tail(os.path.join(self.dir, "train.log")))
-                return
+                return self._fail_exit("train", rc)
             if self.run_dir is None:
-                self.phase = "failed"
-                self.error = f"dodge train (seed {self.seed}) left no run folder in {self.dir}"
-                return
+                return self._fail(f"dodge train (seed {self.seed}) left no run folder in {self.dir}")
             target = os.path.join(self.run_dir, "final")
             self.heldout_of = "final" if os.path.isdir(target) else "newest checkpoint"
             if not os.path.isdir(target):
@@ -481,22 +493,26 @@ class SeedRun:
             self.phase = "stopped"
             return
         if rc != 0:
-            self.phase = "failed"
-            self.error = f"dodge eval (seed {self.seed}) exited with {rc}: " + \
-                error_line(_tail(os.path.join(self.dir, "eval.log")))
-            return
+            return self._fail_exit("eval", rc)
         try:
             with open(os.path.join(self.dir, "heldout.json")) as f:
                 ev = json.load(f)
         except (OSError, ValueError) as e:
-            self.phase = "failed"
-            self.error = f"dodge eval (seed {self.seed}) wrote no readable JSON: {e}"
-            return
+            return self._fail(f"dodge eval (seed {self.seed}) wrote no readable JSON: {e}")
         self.heldout = {k: ev.get(k) for k in ("mean_return", "std_return", "success_rate", "seed", "step",
                                                 "min_return", "max_return", "mean_length")}
         self.heldout["episodes"] = len(ev.get("episodes", []))
         self.heldout["of"] = self.heldout_of
         self.phase = "done"
+
+    def _fail(self, error):
+        self.phase = "failed"
+        self.error = error
+
+    def _fail_exit(self, what, rc):
+        """dodge train/eval exited with rc: the failure names the error line of its log."""
+        self._fail(f"dodge {what} (seed {self.seed}) exited with {rc}: " +
+                   error_line(_tail(os.path.join(self.dir, f"{what}.log"))))
 
     def value_at(self, t):
         for e in self.evals:
@@ -665,10 +681,16 @@ class Tuner:
             except (optuna.exceptions.UpdateFinishedTrialError, KeyError, RuntimeError):
                 return
         say(f"trial {trial.number} marked failed: {why}")
+        self._requeue(study, trial)
+
+    @staticmethod
+    def _requeue(study, trial):
+        """A trial that failed through no fault of its values runs them again, up to MAX_ATTEMPTS."""
         attempt = int(trial.user_attrs.get("tune_attempt", 1))
         if trial.params and attempt < MAX_ATTEMPTS:
             study.enqueue_trial(trial.params, user_attrs={"tune_retry_of": trial.number, "tune_attempt": attempt + 1})
-            say(f"trial {trial.number}'s values are queued again (attempt {attempt + 1} of {MAX_ATTEMPTS})")
+            say(f"trial {trial.number}'s values are queued again (attempt {attempt + 1} of {MAX_ATTEMPTS}): "
+                "the next start runs them first")
 
     def recover_stale(self, study):
         """Running trials whose worker is gone (killed with -9, a machine lost): failed, their values
@@ -819,6 +841,17 @@ class Tuner:
         except Exception as e:  # a storage hiccup is not a reason to stop the runs
             say(f"warning: heartbeat not recorded: {type(e).__name__}: {e}")
 
+    def warmup(self, study, n_batches):
+        """This trial's pruning warm-up (pruner_warmup), on its step axis: the first batch of seeds."""
+        import optuna
+
+        if self.args.pruner not in ("median", "percentile"):
+            return 0  # Hyperband and successive halving have their own schedule
+        reached = [max(t.intermediate_values) / n_batches
+                   for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                   if t.intermediate_values]
+        return pruner_warmup(self.args.pruner_warmup_steps, self.total_timesteps, self.time_bounded, reached)
+
     def run_trial(self, study, trial, sets):
         import optuna
 
@@ -827,6 +860,7 @@ class Tuner:
         batches = [self.seeds[i:i + self.parallel] for i in range(0, len(self.seeds), self.parallel)]
         multi = len(study.directions) > 1
         runs_all = []
+        warmup = self.warmup(study, len(batches))
         offset = 0
         pruned_at = None
         error = None
@@ -872,7 +906,7 @@ class Tuner:
                     reported.add(t)
                     last_value = sum(vals) / len(vals)
                     trial.report(last_value, offset + t)
-                    if trial.should_prune():
+                    if offset + t >= warmup and trial.should_prune():
                         pruned_at = offset + t
                         for r in runs:
                             r.stop()
@@ -895,14 +929,10 @@ class Tuner:
         if self.signals:
             st.set_trial_user_attr(trial._trial_id, "tune_reason",
                                    f"stopped by {signal.Signals(self.signals[0]).name} (its folders kept in {trial_dir})")
-            attempt = int(trial.user_attrs.get("tune_attempt", 1))
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             say(f"trial {trial.number}: failed: stopped by {signal.Signals(self.signals[0]).name}; its runs are in "
                 f"{trial_dir}")
-            if attempt < MAX_ATTEMPTS:
-                study.enqueue_trial(trial.params, user_attrs={"tune_retry_of": trial.number,
-                                                              "tune_attempt": attempt + 1})
-                say(f"trial {trial.number}'s values are queued again: the next start runs them first")
+            self._requeue(study, trial)
             return "interrupted"
         if error:
             st.set_trial_user_attr(trial._trial_id, "tune_reason", error)
@@ -1080,7 +1110,8 @@ def parse_args(argv):
     p.add_argument("--pruner-startup-trials", type=int, default=5,
                    help="finished trials before the median / percentile pruner prunes (default 5)")
     p.add_argument("--pruner-warmup-steps", type=int, help="env steps (over the trial's runs) before pruning "
-                   "(default: a third of a run's total_timesteps)")
+                   "(default: a third of a run's total_timesteps, or, when --minutes or "
+                   "train.max_minutes ends the runs first, of the median step complete trials reached)")
     p.add_argument("--percentile", type=float, default=25.0, help="the percentile pruner's percentile (default 25)")
     p.add_argument("--enqueue", action="append", default=[], metavar="JSON|FILE",
                    help="values to try first, {\"sac.learning_rate\": 0.0003, ...} (repeatable; skipped when a "
@@ -1237,9 +1268,10 @@ def _main(args):
         _LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
         _LIBC = None
-    warmup = args.pruner_warmup_steps if args.pruner_warmup_steps is not None else int(tt // 3)
+    tuner.total_timesteps = tt
+    tuner.time_bounded = bool(args.minutes or as_number(dotted_get(base, "train.max_minutes"), 0))
     tuner.sampler = make_sampler(args, multi=args.objective == "return,time")
-    tuner.pruner = make_pruner(args, warmup)
+    tuner.pruner = make_pruner(args, 0)  # the warm-up is Tuner.warmup's, per trial
     tuner.worker = worker_identity(args.heartbeat)
     os.makedirs(args.results, exist_ok=True)
     signal.signal(signal.SIGINT, tuner.on_signal)

@@ -257,6 +257,17 @@ def case_space(c):
     check(lo <= tune_report.iqm([1.0, 2.0, 3.0, 4.0, 50.0]) <= hi and lo >= 1 and hi <= 50, f"interval {lo} {hi}")
     check(tune_report.iqm_interval([1.0, 2.0, 3.0, 4.0, 50.0]) == [lo, hi], "the interval is seeded")
 
+    # The pruner's warm-up: a third of total_timesteps, unless minutes end the runs first; then a
+    # third of the median step complete trials reached (else a 2M-step config is never pruned).
+    import tune
+    w = tune.pruner_warmup
+    check(w(500, 2e6, True, [60000]) == 500, "--pruner-warmup-steps wins")
+    check(w(None, 2e6, False, [60000]) == 666666, "no time budget: a third of total_timesteps")
+    check(w(None, 2e6, True, []) == 666666, "no complete trial yet: a third of total_timesteps")
+    check(w(None, 2e6, True, [60000, 30000, 90000]) == 20000, "a third of the median reached")
+    check(w(None, 2e6, True, [40000, 60000]) == 16666, "the median of an even count")
+    check(w(None, 9e4, True, [3e6]) == 30000, "never later than a third of total_timesteps")
+
 
 # ---- tune:journal (and the fixture of tune:best-reproduces) --------------------------------------
 def case_journal(c, out):
