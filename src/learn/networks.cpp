@@ -1,11 +1,16 @@
 #include "dodge/learn/networks.hpp"
 
-#include "dodge/learn/conv_shape.hpp"
-
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "dodge/learn/conv_shape.hpp"
 
 namespace dodge::learn {
 
@@ -31,10 +36,10 @@ ConvEncoderImpl::ConvEncoderImpl(EncoderKind kind, std::int64_t c, std::int64_t 
   const std::int64_t k1 = first.kernel, s1 = first.stride;
   const std::int64_t need = min_image_side(nature, first);
   if (h < need || w < need)
-    throw std::invalid_argument(std::string("the ") + to_string(kind) + " encoder (first layer " + std::to_string(k1) +
-                                "x" + std::to_string(k1) + "/" + std::to_string(s1) + ") needs images of at least " +
-                                std::to_string(need) + "x" + std::to_string(need) + ", got " + std::to_string(h) +
-                                "x" + std::to_string(w));
+    throw std::invalid_argument(
+        std::string("the ") + to_string(kind) + " encoder (first layer " + std::to_string(k1) + "x" +
+        std::to_string(k1) + "/" + std::to_string(s1) + ") needs images of at least " + std::to_string(need) +
+        "x" + std::to_string(need) + ", got " + std::to_string(h) + "x" + std::to_string(w));
   std::int64_t oh = out(h, k1, s1), ow = out(w, k1, s1), channels = 0;
   conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(c, 32, k1).stride(s1)));
   if (nature) {
@@ -52,7 +57,8 @@ ConvEncoderImpl::ConvEncoderImpl(EncoderKind kind, std::int64_t c, std::int64_t 
     channels = 32;
   }
   fc = register_module("fc", torch::nn::Linear(channels * oh * ow, features));
-  if (layer_norm) norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({features})));
+  if (layer_norm)
+    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({features})));
 }
 
 namespace {
@@ -69,19 +75,96 @@ at::ScalarType compute_dtype(const torch::Tensor& x, const torch::Tensor& weight
 }
 }  // namespace
 
+namespace {
+// A byte as the convolution's value: exact in float and in bf16 (0..255 needs 8 significant bits,
+// bf16 has 8), so bf16 is the float's upper half.
+template <typename T>
+inline T byte_value(std::uint8_t v);
+template <>
+inline float byte_value<float>(std::uint8_t v) {
+  return static_cast<float>(v);
+}
+template <>
+inline at::BFloat16 byte_value<at::BFloat16>(std::uint8_t v) {
+  const float f = static_cast<float>(v);
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return at::BFloat16(static_cast<std::uint16_t>(bits >> 16), at::BFloat16::from_bits());
+}
+
+// out[n, y, x, c] = src[n, c, y + dy_n, x + dx_n] (clamped), channels-last, in one pass. Rows (n, y)
+// are independent, so the threads split them; a row's C source rows stay in L1 while it is written.
+template <typename T>
+void frames_to_channels_last(const std::uint8_t* src, T* dst, const std::int64_t* shifts, std::int64_t n,
+                             std::int64_t c, std::int64_t h, std::int64_t w) {
+  at::parallel_for(0, n * h, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const std::int64_t i = r / h, y = r % h;
+      const std::int64_t dy = shifts ? shifts[2 * i] : 0, dx = shifts ? shifts[2 * i + 1] : 0;
+      const std::uint8_t* in = src + (i * c * h + std::clamp<std::int64_t>(y + dy, 0, h - 1)) * w;
+      T* out = dst + r * w * c;
+      for (std::int64_t x = 0; x < w; ++x) {
+        const std::uint8_t* px = in + std::clamp<std::int64_t>(x + dx, 0, w - 1);
+        for (std::int64_t ch = 0; ch < c; ++ch) out[x * c + ch] = byte_value<T>(px[ch * h * w]);
+      }
+    }
+  });
+}
+}  // namespace
+
+torch::Tensor shift_frames(const torch::Tensor& frames, const torch::Tensor& shifts) {
+  const auto b = frames.size(0), c = frames.size(1), h = frames.size(2), w = frames.size(3);
+  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(frames.device());
+  auto s = shifts.to(opts);
+  // Shifting by (dy, dx) with edge replication is a gather with clamped coordinates.
+  auto rows = (torch::arange(h, opts).unsqueeze(0) + s.select(1, 0).unsqueeze(1)).clamp(0, h - 1);
+  auto cols = (torch::arange(w, opts).unsqueeze(0) + s.select(1, 1).unsqueeze(1)).clamp(0, w - 1);
+  auto idx = (rows.unsqueeze(2) * w + cols.unsqueeze(1)).view({b, 1, h * w}).expand({b, c, h * w});
+  return frames.reshape({b, c, h * w}).gather(2, idx).view({b, c, h, w});
+}
+
+torch::Tensor frames_to_input(const torch::Tensor& frames, at::ScalarType dtype, const torch::Tensor& shifts,
+                              torch::Tensor* reuse) {
+  TORCH_CHECK(frames.scalar_type() == torch::kUInt8 && frames.dim() == 4,
+              "frames_to_input: uint8 [N, C, H, W]");
+  if (frames.is_cpu() && (dtype == torch::kFloat32 || dtype == torch::kBFloat16)) {
+    const auto x = frames.contiguous();
+    const auto layout = at::MemoryFormat::ChannelsLast;
+    torch::Tensor out;
+    if (reuse && reuse->defined() && reuse->sizes() == x.sizes() && reuse->scalar_type() == dtype &&
+        reuse->is_cpu() && reuse->is_contiguous(layout))
+      out = *reuse;
+    else
+      out = torch::empty(x.sizes(), x.options().dtype(dtype).memory_format(layout));
+    if (reuse) *reuse = out;
+    torch::Tensor s;
+    if (shifts.defined()) s = shifts.to(torch::kCPU, torch::kInt64).contiguous();
+    const std::int64_t* sp = s.defined() ? s.data_ptr<std::int64_t>() : nullptr;
+    const auto* src = x.data_ptr<std::uint8_t>();
+    if (dtype == torch::kFloat32)
+      frames_to_channels_last(src, out.data_ptr<float>(), sp, x.size(0), x.size(1), x.size(2), x.size(3));
+    else
+      frames_to_channels_last(src, out.data_ptr<at::BFloat16>(), sp, x.size(0), x.size(1), x.size(2),
+                              x.size(3));
+    return out;
+  }
+  // Other devices: reorder while still one byte a value, then convert once.
+  const auto x = shifts.defined() ? shift_frames(frames, shifts) : frames;
+  return x.contiguous(at::MemoryFormat::ChannelsLast).to(dtype);
+}
+
 torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
   // Channels-last activations let oneDNN (CPU) and cuDNN run the convolutions without reorders.
-  // uint8 frames are reordered while still one byte a value, then converted once to the dtype the
-  // convolution computes in (bf16 holds 0..255 exactly); the 1/255 scale goes into conv1's weights
-  // (thousands of values) instead of the batch (millions): two passes over the batch, not five.
-  torch::Tensor h = x;
-  if (x.scalar_type() == torch::kUInt8)
-    h = x.contiguous(at::MemoryFormat::ChannelsLast).to(compute_dtype(x, conv1->weight));
-  else
-    h = x.to(conv1->weight.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
+  // uint8 frames become the dtype the convolution computes in (bf16 holds 0..255 exactly) in one
+  // pass; the 1/255 scale goes into conv1's weights (thousands of values) instead of the batch
+  // (millions). Input already of that dtype and layout (the learner's augmented batch) passes as is.
+  const auto dtype = compute_dtype(x, conv1->weight);
+  torch::Tensor h = x.scalar_type() == torch::kUInt8 ? frames_to_input(x, dtype)
+                                                     : x.to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
   auto o = conv1->options;
-  h = torch::relu(F::conv2d(h, conv1->weight * (1.0 / 255.0),
-                            F::Conv2dFuncOptions().bias(conv1->bias).stride(o.stride()).padding(o.padding())));
+  h = torch::relu(
+      F::conv2d(h, conv1->weight * (1.0 / 255.0),
+                F::Conv2dFuncOptions().bias(conv1->bias).stride(o.stride()).padding(o.padding())));
   h = torch::relu(conv2(h));
   h = torch::relu(conv3(h));
   if (conv4) h = torch::relu(conv4(h));
@@ -138,12 +221,14 @@ TwinQImpl::TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::i
   q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, 1));
 }
 
-std::pair<torch::Tensor, torch::Tensor> TwinQImpl::forward(const torch::Tensor& features, const torch::Tensor& actions) {
+std::pair<torch::Tensor, torch::Tensor> TwinQImpl::forward(const torch::Tensor& features,
+                                                           const torch::Tensor& actions) {
   auto x = torch::cat({features, actions}, 1);
   return {q1->forward(x), q2->forward(x)};
 }
 
-SquashedSample squashed_sample(const torch::Tensor& mu, const torch::Tensor& log_std, const torch::Tensor& noise) {
+SquashedSample squashed_sample(const torch::Tensor& mu, const torch::Tensor& log_std,
+                               const torch::Tensor& noise) {
   auto std = log_std.exp();
   auto u = mu + std * noise;
   // Normal log-density of u, summed over action dimensions.

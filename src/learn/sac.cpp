@@ -1,8 +1,7 @@
 #include "dodge/learn/sac.hpp"
-#include "dodge/learn/archive_io.hpp"
-#include "dodge/learn/cpu_info.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickler.h>
@@ -12,7 +11,8 @@
 #include <fstream>
 #include <iterator>
 
-#include <ATen/autocast_mode.h>
+#include "dodge/learn/archive_io.hpp"
+#include "dodge/learn/cpu_info.hpp"
 
 #ifdef DODGE_CUDA
 #include <ATen/cuda/CUDAEvent.h>
@@ -203,7 +203,8 @@ void stream_wait(const c10::cuda::CUDAStream& waiter, const c10::cuda::CUDAStrea
 //   cuDNN's heuristics pick a plan without the timing runs benchmark mode would try in the capture.
 class CaptureSettings {
  public:
-  CaptureSettings() : cache_(at::autocast::is_autocast_cache_enabled()), benchmark_(at::globalContext().benchmarkCuDNN()) {
+  CaptureSettings()
+      : cache_(at::autocast::is_autocast_cache_enabled()), benchmark_(at::globalContext().benchmarkCuDNN()) {
     at::autocast::set_autocast_cache_enabled(false);
     at::globalContext().setBenchmarkCuDNN(false);
   }
@@ -224,7 +225,8 @@ namespace {
 void end_capture_quietly(const c10::cuda::CUDAStream& stream, at::cuda::CUDAGraph& graph) {
   auto capturing = [&] {
     cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-    return cudaStreamIsCapturing(stream.stream(), &status) == cudaSuccess && status != cudaStreamCaptureStatusNone;
+    return cudaStreamIsCapturing(stream.stream(), &status) == cudaSuccess &&
+           status != cudaStreamCaptureStatusNone;
   };
   if (capturing()) {
     try {
@@ -255,7 +257,8 @@ struct Sac::Graph {};
 #endif
 
 Sac::Sac(const SacOptions& o, torch::Device device)
-    : options_(o), device_(device.is_cuda() && !device.has_index() ? torch::Device(torch::kCUDA, 0) : device) {
+    : options_(o),
+      device_(device.is_cuda() && !device.has_index() ? torch::Device(torch::kCUDA, 0) : device) {
   if (o.obs_shape.empty()) throw std::invalid_argument("SAC: empty observation shape");
   options_.precision = resolve_precision(o.precision, device_);
   // Parameter initialisation draws from torch's global generator: seed it for reproducibility.
@@ -272,9 +275,9 @@ Sac::Sac(const SacOptions& o, torch::Device device)
     avg_encoder_ = Encoder(o.obs_shape, encoder);
     avg_actor_ = ActorHead(feat, o.net_arch, o.action_dim);
   }
-  for (auto* m : std::initializer_list<torch::nn::Module*>{ptr(critic_encoder_), ptr(critic_), ptr(critic_target_),
-                                                          ptr(actor_), ptr(actor_encoder_), ptr(target_encoder_),
-                                                          ptr(avg_encoder_), ptr(avg_actor_)})
+  for (auto* m : std::initializer_list<torch::nn::Module*>{
+           ptr(critic_encoder_), ptr(critic_), ptr(critic_target_), ptr(actor_), ptr(actor_encoder_),
+           ptr(target_encoder_), ptr(avg_encoder_), ptr(avg_actor_)})
     if (m) m->to(device);
   if (device.is_cuda()) {
     // Activations are channels-last (ConvEncoder): weights in the same layout spare cuDNN a
@@ -332,16 +335,18 @@ torch::Tensor Sac::randn(const torch::Tensor& like) {
   return torch::randn(like.sizes(), gen_, like.options());
 }
 
-torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& generator) {
-  const auto b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(x.device());
-  // Shifting by up to pad pixels with edge replication is a gather with clamped coordinates.
+namespace {
+// One (dy, dx) in [-pad, pad] per sample, int64 [b, 2]: all dy drawn first, then all dx.
+torch::Tensor draw_shifts(std::int64_t b, int pad, at::Generator& generator, torch::Device device) {
+  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device);
   auto dy = torch::randint(-pad, pad + 1, {b, 1}, generator, opts);
   auto dx = torch::randint(-pad, pad + 1, {b, 1}, generator, opts);
-  auto rows = (torch::arange(h, opts).unsqueeze(0) + dy).clamp(0, h - 1);
-  auto cols = (torch::arange(w, opts).unsqueeze(0) + dx).clamp(0, w - 1);
-  auto idx = (rows.unsqueeze(2) * w + cols.unsqueeze(1)).view({b, 1, h * w}).expand({b, c, h * w});
-  return x.reshape({b, c, h * w}).gather(2, idx).view({b, c, h, w});
+  return torch::cat({dy, dx}, 1);
+}
+}  // namespace
+
+torch::Tensor random_shift(const torch::Tensor& x, int pad, at::Generator& generator) {
+  return shift_frames(x, draw_shifts(x.size(0), pad, generator, x.device()));
 }
 
 namespace {
@@ -385,7 +390,17 @@ void Sac::step(DeviceAdam& opt) {
 SacMetrics Sac::update_eager(const Batch& batch) {
   const bool image = options_.obs_shape.size() == 3;
   torch::Tensor obs = batch.obs, next_obs = batch.next_obs;
-  if (image && options_.augment) {
+  if (image && obs.scalar_type() == torch::kUInt8) {
+    // Shifted (augment), reordered and converted in one pass each: the encoders then read them as is.
+    torch::Tensor obs_shifts, next_shifts;
+    if (options_.augment) {
+      obs_shifts = draw_shifts(obs.size(0), options_.augment_pad, gen_, obs.device());
+      next_shifts = draw_shifts(next_obs.size(0), options_.augment_pad, gen_, obs.device());
+    }
+    const auto dtype = options_.precision == Precision::Bf16 ? torch::kBFloat16 : torch::kFloat32;
+    obs = frames_to_input(obs, dtype, obs_shifts, &obs_input_);
+    next_obs = frames_to_input(next_obs, dtype, next_shifts, &next_obs_input_);
+  } else if (image && options_.augment) {
     obs = random_shift(obs, options_.augment_pad, gen_);
     next_obs = random_shift(next_obs, options_.augment_pad, gen_);
   }
@@ -487,12 +502,14 @@ SacMetrics Sac::update(const Batch& sampled) {
     // Streams and the pool belong to the current device: make it this agent's (cuda:N).
     c10::cuda::CUDAGuard device_guard(device_);
     if (g.captured) {
-      TORCH_CHECK(batch.obs.sizes() == g.inputs.obs.sizes() && batch.actions.sizes() == g.inputs.actions.sizes(),
-                  "SAC: a captured update needs batches of the captured shape ", g.inputs.obs.sizes());
+      TORCH_CHECK(
+          batch.obs.sizes() == g.inputs.obs.sizes() && batch.actions.sizes() == g.inputs.actions.sizes(),
+          "SAC: a captured update needs batches of the captured shape ", g.inputs.obs.sizes());
       // A batch sampled into the stacks the graph reads (sample_into reuses a batch's storage) is
       // already in place: only batches from elsewhere are copied.
       if (batch.obs.data_ptr() != g.inputs.obs.data_ptr()) g.inputs.obs.copy_(batch.obs, true);
-      if (batch.next_obs.data_ptr() != g.inputs.next_obs.data_ptr()) g.inputs.next_obs.copy_(batch.next_obs, true);
+      if (batch.next_obs.data_ptr() != g.inputs.next_obs.data_ptr())
+        g.inputs.next_obs.copy_(batch.next_obs, true);
       g.inputs.actions.copy_(batch.actions, true);
       g.inputs.rewards.copy_(batch.rewards, true);
       g.inputs.not_done.copy_(batch.not_done, true);
@@ -660,8 +677,8 @@ void Sac::load(const std::string& path) {
     if (!ar.try_read(kv.first, t))
       throw std::runtime_error(path + ": the agent state has no tensor " + kv.first + " (other network?)");
     if (t.sizes() != kv.second.sizes())
-      throw std::runtime_error(path + ": " + kv.first + " has shape " + c10::str(t.sizes()) + ", this network has " +
-                               c10::str(kv.second.sizes()));
+      throw std::runtime_error(path + ": " + kv.first + " has shape " + c10::str(t.sizes()) +
+                               ", this network has " + c10::str(kv.second.sizes()));
     kv.second.copy_(t);
   }
   if (fill_target_encoder) copy_params(*critic_encoder_, *target_encoder_);
@@ -695,11 +712,14 @@ void Sac::load(const std::string& path) {
 
 void Sac::export_policy(const std::string& path) const {
   c10::Dict<std::string, at::Tensor> dict;
-  const torch::nn::Module* enc =
-      avg_actor_ ? ptr(avg_encoder_) : options_.shared_encoder ? ptr(critic_encoder_) : ptr(actor_encoder_);
+  const torch::nn::Module* enc = avg_actor_                ? ptr(avg_encoder_)
+                                 : options_.shared_encoder ? ptr(critic_encoder_)
+                                                           : ptr(actor_encoder_);
   const torch::nn::Module* actor = avg_actor_ ? ptr(avg_actor_) : ptr(actor_);
-  for (const auto& kv : enc->named_parameters()) dict.insert("encoder." + kv.key(), kv.value().detach().cpu().clone());
-  for (const auto& kv : actor->named_parameters()) dict.insert("actor." + kv.key(), kv.value().detach().cpu().clone());
+  for (const auto& kv : enc->named_parameters())
+    dict.insert("encoder." + kv.key(), kv.value().detach().cpu().clone());
+  for (const auto& kv : actor->named_parameters())
+    dict.insert("actor." + kv.key(), kv.value().detach().cpu().clone());
   // torch::pickle_save would tag the dict with torch.jit._pickle.restore_type_tag, which torch.load's
   // default weights-only unpickler (torch >= 2.6) refuses: pickle it plainly, in the same zip layout.
   std::vector<char> pickled;

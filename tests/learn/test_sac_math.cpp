@@ -1,8 +1,6 @@
 // SAC against Stable-Baselines3's sac.py, piece by piece: the squashed log-probability, the log_std
 // clamp, the critic target and entropy-coefficient loss recomputed by hand, which optimizer moves
 // which parameters, DeviceAdam against torch::optim::Adam, the random shift, the defaults.
-#include "torch_catch.hpp"
-
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -12,6 +10,7 @@
 #include "dodge/learn/adam.hpp"
 #include "dodge/learn/networks.hpp"
 #include "dodge/learn/sac.hpp"
+#include "torch_catch.hpp"
 
 using namespace dodge::learn;
 
@@ -26,7 +25,8 @@ Params snapshot(const Sac& sac) {
 }
 
 // Linear + ReLU layers of make_mlp (indices 0, 2, ...), the last one without ReLU when `last_linear`.
-torch::Tensor mlp(const Params& p, const std::string& prefix, torch::Tensor x, int linears, bool last_linear) {
+torch::Tensor mlp(const Params& p, const std::string& prefix, torch::Tensor x, int linears,
+                  bool last_linear) {
   for (int i = 0; i < linears; ++i) {
     const std::string k = prefix + "." + std::to_string(2 * i);
     x = torch::addmm(p.at(k + ".bias"), x, p.at(k + ".weight").t());
@@ -253,4 +253,47 @@ TEST_CASE("random shift: one shift per sample for all its frames, within pad, ed
   CHECK(shifts.size() >= 20);  // different across the batch (81 possible)
   auto y2 = random_shift(x, pad, g);
   CHECK_FALSE(torch::equal(y, y2));  // and the next call draws new shifts
+}
+
+TEST_CASE("frames to the encoder's input: one pass equals shift, reorder and convert", "[sac]") {
+  // 12 channels (84x84 RGB x 4 in small), odd sizes, shifts past the edges in both directions.
+  const int b = 5, c = 12, h = 9, w = 11;
+  auto x = torch::randint(0, 256, {b, c, h, w}, torch::kInt64).to(torch::kUInt8);
+  x[0][0][0][0] = 255;
+  auto shifts = torch::tensor({0, 0, 4, -4, -9, 11, 2, 3, -1, 0}, torch::kInt64).view({b, 2});
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    auto expected = shift_frames(x, shifts).to(torch::kFloat32);
+    auto y = frames_to_input(x, dtype, shifts);
+    CHECK(y.scalar_type() == dtype);
+    CHECK(y.is_contiguous(at::MemoryFormat::ChannelsLast));
+    CHECK(torch::equal(y.to(torch::kFloat32), expected));
+    CHECK(torch::equal(frames_to_input(x, dtype).to(torch::kFloat32), x.to(torch::kFloat32)));  // no shifts
+  }
+  // The shift itself: sample 1 reads 4 rows further down and 4 columns further left, clamped.
+  auto s = shift_frames(x, shifts);
+  CHECK(s[1][3][0][w - 1].item<int>() == x[1][3][4][w - 5].item<int>());
+  CHECK(s[1][3][h - 1][0].item<int>() == x[1][3][h - 1][0].item<int>());
+  CHECK(torch::equal(s[0], x[0]));
+  // A reused output is written in place while it fits, and replaced when it does not.
+  torch::Tensor keep;
+  auto first = frames_to_input(x, torch::kFloat32, shifts, &keep);
+  CHECK(keep.data_ptr() == first.data_ptr());
+  auto again = frames_to_input(x.flip(0), torch::kFloat32, shifts.flip(0), &keep);
+  CHECK(again.data_ptr() == first.data_ptr());
+  CHECK(torch::equal(again, shift_frames(x.flip(0), shifts.flip(0)).to(torch::kFloat32)));
+  auto other = frames_to_input(x.narrow(0, 0, 2), torch::kFloat32, shifts.narrow(0, 0, 2), &keep);
+  CHECK(other.size(0) == 2);
+  CHECK(keep.size(0) == 2);
+}
+
+TEST_CASE("image encoder: uint8 frames and their converted input give the same features", "[sac]") {
+  torch::manual_seed(3);
+  ConvEncoder enc(EncoderKind::Nature, 12, 84, 84, 64, true, 7, 7);
+  auto x = torch::randint(0, 256, {3, 12, 84, 84}, torch::kInt64).to(torch::kUInt8);
+  torch::NoGradGuard no_grad;
+  auto direct = enc(x);
+  auto converted = enc(frames_to_input(x, torch::kFloat32));
+  auto planar = enc(x.to(torch::kFloat32));  // float NCHW input, as a caller may pass
+  CHECK(torch::allclose(direct, converted, 1e-6, 1e-6));
+  CHECK(torch::allclose(direct, planar, 1e-5, 1e-5));
 }

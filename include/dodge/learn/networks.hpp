@@ -43,6 +43,17 @@ struct EncoderOptions {
   int conv1_stride = 0;  // 0: the kind's own (4 nature, 2 drq)
 };
 
+// uint8 frames [N, C, H, W] as the values a convolution reads: dtype (float or bf16 on the CPU; 0..255
+// exactly), channels-last. With shifts (int64 [N, 2] of (dy, dx)), sample n moves by its own shift
+// with edge replication, the same for all its channels (DrQ's random shift). On the CPU this is one
+// pass over the batch instead of a gather, a reorder and a conversion. With reuse, the result is
+// written into *reuse when it has the right size, type and layout (else *reuse becomes a new tensor):
+// batches of tens of MB would otherwise be fresh pages from the OS at every update.
+torch::Tensor frames_to_input(const torch::Tensor& frames, at::ScalarType dtype,
+                              const torch::Tensor& shifts = torch::Tensor(), torch::Tensor* reuse = nullptr);
+// The shift alone, on uint8 frames of any device: frame n moved by shifts[n] = (dy, dx).
+torch::Tensor shift_frames(const torch::Tensor& frames, const torch::Tensor& shifts);
+
 // An encoder: a ConvEncoder for images ({C, H, W}), the identity (flatten) for vectors.
 struct EncoderImpl : torch::nn::Module {
   EncoderImpl(const std::vector<std::int64_t>& obs_shape, const EncoderOptions& options);
@@ -67,7 +78,8 @@ TORCH_MODULE(ActorHead);
 
 struct TwinQImpl : torch::nn::Module {
   TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim);
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& features, const torch::Tensor& actions);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& features,
+                                                  const torch::Tensor& actions);
   torch::nn::Sequential q1{nullptr}, q2{nullptr};
 };
 TORCH_MODULE(TwinQ);
@@ -77,6 +89,7 @@ TORCH_MODULE(TwinQ);
 struct SquashedSample {
   torch::Tensor action, log_prob;  // [B, A], [B, 1]
 };
-SquashedSample squashed_sample(const torch::Tensor& mu, const torch::Tensor& log_std, const torch::Tensor& noise);
+SquashedSample squashed_sample(const torch::Tensor& mu, const torch::Tensor& log_std,
+                               const torch::Tensor& noise);
 
 }  // namespace dodge::learn

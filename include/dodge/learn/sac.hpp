@@ -15,7 +15,6 @@
 #include <torch/torch.h>
 
 #include <limits>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,13 +56,13 @@ struct SacOptions {
   bool shared_encoder = true;
   bool target_encoder = true;  // shared mode: the target critic reads a Polyak copy of the encoder
   double encoder_tau = 0.0;    // the target encoder's Polyak rate (0: tau)
-  bool augment = true;  // random shift (pad 4, replicate) of obs and next obs; images only
+  bool augment = true;         // random shift (pad 4, replicate) of obs and next obs; images only
   int augment_pad = 4;
   double actor_lr = 3e-4, critic_lr = 3e-4, ent_coef_lr = 3e-4;
   double gamma = 0.99;
   double tau = 0.005;
   bool learn_ent_coef = true;
-  double ent_coef = 1.0;        // initial value when learned, else fixed
+  double ent_coef = 1.0;                                             // initial value when learned, else fixed
   double target_entropy = std::numeric_limits<double>::quiet_NaN();  // NaN: -action_dim (SB3's "auto")
   int target_update_interval = 1;
   // The actor and the entropy coefficient learn at every k-th update, the critic at each (TD3's
@@ -74,7 +73,7 @@ struct SacOptions {
   // best/, final/, policy.pt, eval and watch use: late-training swings average out.
   double policy_average = 0.0;
   Precision precision = Precision::Tf32;
-  bool cuda_graph = false;      // capture the update on CUDA after warm-up
+  bool cuda_graph = false;  // capture the update on CUDA after warm-up
   std::uint64_t seed = 0;
 };
 
@@ -168,6 +167,7 @@ class Sac {
   Collective* collective_ = nullptr;
   void step(DeviceAdam& opt);
   at::Generator gen_;
+  torch::Tensor obs_input_, next_obs_input_;  // the CPU update's converted batches, reused
   std::int64_t n_updates_ = 0;
   bool target_encoder_filled_ = false, policy_average_filled_ = false;
   SacMetrics last_actor_;  // the metrics of the last actor step (actor_update_interval > 1)
