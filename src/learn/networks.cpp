@@ -131,14 +131,20 @@ torch::Tensor frames_to_input(const torch::Tensor& frames, at::ScalarType dtype,
     const auto x = frames.contiguous();
     const auto layout = at::MemoryFormat::ChannelsLast;
     torch::Tensor out;
-    if (reuse && reuse->defined() && reuse->sizes() == x.sizes() && reuse->scalar_type() == dtype &&
-        reuse->is_cpu() && reuse->is_contiguous(layout))
+    // Written through its pointer, unseen by autograd's version counter: reused only while nothing
+    // else (a graph that saved it, a caller) holds it.
+    if (reuse && reuse->defined() && reuse->use_count() == 1 && reuse->sizes() == x.sizes() &&
+        reuse->scalar_type() == dtype && reuse->is_cpu() && reuse->is_contiguous(layout))
       out = *reuse;
     else
       out = torch::empty(x.sizes(), x.options().dtype(dtype).memory_format(layout));
     if (reuse) *reuse = out;
     torch::Tensor s;
-    if (shifts.defined()) s = shifts.to(torch::kCPU, torch::kInt64).contiguous();
+    if (shifts.defined()) {
+      TORCH_CHECK(shifts.dim() == 2 && shifts.size(0) == x.size(0) && shifts.size(1) == 2,
+                  "frames_to_input: shifts must be [N, 2]");
+      s = shifts.to(torch::kCPU, torch::kInt64).contiguous();
+    }
     const std::int64_t* sp = s.defined() ? s.data_ptr<std::int64_t>() : nullptr;
     const auto* src = x.data_ptr<std::uint8_t>();
     if (dtype == torch::kFloat32)
@@ -157,10 +163,14 @@ torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
   // Channels-last activations let oneDNN (CPU) and cuDNN run the convolutions without reorders.
   // uint8 frames become the dtype the convolution computes in (bf16 holds 0..255 exactly) in one
   // pass; the 1/255 scale goes into conv1's weights (thousands of values) instead of the batch
-  // (millions). Input already of that dtype and layout (the learner's augmented batch) passes as is.
-  const auto dtype = compute_dtype(x, conv1->weight);
-  torch::Tensor h = x.scalar_type() == torch::kUInt8 ? frames_to_input(x, dtype)
-                                                     : x.to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
+  // (millions). frames_to_input's own output (the learner's augmented batch) passes as is.
+  torch::Tensor h;
+  if (x.scalar_type() == torch::kUInt8)
+    h = frames_to_input(x, compute_dtype(x, conv1->weight));
+  else if (x.scalar_type() == torch::kBFloat16)
+    h = x.contiguous(at::MemoryFormat::ChannelsLast);
+  else
+    h = x.to(conv1->weight.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
   auto o = conv1->options;
   h = torch::relu(
       F::conv2d(h, conv1->weight * (1.0 / 255.0),

@@ -390,8 +390,9 @@ void Sac::step(DeviceAdam& opt) {
 SacMetrics Sac::update_eager(const Batch& batch) {
   const bool image = options_.obs_shape.size() == 3;
   torch::Tensor obs = batch.obs, next_obs = batch.next_obs;
-  if (image && obs.scalar_type() == torch::kUInt8) {
+  if (image && obs.scalar_type() == torch::kUInt8 && obs.is_cpu()) {
     // Shifted (augment), reordered and converted in one pass each: the encoders then read them as is.
+    // (On a GPU the encoders convert: a float copy of next_obs would otherwise live all update long.)
     torch::Tensor obs_shifts, next_shifts;
     if (options_.augment) {
       obs_shifts = draw_shifts(obs.size(0), options_.augment_pad, gen_, obs.device());

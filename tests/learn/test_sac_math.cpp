@@ -276,13 +276,11 @@ TEST_CASE("frames to the encoder's input: one pass equals shift, reorder and con
   CHECK(torch::equal(s[0], x[0]));
   // A reused output is written in place while it fits, and replaced when it does not.
   torch::Tensor keep;
-  auto first = frames_to_input(x, torch::kFloat32, shifts, &keep);
-  CHECK(keep.data_ptr() == first.data_ptr());
-  auto again = frames_to_input(x.flip(0), torch::kFloat32, shifts.flip(0), &keep);
-  CHECK(again.data_ptr() == first.data_ptr());
-  CHECK(torch::equal(again, shift_frames(x.flip(0), shifts.flip(0)).to(torch::kFloat32)));
-  auto other = frames_to_input(x.narrow(0, 0, 2), torch::kFloat32, shifts.narrow(0, 0, 2), &keep);
-  CHECK(other.size(0) == 2);
+  const void* first = frames_to_input(x, torch::kFloat32, shifts, &keep).data_ptr();
+  CHECK(keep.data_ptr() == first);
+  CHECK(frames_to_input(x.flip(0), torch::kFloat32, shifts.flip(0), &keep).data_ptr() == first);
+  CHECK(torch::equal(keep, shift_frames(x.flip(0), shifts.flip(0)).to(torch::kFloat32)));
+  CHECK(frames_to_input(x.narrow(0, 0, 2), torch::kFloat32, shifts.narrow(0, 0, 2), &keep).size(0) == 2);
   CHECK(keep.size(0) == 2);
 }
 
@@ -294,6 +292,55 @@ TEST_CASE("image encoder: uint8 frames and their converted input give the same f
   auto direct = enc(x);
   auto converted = enc(frames_to_input(x, torch::kFloat32));
   auto planar = enc(x.to(torch::kFloat32));  // float NCHW input, as a caller may pass
-  CHECK(torch::allclose(direct, converted, 1e-6, 1e-6));
+  CHECK(torch::equal(direct, converted));
   CHECK(torch::allclose(direct, planar, 1e-5, 1e-5));
+}
+
+TEST_CASE("SAC on the CPU: uint8 batches (one-pass conversion) learn exactly as their float copies (gather, "
+          "reorder, convert)", "[sac]") {
+  // The float batch takes the composite path: random_shift on floats, the encoder's own conversion.
+  // The same seed draws the same shifts, so every parameter must come out equal.
+  for (auto precision : {Precision::Fp32, Precision::Bf16}) {
+    SacOptions o;
+    o.obs_shape = {6, 21, 19};
+    o.action_dim = 3;
+    o.features_dim = 32;
+    o.net_arch = {32, 32};
+    o.layer_norm = true;
+    o.target_encoder = false;
+    o.precision = precision;
+    o.seed = 5;
+    Sac bytes(o, torch::kCPU), floats(o, torch::kCPU);
+    torch::manual_seed(9);
+    for (int i = 0; i < 4; ++i) {
+      Batch b;
+      b.obs = torch::randint(0, 256, {8, 6, 21, 19}, torch::kInt64).to(torch::kUInt8);
+      b.next_obs = torch::randint(0, 256, {8, 6, 21, 19}, torch::kInt64).to(torch::kUInt8);
+      b.actions = torch::rand({8, 3}) * 2 - 1;
+      b.rewards = torch::randn({8, 1});
+      b.not_done = torch::ones({8, 1});
+      Batch f = b;
+      f.obs = b.obs.to(torch::kFloat32);
+      f.next_obs = b.next_obs.to(torch::kFloat32);
+      bytes.update(b);
+      floats.update(f);
+    }
+    auto tb = bytes.named_tensors(), tf = floats.named_tensors();
+    REQUIRE(tb.size() == tf.size());
+    for (std::size_t i = 0; i < tb.size(); ++i) {
+      INFO(precision_name(precision) << " " << tb[i].first);
+      CHECK(torch::equal(tb[i].second, tf[i].second));
+    }
+  }
+}
+
+TEST_CASE("frames to the encoder's input: a reused output someone still holds is not overwritten", "[sac]") {
+  auto x = torch::randint(0, 256, {2, 3, 5, 5}, torch::kInt64).to(torch::kUInt8);
+  torch::Tensor keep;
+  auto held = frames_to_input(x, torch::kFloat32, torch::Tensor(), &keep);  // `held` shares keep's storage
+  const auto before = held.clone();
+  auto next = frames_to_input(255 - x, torch::kFloat32, torch::Tensor(), &keep);
+  CHECK(next.data_ptr() != held.data_ptr());
+  CHECK(torch::equal(held, before));
+  CHECK_THROWS(frames_to_input(x, torch::kFloat32, torch::zeros({2, 3}, torch::kInt64)));  // shifts not [N, 2]
 }

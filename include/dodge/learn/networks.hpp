@@ -21,7 +21,8 @@ const char* to_string(EncoderKind kind);
 // A CNN image encoder: the convolutions of its kind (ReLU after each), then a linear layer to
 // features_dim followed either by ReLU (SB3) or, with layer_norm, by LayerNorm and tanh (DrQ,
 // SAC-AE: bounded features keep the critic's inputs on one scale while the encoder moves).
-// Takes uint8 [B, C, H, W] and divides by 255 inside, so pixels stay uint8 until here.
+// Takes uint8 [B, C, H, W] (or frames_to_input's values of them) and divides by 255 inside, so
+// pixels stay uint8 until here.
 struct ConvEncoderImpl : torch::nn::Module {
   // conv1_kernel / conv1_stride: the first layer's size and stride (0: the kind's own). A first layer
   // that strides further reads large frames (84x84) at about the cost of small ones.
