@@ -302,7 +302,7 @@ TEST_CASE("SAC on the CPU: uint8 batches (one-pass conversion) learn exactly as 
   // The same seed draws the same shifts, so every parameter must come out equal.
   for (auto precision : {Precision::Fp32, Precision::Bf16}) {
     SacOptions o;
-    o.obs_shape = {6, 21, 19};
+    o.obs_shape = {6, 40, 38};
     o.action_dim = 3;
     o.features_dim = 32;
     o.net_arch = {32, 32};
@@ -314,8 +314,8 @@ TEST_CASE("SAC on the CPU: uint8 batches (one-pass conversion) learn exactly as 
     torch::manual_seed(9);
     for (int i = 0; i < 4; ++i) {
       Batch b;
-      b.obs = torch::randint(0, 256, {8, 6, 21, 19}, torch::kInt64).to(torch::kUInt8);
-      b.next_obs = torch::randint(0, 256, {8, 6, 21, 19}, torch::kInt64).to(torch::kUInt8);
+      b.obs = torch::randint(0, 256, {8, 6, 40, 38}, torch::kInt64).to(torch::kUInt8);
+      b.next_obs = torch::randint(0, 256, {8, 6, 40, 38}, torch::kInt64).to(torch::kUInt8);
       b.actions = torch::rand({8, 3}) * 2 - 1;
       b.rewards = torch::randn({8, 1});
       b.not_done = torch::ones({8, 1});
