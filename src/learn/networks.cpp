@@ -164,10 +164,11 @@ torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
   // uint8 frames become the dtype the convolution computes in (bf16 holds 0..255 exactly) in one
   // pass; the 1/255 scale goes into conv1's weights (thousands of values) instead of the batch
   // (millions). frames_to_input's own output (the learner's augmented batch) passes as is.
+  const auto dtype = compute_dtype(x, conv1->weight);
   torch::Tensor h;
   if (x.scalar_type() == torch::kUInt8)
-    h = frames_to_input(x, compute_dtype(x, conv1->weight));
-  else if (x.scalar_type() == torch::kBFloat16)
+    h = frames_to_input(x, dtype);
+  else if (x.scalar_type() == dtype)
     h = x.contiguous(at::MemoryFormat::ChannelsLast);
   else
     h = x.to(conv1->weight.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
