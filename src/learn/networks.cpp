@@ -154,7 +154,7 @@ torch::Tensor frames_to_input(const torch::Tensor& frames, at::ScalarType dtype,
                               x.size(3));
     return out;
   }
-  // Other devices: reorder while still one byte a value, then convert once.
+  // Other devices (and dtypes): reorder while still one byte a value, then convert once.
   const auto x = shifts.defined() ? shift_frames(frames, shifts) : frames;
   return x.contiguous(at::MemoryFormat::ChannelsLast).to(dtype);
 }
