@@ -331,6 +331,21 @@ Sac::Sac(const SacOptions& o, torch::Device device)
 
 Sac::~Sac() = default;
 
+void Sac::set_lr_scale(double scale) {
+  if (scale == lr_scale_) return;
+  lr_scale_ = scale;
+  critic_opt_->set_lr(options_.critic_lr * scale);
+  actor_opt_->set_lr(options_.actor_lr * scale);
+  if (ent_opt_) ent_opt_->set_lr(options_.ent_coef_lr * scale);
+#ifdef DODGE_CUDA
+  // The captured kernels hold the old rates: capture again at the next update (its warm-up is done).
+  if (graph_ && graph_->captured) {
+    graph_ = std::make_unique<Graph>();
+    graph_->warmup_left = 0;
+  }
+#endif
+}
+
 torch::Tensor Sac::randn(const torch::Tensor& like) {
   return torch::randn(like.sizes(), gen_, like.options());
 }

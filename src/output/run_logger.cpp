@@ -19,7 +19,8 @@ const std::vector<std::string>& progress_columns() {
       "time/total_timesteps", "time/fps",           "time/time_elapsed",  "time/episodes",
       "rollout/ep_rew_mean",  "rollout/ep_len_mean", "train/actor_loss",   "train/critic_loss",
       "train/ent_coef",       "train/ent_coef_loss", "train/q_mean",       "train/entropy",
-      "train/n_updates",      "eval/mean_reward",    "eval/mean_ep_length", "eval/success_rate"};
+      "train/n_updates",      "train/learning_rate", "eval/mean_reward",    "eval/mean_ep_length",
+      "eval/success_rate"};
   return cols;
 }
 

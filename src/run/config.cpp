@@ -310,6 +310,8 @@ std::vector<Field> schema(Config& c) {
   b.keys().real("learning_rate", s.learning_rate, {0, 1, true});
   b.keys().real("actor_learning_rate", s.actor_learning_rate, {0, 1});
   b.keys().real("critic_learning_rate", s.critic_learning_rate, {0, 1});
+  b.keys().choice("lr_schedule", s.lr_schedule, {"constant", "linear"});
+  b.keys().real("lr_end", s.lr_end, {0, 1});
   b.keys().real("gamma", s.gamma, {0, 1});
   b.keys().real("tau", s.tau, {0, 1, true});
   b.keys().integer("n_step", s.n_step, {1, 100});

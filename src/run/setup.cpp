@@ -111,6 +111,14 @@ learn::SacOptions sac_options(const Config& c) {
   return o;
 }
 
+double lr_scale(const Config& c, std::int64_t steps, std::int64_t total, double seconds) {
+  if (c.sac.lr_schedule != "linear") return 1.0;
+  double progress = total > 0 ? static_cast<double>(steps) / static_cast<double>(total) : 0.0;
+  if (c.train.max_minutes > 0) progress = std::max(progress, seconds / (60.0 * c.train.max_minutes));
+  progress = std::floor(std::clamp(progress, 0.0, 1.0) * 100.0) / 100.0;
+  return 1.0 - progress * (1.0 - c.sac.lr_end);
+}
+
 learn::ReplaySpec replay_spec(const Config& c) {
   const ObsSpec spec = obs_spec(c);
   learn::ReplaySpec r;

@@ -500,6 +500,8 @@ void Trainer::loop() {
   const std::int64_t step_n = static_cast<std::int64_t>(n) * world_;  // env steps per iteration, all ranks
   session_start_steps_ = num_timesteps_;
   session_start_time_ = output::now_seconds();
+  // From the saved clock, which every rank read from the same checkpoint.
+  sac_->set_lr_scale(lr_scale(config_, num_timesteps_, total_, elapsed_before_));
   double mark = session_start_time_;
   while (num_timesteps_ < total_) {
     const bool timed = num_timesteps_ >= args_.timing_starts_at;
@@ -620,13 +622,20 @@ void Trainer::loop() {
     }
     // A stop request seen by any rank, or the lead's stop rule or time limit, stops every rank after
     // the same step; a request (Ctrl-C) wins over a rule met at the same step.
+    // The learning rate of the next updates: by the lead's clock too, since the ranks' networks
+    // must stay equal.
     bool interrupt = g_stop_requests.load() > 0, early = !stop_reason_.empty();
+    double scale = lr_scale(config_, num_timesteps_, total_, run_seconds());
     if (dist_) {
-      torch::Tensor t = torch::tensor({interrupt ? 1.0f : 0.0f, early ? 1.0f : 0.0f}).to(device_);
+      torch::Tensor t = torch::tensor({interrupt ? 1.0f : 0.0f, early ? 1.0f : 0.0f,
+                                       lead_ ? static_cast<float>(scale * world_) : 0.0f})
+                            .to(device_);
       dist_->average({t});
       t = t.cpu();
       interrupt = t[0].item<float>() > 0, early = t[1].item<float>() > 0;
+      scale = t[2].item<float>();
     }
+    sac_->set_lr_scale(scale);
     if (interrupt || early) {
       interrupted_ = interrupt;
       if (!lead_ && !interrupt) stop_reason_ = "rank 0 ended the run", stop_kind_ = "lead";
@@ -743,6 +752,7 @@ void Trainer::log_progress() {
     s["train/entropy"] = m.entropy;
   }
   s["train/n_updates"] = static_cast<double>(sac_->updates());
+  s["train/learning_rate"] = sac_->lr_scale() * sac_->options().critic_lr;
   if (config_.train.curriculum.any()) {
     s["curriculum/lesson"] = static_cast<double>(lesson_ + 1);
     s["curriculum/lesson_episodes"] = static_cast<double>(lesson_episodes_);

@@ -233,6 +233,48 @@ TEST_CASE("bf16 on the CPU: encoders in bf16, an update close to fp32's, autocas
   }
 }
 
+TEST_CASE("a learning-rate scale scales every optimizer's step: 0 leaves the weights, 0.5 moves them half as far",
+          "[sac][lr]") {
+  SacOptions o = small_image_options(true);
+  o.actor_update_interval = 1;
+  const Batch batch = random_batch(16, o, 3);
+  std::map<std::string, torch::Tensor> start, moved;
+  {
+    Sac sac(o, torch::kCPU);
+    for (auto& kv : sac.named_tensors()) start[kv.first] = kv.second.detach().clone();
+    sac.update(batch);
+    for (auto& kv : sac.named_tensors()) moved[kv.first] = kv.second.detach().clone();
+  }
+  Sac frozen(o, torch::kCPU);
+  frozen.set_lr_scale(0.0);
+  CHECK(frozen.lr_scale() == 0.0);
+  frozen.update(batch);
+  int same = 0;
+  for (auto& kv : frozen.named_tensors())
+    if (kv.first.rfind("critic.", 0) == 0 || kv.first.rfind("actor.", 0) == 0 ||
+        kv.first.rfind("critic_encoder.", 0) == 0) {
+      INFO(kv.first);
+      CHECK(torch::equal(kv.second, start[kv.first]));
+      CHECK_FALSE(torch::equal(moved[kv.first], start[kv.first]));
+      ++same;
+    }
+  CHECK(same > 10);
+  // The critic steps first, from the same gradients: Adam's first step is the rate x a fixed
+  // direction, so half the rate moves each critic weight half as far.
+  Sac half(o, torch::kCPU);
+  half.set_lr_scale(0.5);
+  half.update(batch);
+  int halved = 0;
+  for (auto& kv : half.named_tensors())
+    if (kv.first.rfind("critic.", 0) == 0) {
+      INFO(kv.first);
+      const auto d_half = kv.second - start[kv.first], d_full = moved[kv.first] - start[kv.first];
+      CHECK(torch::allclose(d_half, 0.5 * d_full, 1e-4, 1e-9));
+      ++halved;
+    }
+  CHECK(halved > 2);
+}
+
 TEST_CASE("target networks move by exactly tau", "[sac]") {
   struct Case {
     bool shared, target_encoder;

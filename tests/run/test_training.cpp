@@ -199,6 +199,51 @@ TEST_CASE("a short training run produces the whole results folder", "[train]") {
   CHECK(s["final_eval"]["episodes"] == 4);
 }
 
+TEST_CASE("sac.lr_schedule=linear: the updates' rate falls to lr_end x the rate by the last step, as logged",
+          "[train][lr]") {
+  TempDir tmp("train_lr");
+  const std::string cfg = write_tiny_config(tmp.path, "tiny");
+  TrainArgs args;
+  args.config_path = cfg;
+  args.results = (tmp.path / "results").string();
+  args.overrides = {"sac.lr_schedule=linear", "sac.lr_end=0.25", "sac.learning_rate=0.001", "train.checkpoint_freq=0",
+                    "train.eval_freq=0"};
+  train(args);
+  const fs::path run = only_run(tmp.path / "results", "tiny");
+  std::ifstream p(run / "logs" / "progress.csv");
+  std::string line;
+  std::getline(p, line);
+  std::vector<std::string> names;
+  {
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) names.push_back(cell);
+  }
+  const auto col = std::find(names.begin(), names.end(), "train/learning_rate") - names.begin();
+  const auto step_col = std::find(names.begin(), names.end(), "time/total_timesteps") - names.begin();
+  REQUIRE(col < static_cast<std::ptrdiff_t>(names.size()));
+  Config c = load_config(cfg);
+  apply_overrides(c, args.overrides);
+  int rows = 0;
+  double last = 1.0, first = 0.0;
+  while (std::getline(p, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    const auto step = std::stoll(cells.at(step_col));
+    const double lr = std::stod(cells.at(col));
+    INFO("step " << step << ": " << lr);
+    // The rate the step's updates used: set after the iteration before it (2 games a step).
+    CHECK(lr >= 0.001 * lr_scale(c, step, 1000, 0) - 1e-9);
+    CHECK(lr <= 0.001 * lr_scale(c, step - 2, 1000, 0) + 1e-9);
+    CHECK(lr <= last + 1e-12);
+    if (rows++ == 0) first = lr;
+    last = lr;
+  }
+  CHECK(rows >= 9);
+  CHECK(first > 0.0009);
+  CHECK(last == Approx(0.001 * (0.25 + 0.75 * 0.01)).epsilon(1e-3));  // the last step's rate: 99 % of the way
+}
+
 TEST_CASE("a session reports where its time went, from timing_starts_at on", "[train][timings]") {
   TempDir tmp("train_timings");
   const std::string cfg = write_tiny_config(tmp.path, "tiny");

@@ -22,6 +22,8 @@ class DeviceAdam {
   const std::vector<torch::Tensor>& params() const { return params_; }
   const std::vector<torch::Tensor>& grads() const { return grads_; }
   double lr() const { return lr_; }
+  // A new rate from the next step on (a learning-rate schedule).
+  void set_lr(double lr) { lr_ = lr; }
   torch::Tensor step_count() const { return step_; }
 
   // State for checkpoints: step, then exp_avg and exp_avg_sq of each parameter.

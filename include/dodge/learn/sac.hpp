@@ -109,6 +109,11 @@ class Sac {
   // rewards + discount * (min target Q - alpha log pi), discount defaulting to gamma * not_done.
   SacMetrics update(const Batch& batch);
 
+  // Every optimizer's rate becomes its configured rate x scale from the next update on (a
+  // learning-rate schedule). A captured CUDA graph is captured again when the scale changes.
+  void set_lr_scale(double scale);
+  double lr_scale() const { return lr_scale_; }
+
   // Actions in [-1, 1] for observations [N, ...] on this device: the mean (deterministic) or a
   // sample. No gradients. `shipped`: from the averaged policy when there is one (evaluation,
   // eval, watch), else from the online one (exploration while training).
@@ -169,6 +174,7 @@ class Sac {
   at::Generator gen_;
   torch::Tensor obs_input_, next_obs_input_;  // the CPU update's converted batches, reused
   std::int64_t n_updates_ = 0;
+  double lr_scale_ = 1.0;
   bool target_encoder_filled_ = false, policy_average_filled_ = false;
   SacMetrics last_actor_;  // the metrics of the last actor step (actor_update_interval > 1)
   std::string graph_failure_;

@@ -38,6 +38,8 @@ struct SacConfig {
   double learning_rate = 3e-4;           // for all networks unless overridden below
   double actor_learning_rate = 0.0;      // 0: learning_rate
   double critic_learning_rate = 0.0;     // 0: learning_rate
+  std::string lr_schedule = "constant";  // constant | linear: every rate falls to lr_end x itself by the run's end
+  double lr_end = 0.0;                   // linear: the fraction of each rate left at the end of the run
   double gamma = 0.99;
   double tau = 0.005;
   int n_step = 1;                        // n-step returns (1: SB3's one-step target)

@@ -26,6 +26,13 @@ using ObsSpec = render::ObsSpec;
 ObsSpec obs_spec(const Config& config);
 
 learn::SacOptions sac_options(const Config& config);
+
+// sac.lr_schedule: the factor on every learning rate after `steps` of `total` env steps and
+// `seconds` of training. Constant: 1. Linear: from 1 down to sac.lr_end over the run's budget,
+// total steps or train.max_minutes, whichever ends the run first (so a time-bound run reaches the
+// end rate as it stops). Progress moves in 1 % steps: a captured CUDA graph, which holds the rates
+// as kernel arguments, is captured again at most 100 times.
+double lr_scale(const Config& config, std::int64_t steps, std::int64_t total, double seconds);
 learn::ReplaySpec replay_spec(const Config& config);
 
 // Keys that fix the shapes of networks, env state and buffer: they must match on resume.
