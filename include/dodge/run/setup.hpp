@@ -33,6 +33,7 @@ learn::SacOptions sac_options(const Config& config);
 // end rate as it stops). Progress moves in 1 % steps: a captured CUDA graph, which holds the rates
 // as kernel arguments, is captured again at most 100 times.
 double lr_scale(const Config& config, std::int64_t steps, std::int64_t total, double seconds);
+
 learn::ReplaySpec replay_spec(const Config& config);
 
 // Keys that fix the shapes of networks, env state and buffer: they must match on resume.
