@@ -37,14 +37,14 @@ from machine import cpu_description  # noqa: E402
 
 
 def commit():
-    """The checkout's commit, with '+dirty' when a tracked file outside docs/ differs from it. Docs
-    (the rows file among them) do not change what runs, and the rows this script appends would
-    otherwise mark every row after the first as dirty."""
+    """The checkout's commit, with '+dirty' when a tracked file other than docs/ and *.md differs
+    from it. Docs (the rows file among them) do not change what runs, and the rows this script
+    appends would otherwise mark every row after the first as dirty."""
     try:
         head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude)docs"], capture_output=True, text=True).stdout.strip()
+                                ":(exclude)docs", ":(exclude,glob)**/*.md"], capture_output=True, text=True).stdout.strip()
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "?"
