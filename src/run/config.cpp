@@ -126,14 +126,14 @@ class Builder {
   }
 
   // train.curriculum: {key: spawn_angle_degrees, lessons: [30, 60], mean_reward: 900, success_rate: 0.9,
-  // min_episodes: 100}. The lesson values are checked against the key in validate().
+  // min_episodes: 100, max_steps: 100000}. The lesson values are checked against the key in validate().
   void curriculum(const std::string& key, Curriculum& ref) {
     flush();
     const std::string name = keys_->section() + "." + key;
     const std::string allowed =
         "a map with key (one of " + join(curriculum_keys()) +
         "), lessons (a list of 1..16 numbers), and optionally mean_reward (a number), success_rate (a number in "
-        "[0, 1]), min_episodes (an integer in [1, 1000000]); {} for none";
+        "[0, 1]), min_episodes (an integer in [1, 1000000]), max_steps (an integer in [1, 10^12]); {} for none";
     add(key, allowed,
         [&ref, name, allowed](const YAML::Node& n) {
           Curriculum c;
@@ -169,8 +169,13 @@ class Builder {
               const auto v = kv.second.IsScalar() ? parse_exact_integer(kv.second.Scalar()) : std::nullopt;
               if (!v || *v < 1 || *v > 1000000) bad_value(sub, kv.second, "an integer in [1, 1000000]");
               c.min_episodes = static_cast<int>(*v);
+            } else if (k == "max_steps") {
+              const auto v = kv.second.IsScalar() ? parse_exact_integer(kv.second.Scalar()) : std::nullopt;
+              if (!v || *v < 1 || *v > 1'000'000'000'000) bad_value(sub, kv.second, "an integer in [1, 10^12]");
+              c.max_steps = *v;
             } else {
-              const std::vector<std::string> known = {"key", "lessons", "mean_reward", "success_rate", "min_episodes"};
+              const std::vector<std::string> known = {"key", "lessons", "mean_reward", "success_rate", "min_episodes",
+                                                      "max_steps"};
               throw ConfigError("unknown key " + sub + "; allowed: " + join(known));
             }
           }
@@ -186,7 +191,9 @@ class Builder {
           s += "]";
           if (ref.mean_reward) s += ", mean_reward: " + format_double(*ref.mean_reward);
           if (ref.success_rate) s += ", success_rate: " + format_double(*ref.success_rate);
-          return s + ", min_episodes: " + std::to_string(ref.min_episodes) + "}";
+          s += ", min_episodes: " + std::to_string(ref.min_episodes);
+          if (ref.max_steps) s += ", max_steps: " + std::to_string(*ref.max_steps);
+          return s + "}";
         });
   }
 

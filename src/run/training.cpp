@@ -666,11 +666,15 @@ void Trainer::count_lesson_episode(const game::EpisodeEnd& f) {
   if (lesson_window_.size() > static_cast<std::size_t>(config_.train.curriculum.min_episodes)) lesson_window_.pop_front();
 }
 
-// A lesson ends when its last min_episodes training episodes meet the criterion. Several ranks pool
-// their windows (sums reduced at the same steps on every rank), so they all advance together.
+// A lesson ends when its last min_episodes training episodes meet the criterion, or when it has run
+// max_steps env steps. Several ranks pool their windows (sums reduced at the same steps on every rank),
+// so they all advance together.
 void Trainer::advance_lesson_if_done() {
   if (!in_curriculum()) return;
   const Curriculum& c = config_.train.curriculum;
+  // lesson_steps_ holds the start of each lesson after the first; the first began at step 0.
+  const std::int64_t began = lesson_ == 0 || lesson_steps_.size() < lesson_ ? 0 : lesson_steps_[lesson_ - 1];
+  const bool timed_out = c.max_steps && num_timesteps_ - began >= *c.max_steps;
   double returns = 0, survived = 0, count = static_cast<double>(lesson_window_.size());
   for (const auto& [r, s] : lesson_window_) {
     returns += r;
@@ -686,9 +690,10 @@ void Trainer::advance_lesson_if_done() {
     t = t.cpu() * static_cast<double>(world_);
     returns = t[0].item<double>(), survived = t[1].item<double>(), count = t[2].item<double>();
   }
-  if (count < c.min_episodes) return;
-  const double mean = returns / count, rate = survived / count;
-  if ((c.mean_reward && mean < *c.mean_reward) || (c.success_rate && rate < *c.success_rate)) return;
+  const double mean = count ? returns / count : 0, rate = count ? survived / count : 0;
+  const bool met = count >= c.min_episodes && !(c.mean_reward && mean < *c.mean_reward) &&
+                   !(c.success_rate && rate < *c.success_rate);
+  if (!met && !timed_out) return;
   const std::string was = lesson_text();
   ++lesson_;
   lesson_episodes_ = 0;
@@ -698,9 +703,11 @@ void Trainer::advance_lesson_if_done() {
   apply_lesson();
   if (!lead_) return;
   if (tty_) std::printf("\n");
-  spdlog::info("step {}: curriculum: {} done (its last {:.0f} training episodes: mean {:.1f}, {:.0f}% surviving); "
+  spdlog::info("step {}: curriculum: {} {} (its last {:.0f} training episodes: mean {:.1f}, {:.0f}% surviving); "
                "now {}",
-               num_timesteps_, was, count, mean, 100 * rate, lesson_text());
+               num_timesteps_, was,
+               met ? std::string("done") : fmt::format("ended by max_steps {} without meeting its criterion", *c.max_steps),
+               count, mean, 100 * rate, lesson_text());
 }
 
 double Trainer::lap(double& mark) const {

@@ -266,6 +266,15 @@ TEST_CASE("train.curriculum names a game key, its lessons and the criterion, eac
   apply_overrides(c, {"train.curriculum={key: level, lessons: [1], min_episodes: 20}"});
   CHECK(lesson_config(c, 0).env.game.level == 1);
   CHECK(c.train.curriculum.min_episodes == 20);
+  CHECK_FALSE(c.train.curriculum.max_steps);
+  apply_overrides(c, {"train.curriculum={key: level, lessons: [1], mean_reward: 900, max_steps: 50000}"});
+  CHECK(c.train.curriculum.max_steps.value() == 50000);
+  CHECK_THAT(to_yaml(c), Catch::Contains("max_steps: 50000}"));
+  CHECK(parse_config(to_yaml(c), "resolved.yaml").train.curriculum.max_steps.value() == 50000);
+  CHECK_THAT(override_error("train.curriculum={key: level, lessons: [1], max_steps: 0}"),
+             Catch::Contains("train.curriculum.max_steps = 0 is not allowed; allowed: an integer in [1, 10^12]"));
+  CHECK_THAT(override_error("train.curriculum={key: level, lessons: [1], max_steps: 1.5}"),
+             Catch::Contains("train.curriculum.max_steps = 1.5 is not allowed"));
   apply_overrides(c, {"train.curriculum={}"});
   CHECK_FALSE(c.train.curriculum.any());
   // Bad input names the key and what is allowed.

@@ -628,6 +628,15 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
                         .second;
   CHECK(stay["curriculum"]["lesson"] == 1);
   CHECK(stay["curriculum"]["lesson_started_at_steps"].empty());
+  // ... unless the lesson has a cap: then it ends at the first step at or past max_steps (2 envs: even
+  // steps), and the next one (capped too) max_steps after that.
+  TempDir tmp3("curriculum_cap");
+  const auto capped = train_tiny(tmp3.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10, 20, 30], "
+                                             "mean_reward: 1e9, min_episodes: 3, max_steps: 301}",
+                                             "train.save_replay_buffer=false"})
+                          .second;
+  CHECK(capped["curriculum"]["lesson"] == 4);
+  CHECK(capped["curriculum"]["lesson_started_at_steps"] == nlohmann::json::array({302, 604, 906}));
   // progress.csv and TensorBoard carry the lesson.
   CHECK_THAT(file_text(run / "logs" / "progress.csv"), Catch::Contains("curriculum/lesson"));
 }

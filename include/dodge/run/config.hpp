@@ -78,13 +78,15 @@ struct StopRule {
 // training games play the current lesson; evaluations, best/, final/ and the stop rule always play
 // the target game. A lesson ends once it has played min_episodes training episodes and the last
 // min_episodes of them average at least mean_reward with at least success_rate surviving (no
-// threshold: after min_episodes).
+// threshold: after min_episodes), or, with max_steps, once it has run that many env steps: a seed that
+// plateaus below the criterion still reaches the target game (ADR's widening on time, not on skill).
 struct Curriculum {
   std::string key;                     // an env key of the game's rules, e.g. spawn_angle_degrees
   std::vector<double> lessons;         // its values before the target, in order (empty: no curriculum)
   std::optional<double> mean_reward;
   std::optional<double> success_rate;
   int min_episodes = 100;
+  std::optional<std::int64_t> max_steps;  // env steps (all envs, all ranks) a lesson may last
   bool any() const { return !lessons.empty(); }
 };
 // The env keys a curriculum may move: rules of the game that change neither shapes nor episode length.
