@@ -609,11 +609,21 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
                             "train.save_replay_buffer=false"});
   const auto returns = monitor_returns(run);
   REQUIRE(returns.size() >= 6);
-  std::size_t expected = 0;  // the episode count when the criterion first holds
-  for (std::size_t i = 2; i < returns.size() && expected == 0; ++i)
-    if ((returns[i] + returns[i - 1] + returns[i - 2]) / 3 >= -60) expected = i + 1;
+  // The episode count when the last k episodes first average >= -60 (0: never).
+  auto first_window = [&](std::size_t k) {
+    for (std::size_t i = k; i <= returns.size(); ++i) {
+      double sum = 0;
+      for (std::size_t j = i - k; j < i; ++j) sum += returns[j];
+      if (sum / static_cast<double>(k) >= -60) return i;
+    }
+    return std::size_t{0};
+  };
+  const std::size_t expected = first_window(3);
   INFO(file_text(run / "monitor.csv"));
   REQUIRE(expected > 0);
+  // These episodes tell a window of 3 from one of 2 and one of 4, so a window off by one fails below.
+  CHECK(first_window(2) != expected);
+  CHECK(first_window(4) != expected);
   const auto& c = summary["curriculum"];
   CHECK(c["lesson"] == 2);
   CHECK(c["lessons"] == 2);
@@ -629,14 +639,15 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
   CHECK(stay["curriculum"]["lesson"] == 1);
   CHECK(stay["curriculum"]["lesson_started_at_steps"].empty());
   // ... unless the lesson has a cap: then it ends at the first step at or past max_steps (2 envs: even
-  // steps), and the next one (capped too) max_steps after that.
+  // steps, so 300 is reached exactly and > instead of >= would give 302), and the next one (capped
+  // too) max_steps after that.
   TempDir tmp3("curriculum_cap");
   const auto capped = train_tiny(tmp3.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10, 20, 30], "
-                                             "mean_reward: 1e9, min_episodes: 3, max_steps: 301}",
+                                             "mean_reward: 1e9, min_episodes: 3, max_steps: 300}",
                                              "train.save_replay_buffer=false"})
                           .second;
   CHECK(capped["curriculum"]["lesson"] == 4);
-  CHECK(capped["curriculum"]["lesson_started_at_steps"] == nlohmann::json::array({302, 604, 906}));
+  CHECK(capped["curriculum"]["lesson_started_at_steps"] == nlohmann::json::array({300, 600, 900}));
   // progress.csv and TensorBoard carry the lesson.
   CHECK_THAT(file_text(run / "logs" / "progress.csv"), Catch::Contains("curriculum/lesson"));
 }
@@ -650,7 +661,9 @@ TEST_CASE("a curriculum's training games play the lesson, its evaluations the ta
   with.push_back("train.curriculum={key: spawn_angle_degrees, lessons: [5], mean_reward: 1e9}");
   const auto plain = train_tiny(a.path, common).first;
   const auto lesson = train_tiny(b.path, with).first;
-  CHECK(file_text(plain / "evaluations.csv") == file_text(lesson / "evaluations.csv"));
+  const std::string evals = file_text(plain / "evaluations.csv");
+  REQUIRE(std::count(evals.begin(), evals.end(), '\n') == 3);  // a header and the evaluations at 500 and 1000
+  CHECK(evals == file_text(lesson / "evaluations.csv"));
   CHECK(monitor_returns(plain) != monitor_returns(lesson));
 }
 
