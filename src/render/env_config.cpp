@@ -36,6 +36,7 @@ std::vector<game::Key> env_keys(EnvConfig& c) {
   b.integer("image_height", r.height, {16, 512});
   b.boolean("image_grayscale", r.grayscale);
   b.enumeration("grey_palette", r.grey_palette, {GreyPalette::Luma, GreyPalette::Contrast}, name);
+  b.enumeration("rgb_palette", r.rgb_palette, {RgbPalette::Game, RgbPalette::Contrast}, name);
   b.real("view_extent", r.view_extent, {0, 1000, true});
   b.real("min_radius_px", r.min_radius_px, {0, 64});
   b.boolean("offscreen_markers", r.offscreen_markers);

@@ -19,8 +19,11 @@ constexpr std::uint8_t grey_of(Rgb c) {
 constexpr Rgb kColors[] = {kBackground, kCourtLine, kIndicatorColor, kBallColor, kPlayerColor};  // by Thing
 
 Planes planes_of(Thing t, const RenderConfig& config) {
+  if (!config.grayscale) {
+    const Rgb c = config.rgb_palette == RgbPalette::Contrast ? contrast_rgb(t) : kColors[static_cast<int>(t)];
+    return {{c.r, c.g, c.b}, 3};
+  }
   const Rgb c = kColors[static_cast<int>(t)];
-  if (!config.grayscale) return {{c.r, c.g, c.b}, 3};
   return {{config.grey_palette == GreyPalette::Contrast ? contrast_grey(t) : grey_of(c), 0, 0}, 1};
 }
 
@@ -79,6 +82,16 @@ std::uint8_t contrast_grey(Thing t) {
 
 const char* to_string(GreyPalette p) {
   return p == GreyPalette::Contrast ? "contrast" : "luma";
+}
+
+// Each game colour scaled (truncating) so its brightest channel is the thing's contrast grey.
+Rgb contrast_rgb(Thing t) {
+  static constexpr Rgb kRgb[] = {{0, 0, 0}, {70, 70, 17}, {110, 60, 0}, {255, 50, 50}, {33, 100, 170}};  // by Thing
+  return kRgb[static_cast<int>(t)];
+}
+
+const char* to_string(RgbPalette p) {
+  return p == RgbPalette::Contrast ? "contrast" : "game";
 }
 
 FrameView dense_view(const RenderConfig& config, std::uint8_t* p) {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
@@ -161,6 +162,40 @@ TEST_CASE("the contrast grey palette: one value per kind of object, RGB frames u
   RenderConfig rgb_contrast = rgb;
   rgb_contrast.grey_palette = GreyPalette::Contrast;
   CHECK(render_frame(rgb, s).data == render_frame(rgb_contrast, s).data);
+}
+
+TEST_CASE("the contrast RGB palette: the game's hues at the contrast greys, on black", "[render]") {
+  GameState s = empty_state();
+  s.player.x = 0;
+  s.player.y = 0;
+  s.balls.push_back(ball_at(2, 2));
+  s.indicators.push_back(indicator_at(-2, -2));
+  RenderConfig c = make_config(84, 84, false);
+  c.rgb_palette = RgbPalette::Contrast;
+  Frame f = render_frame(c, s);
+  auto rgb_at = [](const Frame& fr, int x, int y) {
+    return std::array<int, 3>{fr.at(0, x, y), fr.at(1, x, y), fr.at(2, x, y)};
+  };
+  const int near = int(84 * 10.0 / 24), far = int(84 * 14.0 / 24);  // pixels of world -2 / +2 and +2 / -2
+  CHECK(rgb_at(f, 0, 0) == std::array<int, 3>{0, 0, 0});
+  CHECK(rgb_at(f, 24, 40) == std::array<int, 3>{70, 70, 17});  // x = -5 column
+  CHECK(rgb_at(f, 42, 42) == std::array<int, 3>{33, 100, 170});
+  CHECK(rgb_at(f, far, near) == std::array<int, 3>{255, 50, 50});  // ball at (2, 2)
+  CHECK(rgb_at(f, near, far) == std::array<int, 3>{110, 60, 0});   // indicator at (-2, -2)
+  // The brightest channel of every colour is the thing's contrast grey.
+  for (Thing t : {Thing::Background, Thing::CourtLine, Thing::Indicator, Thing::Ball, Thing::Player}) {
+    Rgb k = contrast_rgb(t);
+    CHECK(std::max({k.r, k.g, k.b}) == contrast_grey(t));
+  }
+  // The game palette draws GAME.md's colours on the same pixels, and grey frames ignore the key.
+  Frame game = render_frame(make_config(84, 84, false), s);
+  CHECK(rgb_at(game, 0, 0) == std::array<int, 3>{30, 30, 40});
+  CHECK(rgb_at(game, 42, 42) == std::array<int, 3>{50, 150, 255});
+  REQUIRE(game.data.size() == f.data.size());
+  for (std::size_t i = 0; i < 84 * 84; ++i) CHECK((f.data[i] == 0) == (game.data[i] == 30));  // the R plane
+  RenderConfig grey = make_config(84, 84, true), grey_rgb_contrast = grey;
+  grey_rgb_contrast.rgb_palette = RgbPalette::Contrast;
+  CHECK(render_frame(grey, s).data == render_frame(grey_rgb_contrast, s).data);
 }
 
 TEST_CASE("mapping follows GAME.md", "[render]") {

@@ -73,10 +73,12 @@ TEST_CASE("values are read from every section", "[config]") {
   CHECK(c.train.device == "cuda:1");
   // The pixel levers, and integers as RL Zoo writes them.
   const Config p = parse_config(
-      "env:\n  grey_palette: contrast\nsac:\n  encoder: drq\n  layer_norm: true\n  buffer_size: 2.5e5\n"
+      "env:\n  grey_palette: contrast\n  rgb_palette: contrast\nsac:\n  encoder: drq\n  layer_norm: true\n  buffer_size: 2.5e5\n"
       "train:\n  total_timesteps: 1e6\n",
       "p.yaml");
   CHECK(p.env.render.grey_palette == dodge::render::GreyPalette::Contrast);
+  CHECK(p.env.render.rgb_palette == dodge::render::RgbPalette::Contrast);
+  CHECK(c.env.render.rgb_palette == dodge::render::RgbPalette::Game);  // the default: GAME.md's colours
   CHECK(p.sac.encoder == "drq");
   CHECK(p.sac.layer_norm);
   CHECK(p.sac.buffer_size == 250000);
@@ -129,6 +131,7 @@ TEST_CASE("every GAME.md range violation names the key, the value and the range"
       {"sac: {precision: fp16}", "sac.precision = fp16 is not allowed; allowed: fp32 | tf32 | bf16"},
       {"sac: {encoder: impala}", "sac.encoder = impala is not allowed; allowed: nature | drq"},
       {"env: {grey_palette: hot}", "env.grey_palette = hot is not allowed; allowed: luma | contrast"},
+      {"env: {rgb_palette: luma}", "env.rgb_palette = luma is not allowed; allowed: game | contrast"},
       {"sac: {encoder_tau: 2}", "sac.encoder_tau = 2"},
       {"sac: {n_step: 0}", "sac.n_step = 0 is not allowed; allowed: an integer in [1, 100]"},
       {"sac: {ent_coef: -1}", "sac.ent_coef = -1 is not allowed; allowed: auto or a positive number"},

@@ -12,15 +12,23 @@ namespace dodge::render {
 // Grey values of grayscale frames. luma: Y of the RGB colours (GAME.md 9: background 31, court 182,
 // thrower 158, ball 111, player 132; the player and a ball differ by 21 levels). contrast: one value
 // per kind of object, far apart, the threat brightest (background 0, court 70, thrower 110, player
-// 170, ball 255). RGB frames always use the RGB colours.
+// 170, ball 255). RGB frames use rgb_palette.
 enum class GreyPalette { Luma, Contrast };
 const char* to_string(GreyPalette p);
+
+// Colours of RGB frames. game: GAME.md 9's colours. contrast: the same hues at the contrast grey
+// palette's brightness (the brightest channel is that value) on a black background, so that only the
+// objects light the input, the ball most (background 0/0/0, court 70/70/17, thrower 110/60/0,
+// player 33/100/170, ball 255/50/50). Grey frames use grey_palette.
+enum class RgbPalette { Game, Contrast };
+const char* to_string(RgbPalette p);
 
 struct RenderConfig {
   int width = 84;                  // pixels, 16..512
   int height = 84;                 // pixels, 16..512
   bool grayscale = true;           // 1 plane (Y) instead of 3 (R, G, B)
   GreyPalette grey_palette = GreyPalette::Luma;  // grey values of grayscale frames
+  RgbPalette rgb_palette = RgbPalette::Game;     // colours of RGB frames
   double view_extent = 24.0;       // world units shown across the image (x, y in [-E/2, E/2])
   double min_radius_px = 1.5;      // smallest disc radius drawn (pixels)
   bool offscreen_markers = false;  // draw objects outside the window as border markers
@@ -45,6 +53,8 @@ std::uint8_t grey(Rgb c);
 enum class Thing { Background, CourtLine, Indicator, Ball, Player };
 // The contrast palette's grey value of a thing.
 std::uint8_t contrast_grey(Thing t);
+// The contrast palette's colour of a thing in RGB frames.
+Rgb contrast_rgb(Thing t);
 
 // Per-plane byte values of one colour in a frame format (1 grey plane or 3 RGB planes).
 struct Planes {
