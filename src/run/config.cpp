@@ -471,6 +471,10 @@ void validate(const Config& c) {
                         std::to_string(need) + "x" + std::to_string(need) + ", or a smaller first layer");
   }
   for (std::size_t i = 0; i < t.curriculum.lessons.size(); ++i) lesson_config(c, i);  // each value allowed for its key
+  // Level 1 throws from a line, not a fan: such lessons would all be the target game.
+  if (t.curriculum.key == "spawn_angle_degrees" && c.env.game.level == 1)
+    throw ConfigError("train.curriculum.key = spawn_angle_degrees does nothing with env.level = 1 (the fan is a level-2 "
+                      "rule, GAME.md); allowed: env.level = 2, or another key");
 }
 
 learn::Conv1Shape conv1_of(const Config& c) {

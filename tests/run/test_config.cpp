@@ -295,6 +295,12 @@ TEST_CASE("train.curriculum names a game key, its lessons and the criterion, eac
                                      Catch::Contains("200") && Catch::Contains("(0, 180]"));
   apply_overrides(c, {"train.curriculum={key: level, lessons: [1.5]}"});
   CHECK_THROWS_WITH(validate(c), Catch::Contains("train.curriculum.lessons[0] for env.level"));
+  // A fan curriculum on level 1 would change nothing the games do.
+  apply_overrides(c, {"env.level=1", "train.curriculum={key: spawn_angle_degrees, lessons: [30]}"});
+  CHECK_THROWS_WITH(validate(c), Catch::Contains("train.curriculum.key = spawn_angle_degrees does nothing with env.level = 1") &&
+                                     Catch::Contains("allowed: env.level = 2"));
+  apply_overrides(c, {"env.level=2"});
+  CHECK_NOTHROW(validate(c));
 }
 
 TEST_CASE("the resolved config round-trips through YAML", "[config]") {
