@@ -86,7 +86,8 @@ const char* to_string(GreyPalette p) {
 
 // Each game colour scaled (truncating) so its brightest channel is the thing's contrast grey.
 Rgb contrast_rgb(Thing t) {
-  static constexpr Rgb kRgb[] = {{0, 0, 0}, {70, 70, 17}, {110, 60, 0}, {255, 50, 50}, {33, 100, 170}};  // by Thing
+  static constexpr Rgb kRgb[] = {
+      {0, 0, 0}, {70, 70, 17}, {110, 60, 0}, {255, 50, 50}, {33, 100, 170}};  // by Thing
   return kRgb[static_cast<int>(t)];
 }
 

@@ -467,14 +467,17 @@ void validate(const Config& c) {
       throw ConfigError("env.image_width x image_height = " + std::to_string(c.env.render.width) + "x" +
                         std::to_string(c.env.render.height) + " is too small for sac.encoder = " + s.encoder +
                         " with a " + std::to_string(first.kernel) + "x" + std::to_string(first.kernel) + "/" +
-                        std::to_string(first.stride) + " first layer (sac.conv1_kernel/conv1_stride); allowed: at least " +
+                        std::to_string(first.stride) +
+                        " first layer (sac.conv1_kernel/conv1_stride); allowed: at least " +
                         std::to_string(need) + "x" + std::to_string(need) + ", or a smaller first layer");
   }
-  for (std::size_t i = 0; i < t.curriculum.lessons.size(); ++i) lesson_config(c, i);  // each value allowed for its key
+  for (std::size_t i = 0; i < t.curriculum.lessons.size(); ++i)
+    lesson_config(c, i);  // each value allowed for its key
   // Level 1 throws from a line, not a fan: such lessons would all be the target game.
   if (t.curriculum.key == "spawn_angle_degrees" && c.env.game.level == 1)
-    throw ConfigError("train.curriculum.key = spawn_angle_degrees does nothing with env.level = 1 (the fan is a level-2 "
-                      "rule, GAME.md); allowed: env.level = 2, or another key");
+    throw ConfigError(
+        "train.curriculum.key = spawn_angle_degrees does nothing with env.level = 1 (the fan is a level-2 "
+        "rule, GAME.md); allowed: env.level = 2, or another key");
 }
 
 learn::Conv1Shape conv1_of(const Config& c) {

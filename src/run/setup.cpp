@@ -133,9 +133,10 @@ learn::ReplaySpec replay_spec(const Config& c) {
 const std::vector<std::string>& shape_keys() {
   static const std::vector<std::string> keys = {
       "env.observation_mode", "env.action_space_type", "env.image_width",  "env.image_height",
-      "env.image_grayscale",  "env.grey_palette", "env.rgb_palette", "env.frame_stack",  "env.n_envs",       "sac.net_arch",
-      "sac.features_dim",     "sac.encoder",           "sac.layer_norm",   "sac.conv1_kernel", "sac.conv1_stride",
-      "sac.encoder_mode",     "sac.ent_coef"};
+      "env.image_grayscale",  "env.grey_palette",      "env.rgb_palette",  "env.frame_stack",
+      "env.n_envs",           "sac.net_arch",          "sac.features_dim", "sac.encoder",
+      "sac.layer_norm",       "sac.conv1_kernel",      "sac.conv1_stride", "sac.encoder_mode",
+      "sac.ent_coef"};
   return keys;
 }
 
