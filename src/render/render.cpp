@@ -84,11 +84,12 @@ const char* to_string(GreyPalette p) {
   return p == GreyPalette::Contrast ? "contrast" : "luma";
 }
 
-// Each game colour scaled (truncating) so its brightest channel is the thing's contrast grey.
+// The game colour scaled (truncating) so its brightest channel is the thing's contrast grey.
 Rgb contrast_rgb(Thing t) {
-  static constexpr Rgb kRgb[] = {
-      {0, 0, 0}, {70, 70, 17}, {110, 60, 0}, {255, 50, 50}, {33, 100, 170}};  // by Thing
-  return kRgb[static_cast<int>(t)];
+  const Rgb c = kColors[static_cast<int>(t)];
+  const int top = std::max({c.r, c.g, c.b}), to = contrast_grey(t);
+  auto scale = [&](std::uint8_t v) { return static_cast<std::uint8_t>(v * to / top); };
+  return {scale(c.r), scale(c.g), scale(c.b)};
 }
 
 const char* to_string(RgbPalette p) {

@@ -58,6 +58,16 @@ Indicator indicator_at(double x, double y) {
   return i;
 }
 
+// The palette tests' scene: the player at the centre, a ball at (2, 2), a thrower's mark at (-2, -2).
+GameState one_of_each() {
+  GameState s = empty_state();
+  s.player.x = 0;
+  s.player.y = 0;
+  s.balls.push_back(ball_at(2, 2));
+  s.indicators.push_back(indicator_at(-2, -2));
+  return s;
+}
+
 struct Frame {
   RenderConfig config;
   std::vector<std::uint8_t> data;
@@ -119,11 +129,7 @@ TEST_CASE("grey values of the palette are exact", "[render]") {
   CHECK(grey(kPlayerColor) == 132);
 
   // And in a rendered grey frame (84 x 84): each object apart from the others.
-  GameState s = empty_state();
-  s.player.x = 0;
-  s.player.y = 0;
-  s.balls.push_back(ball_at(2, 2));
-  s.indicators.push_back(indicator_at(-2, -2));
+  GameState s = one_of_each();
   Frame f = render_frame(make_config(84, 84, true), s);
   CHECK(f.at(0, 0, 0) == 31);
   CHECK(f.at(0, 24, 40) == 182);                                                // x = -5 column
@@ -139,11 +145,7 @@ TEST_CASE("the contrast grey palette: one value per kind of object, RGB frames u
   CHECK(contrast_grey(Thing::Player) == 170);
   CHECK(contrast_grey(Thing::Ball) == 255);
 
-  GameState s = empty_state();
-  s.player.x = 0;
-  s.player.y = 0;
-  s.balls.push_back(ball_at(2, 2));
-  s.indicators.push_back(indicator_at(-2, -2));
+  GameState s = one_of_each();
   RenderConfig c = make_config(84, 84, true);
   c.grey_palette = GreyPalette::Contrast;
   Frame f = render_frame(c, s);
@@ -165,11 +167,7 @@ TEST_CASE("the contrast grey palette: one value per kind of object, RGB frames u
 }
 
 TEST_CASE("the contrast RGB palette: the game's hues at the contrast greys, on black", "[render]") {
-  GameState s = empty_state();
-  s.player.x = 0;
-  s.player.y = 0;
-  s.balls.push_back(ball_at(2, 2));
-  s.indicators.push_back(indicator_at(-2, -2));
+  GameState s = one_of_each();
   RenderConfig c = make_config(84, 84, false);
   c.rgb_palette = RgbPalette::Contrast;
   Frame f = render_frame(c, s);
