@@ -208,6 +208,8 @@ class Trainer {
   std::size_t lesson_ = 0;
   std::int64_t lesson_episodes_ = 0;
   std::deque<std::pair<double, bool>> lesson_window_;
+  // The lesson each game's episode began in: one begun in an earlier lesson counts for neither.
+  std::vector<std::size_t> episode_lesson_;
   std::vector<std::int64_t> lesson_steps_;     // the step at which each lesson after the first began
   std::vector<std::int64_t> lesson_episodes_at_;  // and the lead's episode count then
   // Several ranks (torchrun): rank 0 (the lead) writes the run folder and evaluates; every rank
@@ -405,6 +407,7 @@ void Trainer::start_new_games() {
   point_at_buffer(*sink_, *buffer_);
   env_->reset(sink_.get());
   buffer_->commit_reset();
+  episode_lesson_.assign(static_cast<std::size_t>(env_->size()), lesson_);
 }
 void Trainer::start_buffer_from_games() {
   point_at_buffer(*sink_, *buffer_);
@@ -549,6 +552,8 @@ void Trainer::loop() {
     t.upload = lap(mark);
     num_timesteps_ += step_n;
     n_calls_ += 1;
+    for (std::size_t e = 0; e < episode_lesson_.size(); ++e)
+      if (out_.episode_start[e]) episode_lesson_[e] = lesson_;
     for (const auto& f : out_.finished) {
       // Every rank keeps its last 100 episodes (rollout/* are reduced over the ranks); rank 0 alone
       // writes monitor.csv and counts time/episodes.
@@ -660,7 +665,8 @@ std::string Trainer::lesson_text() const {
 }
 
 void Trainer::count_lesson_episode(const game::EpisodeEnd& f) {
-  if (!in_curriculum()) return;
+  // An episode still in flight when its lesson ended played part of it: not the lesson's measure.
+  if (!in_curriculum() || episode_lesson_.at(static_cast<std::size_t>(f.env)) != lesson_) return;
   ++lesson_episodes_;
   lesson_window_.emplace_back(f.episode_return, f.truncated && !f.terminated);
   if (lesson_window_.size() > static_cast<std::size_t>(config_.train.curriculum.min_episodes)) lesson_window_.pop_front();
@@ -877,6 +883,8 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("lesson_window", torch::tensor(window, torch::kFloat64));
   ar.write("lesson_steps", torch::tensor(lesson_steps_, torch::kInt64));
   ar.write("lesson_episodes_at", torch::tensor(lesson_episodes_at_, torch::kInt64));
+  ar.write("episode_lesson", torch::tensor(std::vector<std::int64_t>(episode_lesson_.begin(), episode_lesson_.end()),
+                                           torch::kInt64));
   learn::save_archive(ar, path);
 }
 
@@ -919,6 +927,14 @@ void Trainer::load_trainer_state(const std::string& path) {
     lesson_steps_.assign(steps.data_ptr<std::int64_t>(), steps.data_ptr<std::int64_t>() + steps.numel());
     const auto eps = read("lesson_episodes_at").contiguous();
     lesson_episodes_at_.assign(eps.data_ptr<std::int64_t>(), eps.data_ptr<std::int64_t>() + eps.numel());
+  }
+  // Absent in checkpoints from before: the games in flight count for the lesson they are in.
+  torch::Tensor began;
+  episode_lesson_.assign(static_cast<std::size_t>(config_.env.n_envs), lesson_);
+  if (ar.try_read("episode_lesson", began) && began.numel() == config_.env.n_envs) {
+    const auto b = began.contiguous();
+    for (std::size_t e = 0; e < episode_lesson_.size(); ++e)
+      episode_lesson_[e] = static_cast<std::size_t>(b.data_ptr<std::int64_t>()[e]);
   }
   auto w = read("action_rng");
   std::array<std::uint64_t, 4> s{};

@@ -652,6 +652,43 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
   CHECK_THAT(file_text(run / "logs" / "progress.csv"), Catch::Contains("curriculum/lesson"));
 }
 
+// With several games, the others are mid-episode when a lesson ends: those episodes began in the old
+// lesson and count for neither, so a lesson's window holds only episodes played wholly in it.
+TEST_CASE("an episode in flight when its lesson ends counts for neither lesson", "[train][curriculum]") {
+  TempDir tmp("curriculum_straddle");
+  // Random actions (no updates), 2 games, no threshold: each lesson ends at its first counted episode.
+  const auto [run, summary] =
+      train_tiny(tmp.path, {"train.learning_starts=100000", "train.save_replay_buffer=false",
+                            "train.curriculum={key: spawn_angle_degrees, lessons: [10, 20], min_episodes: 1}"});
+  const auto& c = summary["curriculum"];
+  REQUIRE(c["lesson"] == 3);
+  const auto steps = c["lesson_started_at_steps"].get<std::vector<std::int64_t>>();
+  const auto episodes = c["lesson_started_at_episodes"].get<std::vector<std::size_t>>();
+  REQUIRE(steps.size() == 2);
+  // monitor.csv's episode lengths, in the order they finished.
+  std::ifstream m(run / "monitor.csv");
+  std::vector<int> lengths;
+  std::string line;
+  std::getline(m, line);
+  std::getline(m, line);
+  while (std::getline(m, line)) {
+    std::stringstream row(line);
+    std::string r, l;
+    std::getline(row, r, ',');
+    std::getline(row, l, ',');
+    lengths.push_back(std::stoi(l));
+  }
+  INFO(file_text(run / "monitor.csv") << summary["curriculum"].dump());
+  // Lesson 1 ended at the first episode. In this seed the other game's episode, begun in lesson 1,
+  // finished first in lesson 2 and was passed over: lesson 2 ended one episode later ...
+  CHECK(episodes[0] == 1);
+  REQUIRE(episodes[1] == episodes[0] + 2);
+  // ... at an episode that fits wholly inside lesson 2: a reset step, then its length in game steps.
+  const std::int64_t lesson2_game_steps = (steps[1] - steps[0]) / 2;
+  CHECK(lengths.at(episodes[1] - 1) + 1 <= lesson2_game_steps);
+  CHECK(lengths.at(episodes[1] - 2) + 1 > lesson2_game_steps);  // the one passed over did not fit
+}
+
 TEST_CASE("a curriculum's training games play the lesson, its evaluations the target game", "[train][curriculum]") {
   // No updates: the policy is the initial one in both runs, so equal evaluations mean equal games.
   TempDir a("curriculum_eval_a"), b("curriculum_eval_b");
