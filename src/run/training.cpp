@@ -883,8 +883,9 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("lesson_window", torch::tensor(window, torch::kFloat64));
   ar.write("lesson_steps", torch::tensor(lesson_steps_, torch::kInt64));
   ar.write("lesson_episodes_at", torch::tensor(lesson_episodes_at_, torch::kInt64));
-  ar.write("episode_lesson", torch::tensor(std::vector<std::int64_t>(episode_lesson_.begin(), episode_lesson_.end()),
-                                           torch::kInt64));
+  ar.write("episode_lesson",
+           torch::tensor(std::vector<std::int64_t>(episode_lesson_.begin(), episode_lesson_.end()),
+                         torch::kInt64));
   learn::save_archive(ar, path);
 }
 

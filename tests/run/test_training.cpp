@@ -657,9 +657,9 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
 TEST_CASE("an episode in flight when its lesson ends counts for neither lesson", "[train][curriculum]") {
   TempDir tmp("curriculum_straddle");
   // Random actions (no updates), 2 games, no threshold: each lesson ends at its first counted episode.
-  const auto [run, summary] =
-      train_tiny(tmp.path, {"train.learning_starts=100000", "train.save_replay_buffer=false",
-                            "train.curriculum={key: spawn_angle_degrees, lessons: [10, 20], min_episodes: 1}"});
+  const auto [run, summary] = train_tiny(
+      tmp.path, {"train.learning_starts=100000", "train.save_replay_buffer=false",
+                 "train.curriculum={key: spawn_angle_degrees, lessons: [10, 20], min_episodes: 1}"});
   const auto& c = summary["curriculum"];
   REQUIRE(c["lesson"] == 3);
   const auto steps = c["lesson_started_at_steps"].get<std::vector<std::int64_t>>();
