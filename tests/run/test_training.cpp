@@ -585,15 +585,22 @@ TEST_CASE("progress.csv has one row per step when the last step is not an evalua
 }
 
 namespace {
-// monitor.csv's episode returns, in the order the lead finished them.
-std::vector<double> monitor_returns(const fs::path& run) {
+// One column of monitor.csv (0: return r, 1: length l), in the order the lead finished the episodes.
+std::vector<double> monitor_column(const fs::path& run, int column) {
   std::ifstream m(run / "monitor.csv");
   std::vector<double> r;
-  std::string line;
+  std::string line, cell;
   std::getline(m, line);  // the JSON comment
   std::getline(m, line);  // r,l,t
-  while (std::getline(m, line)) r.push_back(std::stod(line.substr(0, line.find(','))));
+  while (std::getline(m, line)) {
+    std::stringstream row(line);
+    for (int c = 0; c <= column; ++c) std::getline(row, cell, ',');
+    r.push_back(std::stod(cell));
+  }
   return r;
+}
+std::vector<double> monitor_returns(const fs::path& run) {
+  return monitor_column(run, 0);
 }
 }  // namespace
 
@@ -665,26 +672,14 @@ TEST_CASE("an episode in flight when its lesson ends counts for neither lesson",
   const auto steps = c["lesson_started_at_steps"].get<std::vector<std::int64_t>>();
   const auto episodes = c["lesson_started_at_episodes"].get<std::vector<std::size_t>>();
   REQUIRE(steps.size() == 2);
-  // monitor.csv's episode lengths, in the order they finished.
-  std::ifstream m(run / "monitor.csv");
-  std::vector<int> lengths;
-  std::string line;
-  std::getline(m, line);
-  std::getline(m, line);
-  while (std::getline(m, line)) {
-    std::stringstream row(line);
-    std::string r, l;
-    std::getline(row, r, ',');
-    std::getline(row, l, ',');
-    lengths.push_back(std::stoi(l));
-  }
+  const auto lengths = monitor_column(run, 1);
   INFO(file_text(run / "monitor.csv") << summary["curriculum"].dump());
   // Lesson 1 ended at the first episode. In this seed the other game's episode, begun in lesson 1,
   // finished first in lesson 2 and was passed over: lesson 2 ended one episode later ...
   CHECK(episodes[0] == 1);
   REQUIRE(episodes[1] == episodes[0] + 2);
   // ... at an episode that fits wholly inside lesson 2: a reset step, then its length in game steps.
-  const std::int64_t lesson2_game_steps = (steps[1] - steps[0]) / 2;
+  const auto lesson2_game_steps = static_cast<double>((steps[1] - steps[0]) / 2);
   CHECK(lengths.at(episodes[1] - 1) + 1 <= lesson2_game_steps);
   CHECK(lengths.at(episodes[1] - 2) + 1 > lesson2_game_steps);  // the one passed over did not fit
 }
