@@ -382,7 +382,8 @@ TEST_CASE("viewer: the demo pilot plays by itself and a screenshot ends the sess
 
 // The learning matrix's bar (90 % of episodes surviving) is reachable on every fan at the SAC
 // configs' settings (sprint 1.0, action repeat 4): a 0.6 s look-ahead over 9 moves survives them all.
-// A learner that plateaus below it (the state vector at ±180°) is short of the game, not the game of it.
+// Where a learner plateaus below the bar (the state vector at ±180°), the learner falls short,
+// not the game.
 TEST_CASE("viewer: the demo pilot survives every episode on each fan at the SAC configs' settings",
           "[viewer][play]") {
   const double angle = GENERATE(30.0, 60.0, 180.0);
@@ -400,10 +401,10 @@ TEST_CASE("viewer: the demo pilot survives every episode on each fan at the SAC 
     game::GameState s;
     game::reset(p, s, rng);
     auto pilot = demo_pilot(p, e);
-    float a[3];
+    std::vector<float> a(game::action_dim(p.action_type));
     for (;;) {
-      game::keyboard_action(p.action_type, pilot(s), a);
-      const game::StepResult r = game::step(p, s, a, rng);
+      game::keyboard_action(p.action_type, pilot(s), a.data());
+      const game::StepResult r = game::step(p, s, a.data(), rng);
       if (r.terminated) break;
       if (r.truncated) {
         ++survived;
