@@ -149,10 +149,19 @@ void fill(learn::ReplayBuffer& rb, const UpdateCase& c) {
   const std::size_t bytes = static_cast<std::size_t>(n * c.replay.obs_bytes());
   std::vector<float> actions(static_cast<std::size_t>(n * c.replay.action_dim), 0.2f), rewards(n, 1.0f);
   std::vector<std::uint8_t> zeros(static_cast<std::size_t>(n), 0), starts(static_cast<std::size_t>(n), 0);
-  std::memset(rb.next_frames(), 40, bytes);
+  // Frames are whole bytes; a state vector's floats get small values that vary by row.
+  const auto write = [&](int v) {
+    if (c.replay.image()) {
+      std::memset(rb.next_frames(), v, bytes);
+    } else {
+      float* x = rb.next_vectors();
+      std::fill(x, x + bytes / sizeof(float), static_cast<float>(v) / 20.0f);
+    }
+  };
+  write(40);
   rb.commit_reset();
   for (std::int64_t r = 0; r < rb.rows() - 1; ++r) {
-    std::memset(rb.next_frames(), static_cast<int>(r % 200), bytes);
+    write(static_cast<int>(r % 200));
     for (auto& s : starts) s = (r % c.episode_steps == c.episode_steps - 1) ? 1 : 0;
     rb.commit_step(actions.data(), rewards.data(), zeros.data(), zeros.data(), starts.data());
   }
