@@ -325,7 +325,7 @@ TEST_CASE("every shipped config loads", "[config]") {
   for (const auto& e : std::filesystem::directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".yaml") names.insert(e.path().stem().string());
   for (const char* name : {"quickstart", "sac_topdown_cnn", "sac_topdown_cnn_rgb", "sac_pixels_cpu", "sac_pixels_cpu_fp32",
-                           "sac_vector_180_tuned", "example"})
+                           "sac_pixels_cpu_l1", "sac_vector_180_tuned", "example"})
     CHECK(names.count(name) == 1);
   for (const auto& name : names) {
     const std::string path = (dir / (name + ".yaml")).string();
@@ -338,6 +338,10 @@ TEST_CASE("every shipped config loads", "[config]") {
   CHECK(diff(load_config((dir / "sac_pixels_cpu.yaml").string()), load_config((dir / "sac_pixels_cpu_fp32.yaml").string()),
              {}) == std::vector<std::string>{"sac.policy_average: 0.005 vs 0.001", "sac.precision: auto vs fp32",
                                              "train.max_minutes: 10.0 vs 15.0"});
+  // So is the level 1 config.
+  CHECK(diff(load_config((dir / "sac_pixels_cpu.yaml").string()), load_config((dir / "sac_pixels_cpu_l1.yaml").string()),
+             {}) == std::vector<std::string>{"env.level: 2 vs 1", "sac.batch_size: 256 vs 128",
+                                             "train.max_minutes: 10.0 vs 5.0"});
 }
 
 TEST_CASE("configs/example.yaml names every key with its default", "[config]") {
