@@ -36,7 +36,8 @@ TEST_CASE("bench update --config measures a state-vector config (its buffer hold
   const std::string json = (tmp.path / "update.json").string();
   const auto r = run_dodge(std::string("bench update --config ") + DODGE_SOURCE_DIR +
                            "/configs/sac_vector_60.yaml --set sac.buffer_size=4096 --steps 2 --repeats 1 "
-                           "--warmup 1 --json " + json);
+                           "--warmup 1 --json " +
+                           json);
   INFO(r.output);
   REQUIRE(r.code == 0);
   const auto report = nlohmann::json::parse(std::ifstream(json));
