@@ -201,7 +201,7 @@ class Trainer {
   bool interrupted_ = false;
   bool data_everywhere_ = false;  // every rank's buffer holds a transition (the update decision's own input)
   // train.stop_when / train.max_minutes: why the run ends early (empty: it does not).
-  std::string stop_reason_, stop_kind_;  // stop_kind_: "stop_when" | "max_minutes"
+  std::string stop_reason_, stop_kind_;  // stop_kind_: "stop_when" (the bar) | "no_improvement" | "max_minutes"
   int evals_without_improvement_ = 0;
   // train.curriculum (saved in checkpoints): the lesson, and its training episodes (return, survived),
   // the last min_episodes of them.
@@ -848,7 +848,8 @@ void Trainer::run_eval() {
     stop_kind_ = "stop_when", stop_reason_ = fmt::format("train.stop_when met: the evaluation at step {} scored {:.1f} with {:.0f}% surviving",
                                num_timesteps_, s.mean_return, 100 * s.success_rate);
   if (stop_reason_.empty() && rule.no_improvement_evals > 0 && evals_without_improvement_ >= rule.no_improvement_evals)
-    stop_kind_ = "stop_when", stop_reason_ = fmt::format("train.stop_when met: {} evaluations in a row without a new best (best {:.1f} at step {})",
+    // Its own kind: a plateau is not the bar (the tuner's time objective counts only the bar).
+    stop_kind_ = "no_improvement", stop_reason_ = fmt::format("train.stop_when met: {} evaluations in a row without a new best (best {:.1f} at step {})",
                                evals_without_improvement_, best_eval_, best_eval_step_);
   log_progress();  // the eval/* scalars in a row with the training scalars of this step, as SB3 dumps them
   logger_->write_curve(curve_title());

@@ -461,7 +461,7 @@ TEST_CASE("train.stop_when's no_improvement_evals ends a run after that many eva
   TempDir tmp("train_no_improvement");
   const auto [run, summary] = train_tiny(tmp.path, {"train.stop_when={no_improvement_evals: 2}", "train.eval_freq=100",
                                                     "train.total_timesteps=5000", "train.save_replay_buffer=false"});
-  REQUIRE(summary["stopped"] == "stop_when");
+  REQUIRE(summary["stopped"] == "no_improvement");
   CHECK_THAT(summary["stop_reason"].get<std::string>(), Catch::Contains("2 evaluations in a row without a new best"));
   // evaluations.csv: the last two evaluations are below the best before them, and no earlier pair was.
   std::ifstream e(run / "evaluations.csv");
