@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace dodge::run {
 
 PolicyRunner::PolicyRunner(const Config& config, learn::Sac& sac, int n_envs)
-    : config_(config), sac_(sac), n_(n_envs), spec_(obs_spec(config)), writer_(config.env, n_envs, /*stack=*/true) {
+    : config_(config),
+      sac_(sac),
+      n_(n_envs),
+      spec_(obs_spec(config)),
+      writer_(config.env, n_envs, /*stack=*/true) {
   std::vector<std::int64_t> dims{n_envs};
   dims.insert(dims.end(), spec_.stacked.begin(), spec_.stacked.end());
   host_obs_ = torch::zeros(dims, spec_.image ? torch::kUInt8 : torch::kFloat32);
@@ -19,7 +24,8 @@ void PolicyRunner::observe(int env, const game::GameState& state, bool episode_s
 }
 
 void PolicyRunner::act(bool deterministic, float* actions) {
-  auto a = sac_.act(host_obs_.to(sac_.device()), deterministic, /*shipped=*/true).to(torch::kCPU).contiguous();
+  auto a =
+      sac_.act(host_obs_.to(sac_.device()), deterministic, /*shipped=*/true).to(torch::kCPU).contiguous();
   std::memcpy(actions, a.data_ptr<float>(), sizeof(float) * static_cast<std::size_t>(a.numel()));
 }
 
@@ -30,7 +36,8 @@ std::vector<std::uint8_t> PolicyRunner::stacked_frames(int env) const {
 
 std::vector<std::uint8_t> PolicyRunner::stacked_observation(int env) const {
   const auto bytes = static_cast<std::size_t>(writer_.observation_bytes());
-  const auto* row = static_cast<const std::uint8_t*>(host_obs_.data_ptr()) + static_cast<std::size_t>(env) * bytes;
+  const auto* row =
+      static_cast<const std::uint8_t*>(host_obs_.data_ptr()) + static_cast<std::size_t>(env) * bytes;
   return std::vector<std::uint8_t>(row, row + bytes);
 }
 
@@ -65,7 +72,9 @@ namespace {
 class PolicySink : public game::ObsSink {
  public:
   explicit PolicySink(GamePolicy& p) : policy_(p) {}
-  void write(int env, const game::GameState& state) override { policy_.observe(env, state, state.steps == 0); }
+  void write(int env, const game::GameState& state) override {
+    policy_.observe(env, state, state.steps == 0);
+  }
 
  private:
   GamePolicy& policy_;
@@ -86,11 +95,23 @@ EvalSummary evaluate(const Config& config, GamePolicy& runner, const EvalOptions
   game::StepOutputs out;
   env.reset(&sink);
   if (o.on_env0_step) o.on_env0_step(env.state(0));
+  std::optional<HitTracker> hits;
+  if (o.on_hit) {
+    hits.emplace(config.env, n_envs, dim);
+    for (int i = 0; i < n_envs; ++i) hits->start(i, env.state(i));
+  }
   int remaining = o.episodes;
   while (remaining > 0) {
     runner.act(o.deterministic, actions.data());
     env.step(actions.data(), out, &sink);
     if (o.on_env0_step) o.on_env0_step(env.state(0));
+    if (hits)
+      for (int i = 0; i < n_envs; ++i) {
+        if (out.episode_start[static_cast<std::size_t>(i)])
+          hits->start(i, env.state(i));
+        else
+          hits->step(i, actions.data() + static_cast<std::size_t>(i) * dim, env.state(i));
+      }
     for (const auto& f : out.finished) {
       auto& d = done[static_cast<std::size_t>(f.env)];
       if (d >= target[static_cast<std::size_t>(f.env)]) continue;
@@ -99,6 +120,12 @@ EvalSummary evaluate(const Config& config, GamePolicy& runner, const EvalOptions
       EpisodeRecord r{f.episode_return, f.length, f.truncated && !f.terminated, f.env, d};
       records.push_back(r);
       if (o.on_episode) o.on_episode(static_cast<int>(records.size()) - 1, r);
+      if (hits && f.terminated) {
+        HitRecord h = hits->hit(f.env);
+        h.episode = static_cast<int>(records.size());
+        h.game = r.game, h.game_episode = r.game_episode;
+        o.on_hit(h);
+      }
     }
   }
   return summarize(records);

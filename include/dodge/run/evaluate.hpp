@@ -14,6 +14,7 @@
 #include "dodge/render/obs_writer.hpp"
 #include "dodge/render/render.hpp"
 #include "dodge/run/config.hpp"
+#include "dodge/run/deaths.hpp"
 #include "dodge/run/setup.hpp"
 
 namespace dodge::run {
@@ -72,6 +73,8 @@ struct EvalOptions {
   std::function<void(const game::GameState&)> on_env0_step;
   // Called once per finished episode, in order.
   std::function<void(int index, const EpisodeRecord&)> on_episode;
+  // Set: every game is followed step by step and each hit described (after its on_episode).
+  std::function<void(const HitRecord&)> on_hit;
 };
 
 EvalSummary evaluate(const Config& config, GamePolicy& policy, const EvalOptions& options);
