@@ -9,6 +9,7 @@ scripts/py-env.sh's Python (Optuna, SQLAlchemy, psycopg2, matplotlib), which rep
 skipped (77) only where that environment cannot be made (and tune:postgres where no PostgreSQL
 server binaries are installed: scripts/install-deps.sh installs Debian's).
 """
+import csv
 import glob
 import json
 import os
@@ -25,6 +26,8 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 TUNE = os.path.join(SRC, "scripts", "python", "tune.py")
 sys.path.insert(0, os.path.join(SRC, "scripts", "python"))
 PY = sys.executable
+TUNE_CMD = [PY, TUNE]
+FAKE = os.path.join(SRC, "tests", "tune", "fake_dodge.py")
 SKIP = 77
 
 # Returns are survival_reward x episode length (no collision penalty, no dodge bonus): a trial
@@ -91,8 +94,18 @@ class Case:
             f.write(SPACE)
         self.env = dict(os.environ, OMP_NUM_THREADS="1")
 
+    def fake(self, plan):
+        """Runs on tests/tune/fake_dodge.py with this plan instead of the real binary."""
+        with open(os.path.join(self.tmp, "plan.json"), "w") as f:
+            json.dump(plan, f)
+        self.dodge = os.path.join(self.tmp, "fake-dodge")
+        with open(self.dodge, "w") as f:
+            f.write(f"#!/bin/sh\nexec {PY} {FAKE} \"$@\"\n")
+        os.chmod(self.dodge, 0o755)
+        self.env["FAKE_DODGE_PLAN"] = os.path.join(self.tmp, "plan.json")
+
     def cmd(self, *args, results=None, storage=None, study="t"):
-        c = [PY, TUNE, "--dodge", self.dodge, "--config", self.config, "--space", self.space,
+        c = [*TUNE_CMD, "--dodge", self.dodge, "--config", self.config, "--space", self.space,
              "--study-name", study, "--episodes", "4", "--heartbeat", "2"]
         if results:
             c += ["--results", results]
@@ -191,7 +204,7 @@ def case_space(c):
         with open(path, "w") as f:
             f.write(text)
         res = os.path.join(c.tmp, f"res_{i}")
-        r = subprocess.run([PY, TUNE, "--dodge", c.dodge, "--config", c.config, "--space", path, "--trials", "1",
+        r = subprocess.run([*TUNE_CMD, "--dodge", c.dodge, "--config", c.config, "--space", path, "--trials", "1",
                             "--results", res], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=c.env)
         lines = r.stderr.strip().splitlines()
         check(r.returncode == 2, f"space {text!r}: exit {r.returncode}, expected 2; stderr: {r.stderr[-2000:]}")
@@ -328,7 +341,7 @@ def case_journal(c, out):
     check(os.path.isfile(os.path.join(out, "best.yaml")), "no best.yaml")
     # --report writes the same table again from the storage alone.
     os.remove(os.path.join(out, "trials.csv"))
-    c.run([PY, TUNE, "--report", "--study-name", "t", "--results", out, "--no-pictures"])
+    c.run([*TUNE_CMD, "--report", "--study-name", "t", "--results", out, "--no-pictures"])
     check(os.path.isfile(os.path.join(out, "trials.csv")), "--report wrote no trials.csv")
 
 
@@ -540,6 +553,226 @@ def case_sampler_seed(c):
     check(runs["a"][0] != runs["c"][0], f"seeds 7 and 8 proposed the same first values: {runs['a'][0]}")
 
 
+# ---- faults shown with tests/tune/fake_dodge.py ---------------------------------------------------
+def _tuner_attr(new_module, old_module, name):
+    import importlib
+    try:
+        return getattr(importlib.import_module(new_module), name)
+    except ImportError:
+        return getattr(importlib.import_module(old_module), name)
+
+
+def _trials(out):
+    return load_study(os.path.join(out, "study.journal")).get_trials(deepcopy=False)
+
+
+def case_stale_run(c):
+    """Defect 1: a trial reads only the run it started. A run left in trial_0000/seed_0 by an earlier
+    study in the same --results (its storage started afresh) is not scored."""
+    out = os.path.join(c.tmp, "study")
+    c.fake({"default": {"evals": [[200, 5.0], [400, 6.0]], "heldout": 50.0}})
+    old = os.path.join(out, "trial_0000", "seed_0", "tiny", "00000000_000000")
+    os.makedirs(os.path.join(old, "final"))
+    for d in (old, os.path.join(old, "final")):
+        with open(os.path.join(d, "config.yaml"), "w") as f:
+            f.write(TINY)
+    with open(os.path.join(old, "evaluations.csv"), "w") as f:
+        f.write("timesteps,mean_reward,std_reward,mean_ep_length,std_ep_length,success_rate\n200,999.0,0,100,0,1\n")
+    c.run(c.cmd("--trials", "1", "--seeds", "0", "--pruner", "none", "--no-pictures", results=out))
+    t = _trials(out)[0]
+    rec = t.user_attrs["tune_seed_0"]
+    check(t.state.name == "COMPLETE", f"trial 0 is {t.state.name}: {t.user_attrs.get('tune_reason')}")
+    check(rec["run_dir"] != old and not rec["run_dir"].startswith(old + os.sep),
+          f"trial 0 scored the old run {rec['run_dir']}")
+    check([e[1] for e in rec["evals"]] == [5.0, 6.0], f"trial 0's evaluations {rec['evals']}, expected 5.0, 6.0")
+    check(os.path.isfile(os.path.join(old, "evaluations.csv")), "the old run was removed")
+
+
+def case_bar(c):
+    """Defect 2: with --objective time only the bar counts: a plateau (no_improvement, or an older
+    binary's stop_when whose reason is the plateau) is a miss, and the table says which rule ended
+    each run."""
+    out = os.path.join(c.tmp, "study")
+    plateau = "train.stop_when met: 2 evaluations in a row without a new best (best 1.0 at step 200)"
+    c.fake({"seeds": {
+        "0": {"stopped": "stop_when", "evals": [[200, 1.0], [400, 9.0]],
+              "stop_reason": "train.stop_when met: the evaluation at step 400 scored 9.0 with 100% surviving"},
+        "1": {"stopped": "no_improvement", "stop_reason": plateau},
+        "2": {"stopped": "stop_when", "stop_reason": plateau}}})
+    r = c.run(c.cmd("--trials", "1", "--seeds", "0,1,2", "--objective", "time", "--minutes", "1", "--pruner", "none",
+                    "--no-pictures", "--set", "train.stop_when={mean_reward: 9, no_improvement_evals: 2}",
+                    results=out))
+    print(r.stdout[-1500:])
+    t = _trials(out)[0]
+    res = t.user_attrs["tune_result"]
+    check(res["bar_reached"] == 1, f"bar reached by {res['bar_reached']} of 3 runs, expected 1 (seed 0)")
+    check(res["par2_seconds"][1:] == [120.0, 120.0], f"PAR-2 seconds {res['par2_seconds']}: the plateaus count 2 x 60 s")
+    rows = list(csv.DictReader(open(os.path.join(out, "trials.csv"))))
+    got = [rows[0].get(f"seed{s}_stopped") for s in (0, 1, 2)]
+    check(got == ["stop_when", "no_improvement", "no_improvement"], f"trials.csv seedS_stopped: {got}")
+
+
+def case_warmup(c):
+    """Defects 3 and 7: the pruner's warm-up and Hyperband's resources are on the step axis the
+    trial reports. Two seeds one after another (two batches) whose runs end by their minutes at step
+    600 of 100,000: the median pruner's default warm-up is a third of the 600 reached, so the bad
+    trial is pruned in its first batch at step 200; Hyperband's first rung is one evaluation."""
+    out = os.path.join(c.tmp, "median")
+    c.fake({"default": {"evals": [[200, 10.0], [400, 10.0], [600, 10.0]], "stopped": "max_minutes",
+                        "scale_by": "env.survival_reward"}})
+    common = ["--seeds", "0,1", "--parallel", "1", "--minutes", "1", "--n-startup-trials", "2", "--no-pictures",
+              "--set", "train.total_timesteps=100000", "--enqueue", '{"env.survival_reward": 1.0}',
+              "--enqueue", '{"env.survival_reward": 0.001}']
+    r = c.run(c.cmd("--trials", "2", "--pruner-startup-trials", "1", *common, results=out))
+    print(r.stdout[-1500:])
+    t = _trials(out)
+    check([x.state.name for x in t] == ["COMPLETE", "PRUNED"], f"states {[x.state.name for x in t]}")
+    at = t[1].user_attrs.get("tune_pruned_at_step")
+    check(at == 200, f"the bad trial was pruned at step {at}, expected 200 (its first batch, past a third of 600)")
+
+
+def case_hyperband(c):
+    """Defect 7: Hyperband's min_resource is one evaluation on the step axis the trial reports."""
+    c.fake({"default": {"evals": [[200, 10.0], [400, 10.0], [600, 10.0]], "stopped": "max_minutes",
+                        "scale_by": "env.survival_reward"}})
+    common = ["--seeds", "0,1", "--parallel", "1", "--minutes", "1", "--n-startup-trials", "2", "--no-pictures",
+              "--set", "train.total_timesteps=100000", "--enqueue", '{"env.survival_reward": 1.0}',
+              "--enqueue", '{"env.survival_reward": 0.001}']
+    out = os.path.join(c.tmp, "hyperband")
+    r = c.run(c.cmd("--trials", "2", "--pruner", "hyperband", *common, results=out))
+    rungs = set()
+    for x in _trials(out):
+        for k in x.system_attrs:
+            m = re.search(r"completed_rung_(\d+)", k)
+            if m:
+                rungs.add(int(m.group(1)))
+    # Evaluations every 200 steps, 600 a run, 1,200 over the trial's two runs: rungs at 200 and 600
+    # (reduction factor 3) at most; a min_resource of 1 step makes rungs 0..6 at the first report.
+    check(rungs and max(rungs) <= 1, f"Hyperband's rungs {sorted(rungs)}: its min_resource is not one evaluation")
+
+
+def case_signals(c):
+    """Defects 4 and 5: when a run fails, its sibling gets one SIGINT and time to write its
+    checkpoint (a second would abort it); a run that overruns its minutes is stopped by the
+    watchdog and its trial fails with that reason (no traceback); a study where no trial completed
+    exits 1 with one line (defect 6)."""
+    out = os.path.join(c.tmp, "sibling")
+    c.fake({"seeds": {"0": {"delay": 1.0, "checkpoint_seconds": 3.0},
+                      "1": {"evals": [[200, 1.0]], "fail": 1}}})
+    r = c.run(c.cmd("--trials", "1", "--seeds", "0,1", "--parallel", "2", "--pruner", "none", "--no-pictures",
+                    results=out), expect=None)
+    print(r.stdout[-1500:], r.stderr[-1500:])
+    runs = glob.glob(os.path.join(out, "trial_0000", "seed_0*", "tiny", "*"))
+    check(len(runs) == 1, f"seed 0's run: {runs}")
+    sigs = open(os.path.join(runs[0], "signals.txt")).read().split("\n") if os.path.isfile(
+        os.path.join(runs[0], "signals.txt")) else []
+    sigs = [s for s in sigs if s]
+    check(len(sigs) == 1, f"seed 0 got {len(sigs)} signals, expected one: {sigs}")
+    check(glob.glob(os.path.join(runs[0], "checkpoints", "step_*")), f"seed 0 wrote no interrupt checkpoint: {runs[0]}")
+    t = _trials(out)[0]
+    check(t.state.name == "FAIL" and "fails as planned" in t.user_attrs.get("tune_reason", ""),
+          f"trial 0: {t.state.name} {t.user_attrs.get('tune_reason')}")
+
+
+def case_watchdog(c):
+    """Defects 5 and 6: a run that overruns its minutes is stopped by the watchdog and its trial
+    fails with that reason (no traceback); with no trial complete the study exits 1 with one line."""
+    out = os.path.join(c.tmp, "watchdog")
+    c.fake({"default": {"evals": [[200, 1.0]], "overrun": True}})
+    env = dict(c.env, DODGE_TUNE_WATCHDOG_SLACK="1")
+    r = subprocess.run(c.cmd("--trials", "1", "--seeds", "0", "--minutes", "0.01", "--pruner", "none",
+                             "--no-pictures", results=out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, env=env, timeout=400)
+    print(r.stdout[-1500:], r.stderr[-1500:])
+    check("Traceback" not in r.stdout + r.stderr, f"a traceback: {r.stderr[-3000:]}")
+    t = _trials(out)[0]
+    check(t.state.name == "FAIL" and "still training" in t.user_attrs.get("tune_reason", ""),
+          f"trial 0: {t.state.name} {t.user_attrs.get('tune_reason')}")
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 1 and lines and lines[-1].startswith("tune: no trial completed"),
+          f"exit {r.returncode} with {lines[-1:]}; expected 1 and 'tune: no trial completed ...'")
+
+
+def case_all_failed(c):
+    """Defect 6: a study where every trial failed exits 1 with one line saying why."""
+    out = os.path.join(c.tmp, "study")
+    c.fake({"default": {"fail": 1}})
+    r = c.run(c.cmd("--trials", "2", "--seeds", "0", "--pruner", "none", "--no-pictures", results=out), expect=None)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 1, f"exit {r.returncode} when every trial failed, expected 1")
+    check(len(lines) == 1 and "no trial completed" in lines[0] and "fails as planned" in lines[0],
+          f"stderr {lines}: expected one line saying no trial completed, and why")
+
+
+def case_settings(c):
+    """Defect 12: a study keeps what changes its measurements (here --parallel): a restart with
+    another value is refused (exit 2, one line naming it)."""
+    out = os.path.join(c.tmp, "study")
+    c.fake({})
+    c.run(c.cmd("--trials", "1", "--seeds", "0,1", "--parallel", "2", "--pruner", "none", "--no-pictures",
+                results=out))
+    r = c.run(c.cmd("--trials", "1", "--seeds", "0,1", "--parallel", "1", "--pruner", "none", "--no-pictures",
+                    results=out), expect=None)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2 and len(lines) == 1 and "parallel" in lines[0],
+          f"a restart with --parallel 1: exit {r.returncode}, {lines}; expected 2 and a line naming --parallel")
+    check(len(_trials(out)) == 1, "the refused restart ran a trial")
+
+
+def case_few_seeds(c):
+    """Defect 10: under 5 seeds no IQM interval is printed or tabled: the values and their range."""
+    out = os.path.join(c.tmp, "study")
+    c.fake({"seeds": {"0": {"heldout": 100.0}, "1": {"heldout": 300.0}}})
+    r = c.run(c.cmd("--trials", "1", "--seeds", "0,1", "--pruner", "none", "--no-pictures", results=out))
+    line = [l for l in r.stdout.splitlines() if "trial 0:" in l and "held-out" in l]
+    check(line, f"no result line for trial 0: {r.stdout[-1500:]}")
+    check("IQM" not in line[0] and "[100.00, 300.00]" not in line[0] and "range 100" in line[0]
+          and "fewer than 5 seeds" in line[0], f"trial 0's line: {line[0]!r}")
+    rows = list(csv.DictReader(open(os.path.join(out, "trials.csv"))))
+    check(rows[0]["ci95_low"] == "" and rows[0]["ci95_high"] == "", f"trials.csv has an interval over 2 seeds: {rows[0]}")
+    check(rows[0]["min_return"] == "100" and rows[0]["max_return"] == "300", f"trials.csv range: {rows[0]}")
+
+
+def case_units(c):
+    """Defects 8 and 11 at the function level: a worker on another machine with the same host name
+    (another boot id) and a fresh heartbeat is alive; a stale heartbeat is gone on every storage.
+    Workers writing the table into one folder at once do not trip over each other's temporary files."""
+    import threading
+    worker_gone = _tuner_attr("dodge.tune.workers", "tune", "worker_gone")
+    me = socket.gethostname()
+    other_boot = {"host": me, "pid": 1, "pid_start": 0, "boot": "another-machine", "heartbeat_seconds": 60}
+    why = worker_gone(other_boot, time.time(), 5.0)
+    check(why is None, f"a live worker on another machine with our host name is called gone: {why}")
+    why = worker_gone(other_boot, time.time(), 3600.0)
+    check(why is not None, "a worker with our host name, another boot and no heartbeat for an hour is alive")
+    far = {"host": "elsewhere", "pid": 1, "pid_start": 0, "boot": "b", "heartbeat_seconds": 60}
+    check(worker_gone(far, time.time(), 3600.0) is not None, "a silent worker elsewhere is alive")
+
+    write_table = _tuner_attr("dodge.tune.report", "tune_report", "write_table")
+    rows = [{"number": i, "state": "complete", "values": [1.0], "params": {}, "iqm_return": 1.0,
+             "iqm_return_ci95": None, "iqm_success": 1.0, "iqm_bar_seconds": None, "iqm_par2_seconds": None,
+             "seeds": {}, "pruned_at_step": None, "reason": "", "seconds": 1.0, "worker": None, "retry_of": None,
+             "started": None, "min_return": None, "max_return": None} for i in range(200)]
+    out = os.path.join(c.tmp, "table")
+    errors = []
+
+    def writer():
+        try:
+            for _ in range(60):
+                write_table(rows, [], [], out)
+        except Exception as e:
+            errors.append(f"{type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, f"writers sharing a folder collided: {errors[:2]}")
+    check(len(read_csv_rows(os.path.join(out, "trials.csv"))) == 201, "trials.csv is not whole")
+    check(not [f for f in os.listdir(out) if "tmp" in f], f"temporary files left: {os.listdir(out)}")
+
+
 def case_env():
     """The packages the tuner needs, importable (scripts/py-env.sh installed them)."""
     import matplotlib
@@ -571,7 +804,17 @@ def main():
          "postgres": lambda: case_postgres(c),
          "ctrl-c": lambda: case_ctrl_c(c),
          "kill-9": lambda: case_kill_9(c),
-         "sampler-seed": lambda: case_sampler_seed(c)}[case]()
+         "sampler-seed": lambda: case_sampler_seed(c),
+         "stale-run": lambda: case_stale_run(c),
+         "bar": lambda: case_bar(c),
+         "warmup": lambda: case_warmup(c),
+         "signals": lambda: case_signals(c),
+         "watchdog": lambda: case_watchdog(c),
+         "hyperband": lambda: case_hyperband(c),
+         "all-failed": lambda: case_all_failed(c),
+         "settings": lambda: case_settings(c),
+         "few-seeds": lambda: case_few_seeds(c),
+         "units": lambda: case_units(c)}[case]()
         ok = True
         log(f"tune:{case}: passed in {time.monotonic() - t0:.1f} s")
     except Failed as e:
