@@ -505,7 +505,7 @@ def case_postgres(c):
             run = t.user_attrs["tune_seed_0"]["run_dir"]
             check(run.startswith(os.path.join(c.tmp, f"machine_{homes[0]}")) and
                   os.path.isdir(os.path.join(run, "final")), f"trial {t.number}: run {run}")
-            check(t.value == t.user_attrs["tune_result"]["iqm_return"], f"trial {t.number}: value")
+            check(t.value == t.user_attrs["tune_result"]["return"], f"trial {t.number}: value")
         check(len(pids) == 2, f"both workers should have run trials; pids {pids}")
         log(f"  trials: {[(t.number, t.state.name, t.user_attrs['tune_worker']['pid']) for t in trials]}")
     finally:
@@ -690,7 +690,7 @@ def case_hyperband(c):
     common = ["--seeds", "0", "--n-startup-trials", "2", "--no-pictures", "--set", "train.total_timesteps=600",
               "--enqueue", '{"env.survival_reward": 1.0}', "--enqueue", '{"env.survival_reward": 0.001}']
     out = os.path.join(c.tmp, "hyperband")
-    r = c.run(c.cmd("--trials", "2", "--pruner", "hyperband", *common, results=out))
+    c.run(c.cmd("--trials", "2", "--pruner", "hyperband", *common, results=out))
     rungs = set()
     for x in _trials(out):
         for k in x.system_attrs:
