@@ -1,52 +1,20 @@
-"""What a study of scripts/tune.sh leaves beside its trial folders: the table (trials.csv,
+"""What a study of `python -m dodge.tune` leaves beside its trial folders: the table (trials.csv,
 trials.json), the best trial as a config (best.yaml), and pictures (PNG through Optuna's
 matplotlib backend). Everything is read from the storage (the trials' user attributes), so any
 machine that reaches the storage writes the same report.
 
-The aggregate over seeds is rliable's interquartile mean (the mean of the middle 50 % of the
-per-seed scores, scipy.stats.trim_mean(x, 0.25): with fewer than 4 seeds nothing is cut and it is
-the mean) with a 95 % percentile bootstrap interval over the seeds (rliable's
-get_interval_estimates with one task: resample the runs with replacement, 50,000 times). Written
-here in numpy rather than pinning rliable, which would bring scipy, arch, pandas and seaborn into
-the environment for these twenty lines; tests/tune/test_tune.py (case space) checks it against the definition.
+The statistics (IQM, interval, under 5 seeds the mean and range) are stats.py's.
 """
 import csv
 import json
 import math
 import os
+import tempfile
 import warnings
 
 import numpy as np
 
-BOOTSTRAP_REPS = 50_000
-
-
-def iqm(values):
-    x = np.sort(np.asarray(values, dtype=float))
-    n = len(x)
-    if n == 0:
-        return float("nan")
-    cut = int(0.25 * n)
-    return float(np.mean(x[cut:n - cut]))
-
-
-def iqm_interval(values, reps=BOOTSTRAP_REPS, confidence=0.95, seed=0):
-    """The IQM's percentile bootstrap interval over the runs (seeded: the same numbers give the same
-    interval)."""
-    x = np.asarray(values, dtype=float)
-    n = len(x)
-    if n == 0:
-        return [float("nan"), float("nan")]
-    if n == 1:
-        return [float(x[0]), float(x[0])]
-    rng = np.random.default_rng(seed)
-    samples = np.sort(x[rng.integers(0, n, size=(reps, n))], axis=1)
-    cut = int(0.25 * n)
-    stats = samples[:, cut:n - cut].mean(axis=1)
-    a = (1 - confidence) / 2
-    lo, hi = np.percentile(stats, [100 * a, 100 * (1 - a)])
-    return [float(lo), float(hi)]
-
+from .stats import iqm, iqm_interval  # noqa: F401  (the table's statistics)
 
 def fmt(v, digits=4):
     if v is None:
@@ -84,6 +52,11 @@ def trial_rows(study, seeds):
             "state": state,
             "values": t.values,
             "params": ua.get("tune_values") or t.params,
+            # the objective's return: the IQM from 5 seeds on, else the mean (older studies: the IQM)
+            "return": res.get("return", res.get("iqm_return")),
+            "statistic": res.get("statistic", "IQM" if res.get("iqm_return") is not None else None),
+            "min_return": res.get("min_return"),
+            "max_return": res.get("max_return"),
             "iqm_return": res.get("iqm_return"),
             "iqm_return_ci95": res.get("iqm_return_ci95"),
             "iqm_success": res.get("iqm_success"),
@@ -100,26 +73,42 @@ def trial_rows(study, seeds):
     return rows
 
 
+def _replace_atomically(path, write, mode="w"):
+    """Writes PATH through a temporary file of this writer's own (workers sharing a folder never
+    write into each other's), then renames it over PATH."""
+    d = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({"newline": ""} if "b" not in mode else {})) as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def write_table(rows, seeds, keys, outdir):
     os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "trials.json.tmp"), "w") as f:
-        json.dump(rows, f, indent=1, default=str)
-    os.replace(os.path.join(outdir, "trials.json.tmp"), os.path.join(outdir, "trials.json"))
-    cols = ["number", "state", "value", "iqm_return", "ci95_low", "ci95_high", "iqm_success",
-            "iqm_bar_seconds", "iqm_par2_seconds", "seconds", "pruned_at_step"]
+    _replace_atomically(os.path.join(outdir, "trials.json"), lambda f: json.dump(rows, f, indent=1, default=str))
+    cols = ["number", "state", "value", "statistic", "min_return", "max_return", "iqm_return", "ci95_low",
+            "ci95_high", "iqm_success", "iqm_bar_seconds", "iqm_par2_seconds", "seconds", "pruned_at_step"]
     cols += list(keys)
     for s in seeds:
-        cols += [f"seed{s}_return", f"seed{s}_success", f"seed{s}_bar_seconds", f"seed{s}_train_seconds",
-                 f"seed{s}_run_dir"]
+        cols += [f"seed{s}_return", f"seed{s}_success", f"seed{s}_stopped", f"seed{s}_bar_seconds",
+                 f"seed{s}_train_seconds", f"seed{s}_run_dir"]
     cols += ["reason", "host", "retry_of"]
-    tmp = os.path.join(outdir, "trials.csv.tmp")
-    with open(tmp, "w", newline="") as f:
+
+    def write(f):
         w = csv.writer(f)
         w.writerow(cols)
         for r in rows:
             ci = r["iqm_return_ci95"] or [None, None]
             out = [r["number"], r["state"],
                    ";".join(fmt(v, 6) for v in r["values"]) if r["values"] else "",
+                   r.get("statistic") or "", fmt(r.get("min_return"), 6), fmt(r.get("max_return"), 6),
                    fmt(r["iqm_return"], 6), fmt(ci[0], 6), fmt(ci[1], 6), fmt(r["iqm_success"]),
                    fmt(r["iqm_bar_seconds"]), fmt(r["iqm_par2_seconds"]),
                    fmt(r["seconds"], 5), r["pruned_at_step"] if r["pruned_at_step"] is not None else ""]
@@ -128,17 +117,29 @@ def write_table(rows, seeds, keys, outdir):
             for s in seeds:
                 d = r["seeds"].get(str(s)) or {}
                 h = d.get("heldout") or {}
-                out += [fmt(h.get("mean_return"), 6), fmt(h.get("success_rate")), fmt(d.get("bar_seconds")),
-                        fmt(d.get("train_seconds")), d.get("run_dir", "")]
+                out += [fmt(h.get("mean_return"), 6), fmt(h.get("success_rate")), d.get("stopped") or "",
+                        fmt(d.get("bar_seconds")), fmt(d.get("train_seconds")), d.get("run_dir", "")]
             out += [r["reason"], (r["worker"] or {}).get("host", ""),
                     "" if r["retry_of"] is None else r["retry_of"]]
             w.writerow(out)
-    os.replace(tmp, os.path.join(outdir, "trials.csv"))
+
+    _replace_atomically(os.path.join(outdir, "trials.csv"), write)
+
+
+def describe_row(row):
+    """A table row's result in words (stats.describe's, from what the storage kept)."""
+    if row.get("statistic") == "IQM" and row.get("iqm_return_ci95"):
+        lo, hi = row["iqm_return_ci95"]
+        return f"held-out return IQM {row['return']:.2f} [{lo:.2f}, {hi:.2f}]"
+    rng = ""
+    if row.get("min_return") is not None:
+        rng = f" (range {row['min_return']:.1f}..{row['max_return']:.1f}; fewer than 5 seeds: no IQM or interval)"
+    return f"held-out return {row.get('statistic') or 'mean'} {row['return']:.2f}{rng}"
 
 
 # ---- the best trial ---------------------------------------------------------------------------
 def best_row(rows, objective):
-    done = [r for r in rows if r["state"] == "complete" and r["iqm_return"] is not None]
+    done = [r for r in rows if r["state"] == "complete" and r["return"] is not None]
     if not done:
         return None
     big = float("inf")
@@ -148,37 +149,37 @@ def best_row(rows, objective):
         return v if v is not None else (r["seconds"] or big)
 
     if objective == "time":
-        return min(done, key=lambda r: (r["iqm_par2_seconds"], -r["iqm_return"], r["number"]))
+        return min(done, key=lambda r: (r["iqm_par2_seconds"], -r["return"], r["number"]))
     # return, and return,time (the Pareto front's highest return): ties (the game's ceiling) go to
     # the faster trial.
-    return min(done, key=lambda r: (-round(r["iqm_return"], 1), tm(r), r["number"]))
+    return min(done, key=lambda r: (-round(r["return"], 1), tm(r), r["number"]))
 
 
 def write_best(study, row, seeds, outdir, study_label):
+    """best.yaml: the resolved config.yaml of the best trial's first seed's run, which holds every
+    key that run trained with (the base config, the --set values, the trial's values, train.seed,
+    train.max_minutes from --minutes, train.save_replay_buffer); the header adds what a config
+    cannot hold: the trial's other seeds and the thread count, as the commands that train them."""
     ua = study.get_trials(deepcopy=False)[row["number"]].user_attrs
     text = ua.get("tune_config_yaml") or ""
     if not text:
         return None
-    ci = row["iqm_return_ci95"] or [float("nan")] * 2
     params = " ".join(ua.get("tune_set") or [])
     omp = ua.get("tune_omp_threads")
+    env = f"OMP_NUM_THREADS={omp} " if omp else ""
     lines = [
-        f"# The best trial of the study {study_label}: trial {row['number']}, "
-        f"held-out return IQM {row['iqm_return']:.1f} (95 % bootstrap interval {ci[0]:.1f}..{ci[1]:.1f}) "
+        f"# The best trial of the study {study_label}: trial {row['number']}, {describe_row(row)}, "
         f"over seeds {', '.join(str(s) for s in seeds)}.",
         "# Its values: " + (", ".join(f"{k}: {json.dumps(v)}" for k, v in row["params"].items()) or "(none)"),
-        "# The config below is the resolved config.yaml of that trial's first seed "
-        f"({seeds[0]}): `dodge train --config best.yaml` trains that run again (the same evaluations "
-        "on the same device and thread count"
-        + (f", OMP_NUM_THREADS={omp}" if omp else "") + "); "
-        "`--seed S` trains the trial's other seeds. Written by scripts/tune.sh.",
+        f"# Below: the resolved config.yaml of its seed {seeds[0]} run, every key it trained with. Its runs again:",
     ]
+    lines += [f"#   {env}dodge train --config best.yaml --seed {s}" for s in seeds]
+    lines.append("# Each gives that seed's evaluations again on the same device and thread count, unless "
+                 "train.max_minutes ended it (then it stops where the minutes end). Written by python -m dodge.tune.")
     if params:
         lines.insert(2, "# --set " + params)
     path = os.path.join(outdir, "best.yaml")
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n" + text)
-    os.replace(path + ".tmp", path)
+    _replace_atomically(path, lambda f: f.write("\n".join(lines) + "\n" + text))
     return path
 
 
@@ -212,9 +213,8 @@ def write_pictures(study, rows, best, objective, outdir):
             fig = ax.figure if hasattr(ax, "figure") else np.ravel(ax)[0].figure
             fig.set_size_inches(9, 5.5)
             fig.tight_layout()
-            fig.savefig(path + ".tmp.png", dpi=100)
+            _replace_atomically(path, lambda f: fig.savefig(f, format="png", dpi=100), mode="wb")
             plt.close(fig)
-            os.replace(path + ".tmp.png", path)
             out[fname] = path
         except Exception as e:  # a picture that cannot be drawn yet (too few trials) is not an error
             plt.close("all")
