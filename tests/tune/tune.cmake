@@ -40,3 +40,5 @@ endforeach()
 # best.yaml of tune:journal's study (in the build folder) trained again.
 set_tests_properties("tune:journal" PROPERTIES FIXTURES_SETUP dodge_tune_journal)
 set_tests_properties("tune:best-reproduces" PROPERTIES FIXTURES_REQUIRED "dodge_tune_env;dodge_tune_journal")
+# The installed package's entry points: after python:install has put the package into the venv.
+set_tests_properties("tune:installed" PROPERTIES FIXTURES_REQUIRED "dodge_tune_env;dodge_python")
