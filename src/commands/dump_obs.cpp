@@ -1,5 +1,7 @@
 // dodge dump-obs: what the network sees (PNGs of frames and stacks, stacks.bin), for a seeded episode
 // played with random actions or, with --policy, by a checkpoint (its actions go to actions.json).
+// --no-png keeps only stacks.bin and actions.json: thousands of stacks with the policy's actions are
+// what the ONNX export is checked against (tests/onnx/).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +31,7 @@ struct DumpArgs {
   std::int64_t seed = 0;
   std::string policy;  // a checkpoint: it plays (deterministic), and its actions are written
   std::string device = "auto";
+  bool no_png = false;  // stacks.bin and actions.json only
 };
 
 void dump_obs(const DumpArgs& a) {
@@ -101,6 +104,8 @@ void dump_obs(const DumpArgs& a) {
       if (image) {
         stacker.write_stack(0, stack.data());
         if (!agent) stacks.write(reinterpret_cast<const char*>(stack.data()), static_cast<std::streamsize>(stack.size()));
+      }
+      if (image && !a.no_png) {
         const std::uint8_t* newest = stack.data() + (k - 1) * rc.frame_bytes();
         char name[64];
         std::snprintf(name, sizeof name, "frame_%04d.png", n);
@@ -138,7 +143,7 @@ void dump_obs(const DumpArgs& a) {
   }
   std::ofstream((std::filesystem::path(a.out) / "actions.json").string()) << j.dump(2) << "\n";
   if (!stacks) throw run::UserError("dump-obs: writing " + a.out + "/stacks.bin failed (disk full?)");
-  std::printf("wrote %d %s (%s, stack %d%s) to %s\n", a.steps, image ? "frames and stacks" : "stacks",
+  std::printf("wrote %d %s (%s, stack %d%s) to %s\n", a.steps, image && !a.no_png ? "frames and stacks" : "stacks",
               image ? (std::to_string(rc.width) + "x" + std::to_string(rc.height) + (rc.grayscale ? " grey" : " RGB")).c_str()
                     : "vectors",
               k, agent ? ", with the policy's actions" : "", a.out.c_str());
@@ -159,6 +164,7 @@ void register_dump_obs(CLI::App& app) {
   cmd->add_option("--policy", a->policy,
                   "a run or checkpoint: it plays (deterministic actions, written to actions.json) with its config");
   cmd->add_option("--device", a->device, "auto | cpu | cuda (with --policy)")->capture_default_str();
+  cmd->add_flag("--no-png", a->no_png, "write no PNGs: only stacks.bin, stacks.json and actions.json");
   cmd->callback([a] { dump_obs(*a); });
 }
 
