@@ -187,6 +187,8 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
   meta("dodge.step", std::to_string(out.step));
   meta("dodge.config_name", config.name);
   meta("dodge.policy", averaged ? "averaged (sac.policy_average), deterministic" : "online actor, deterministic");
+  // dodge eval's default games (--seed), so that another player can replay its episodes.
+  meta("dodge.eval_seed", std::to_string(static_cast<std::uint64_t>(config.train.seed) + 2'000'003));
   meta("dodge.training_precision", config.sac.precision + " (this graph computes in float32)");
   meta("input.name", "obs");
   meta("input.dtype", spec.image ? "uint8" : "float32");
