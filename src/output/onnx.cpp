@@ -3,12 +3,13 @@
 // every message's fields go out in field-number order, as the onnx package serializes them.
 #include "dodge/output/onnx.hpp"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
-#include <unistd.h>
 
 #include "dodge/output/write_error.hpp"
 
@@ -26,7 +27,9 @@ void put_varint(std::string& out, std::uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
-void put_key(std::string& out, std::uint32_t field, WireType wire) { put_varint(out, field << 3 | wire); }
+void put_key(std::string& out, std::uint32_t field, WireType wire) {
+  put_varint(out, field << 3 | wire);
+}
 
 // int64 and enum fields: negative values as their two's complement (ten bytes), as protobuf does.
 void put_int(std::string& out, std::uint32_t field, std::int64_t v) {
@@ -166,7 +169,8 @@ void write(const Model& model, const std::string& path) {
   const std::string bytes = serialize(model);
   // A hidden temporary beside the target (same file system, so the rename is atomic).
   const fs::path target(path);
-  const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()));
+  const fs::path tmp =
+      target.parent_path() / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw WriteError(path + ": cannot write the file (is the folder there and writable?)");

@@ -20,7 +20,9 @@ namespace {
 
 namespace onnx = output::onnx;
 
-std::vector<std::int64_t> dims_of(const torch::Tensor& t) { return t.sizes().vec(); }
+std::vector<std::int64_t> dims_of(const torch::Tensor& t) {
+  return t.sizes().vec();
+}
 
 onnx::Initializer initializer(const std::string& name, const torch::Tensor& t) {
   const auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
@@ -69,8 +71,8 @@ std::vector<onnx::Attribute> conv_attributes(const torch::nn::Conv2dImpl& c) {
 }
 
 // Copies the tensors of `prefix` + each parameter name of `module` from the agent's tensors.
-void fill(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix,
-          const std::string& where) {
+void fill(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& tensors,
+          const std::string& prefix, const std::string& where) {
   torch::NoGradGuard no_grad;
   for (auto& kv : module.named_parameters()) {
     const auto it = tensors.find(prefix + kv.key());
@@ -99,7 +101,9 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
   }
   // The acting networks, chosen as Sac::act(obs, deterministic, /*shipped=*/true) chooses them.
   const bool averaged = sac.has_policy_average();
-  const std::string enc_prefix = averaged ? "avg_encoder." : so.shared_encoder ? "critic_encoder." : "actor_encoder.";
+  const std::string enc_prefix = averaged            ? "avg_encoder."
+                                 : so.shared_encoder ? "critic_encoder."
+                                                     : "actor_encoder.";
   const std::string actor_prefix = averaged ? "avg_actor." : "actor.";
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& kv : sac.named_tensors()) tensors.emplace(kv.first, kv.second);
@@ -128,18 +132,22 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
   // Input: the stack as the game produces it; output: tanh of the actor's mean.
   onnx::ValueInfo in{"obs", spec.image ? onnx::DataType::Uint8 : onnx::DataType::Float, {{0, "batch"}}, ""};
   for (auto d : spec.stacked) in.shape.push_back({d, ""});
-  in.doc = spec.image ? "uint8 frame stacks [batch, k*C, H, W]: k frames oldest first, each C planes (R, G, B "
-                        "or grey) of H x W pixels, 0..255"
-                      : "float32 state vectors [batch, k*D]: k observations oldest first";
+  in.doc = spec.image
+               ? "uint8 frame stacks [batch, k*C, H, W]: k frames oldest first, each C planes (R, G, B "
+                 "or grey) of H x W pixels, 0..255"
+               : "float32 state vectors [batch, k*D]: k observations oldest first";
   m.inputs.push_back(in);
-  m.outputs.push_back({"action", onnx::DataType::Float, {{0, "batch"}, {so.action_dim, ""}},
+  m.outputs.push_back({"action",
+                       onnx::DataType::Float,
+                       {{0, "batch"}, {so.action_dim, ""}},
                        "the deterministic action tanh(mean), in [-1, 1]"});
 
   std::string h = "obs";
   if (const auto& cnn = encoder->cnn) {
     // The encoder's arithmetic (networks.cpp): bytes as floats, the 1/255 folded into conv1's
     // weights (the same product, so the same float32 weights), ReLU after each convolution.
-    h = g.add("Cast", {h}, "obs_float", {onnx::Attribute::integer("to", static_cast<int>(onnx::DataType::Float))});
+    h = g.add("Cast", {h}, "obs_float",
+              {onnx::Attribute::integer("to", static_cast<int>(onnx::DataType::Float))});
     torch::Tensor w1;
     {
       torch::NoGradGuard no_grad;
@@ -148,7 +156,8 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
     const torch::nn::Conv2d convs[] = {cnn->conv1, cnn->conv2, cnn->conv3, cnn->conv4};
     for (int i = 0; i < 4 && convs[i]; ++i) {
       const std::string name = "encoder.cnn.conv" + std::to_string(i + 1);
-      const std::string w = g.weight(name + (i == 0 ? ".weight_over_255" : ".weight"), i == 0 ? w1 : convs[i]->weight);
+      const std::string w =
+          g.weight(name + (i == 0 ? ".weight_over_255" : ".weight"), i == 0 ? w1 : convs[i]->weight);
       h = g.add("Conv", {h, w, g.weight(name + ".bias", convs[i]->bias)}, name, conv_attributes(*convs[i]));
       h = g.add("Relu", {h}, name + ".relu");
     }
@@ -159,7 +168,8 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
       h = g.add("LayerNormalization",
                 {h, g.weight("encoder.cnn.norm.weight", n.weight), g.weight("encoder.cnn.norm.bias", n.bias)},
                 "encoder.cnn.norm",
-                {onnx::Attribute::integer("axis", -1), onnx::Attribute::real("epsilon", static_cast<float>(n.options.eps()))});
+                {onnx::Attribute::integer("axis", -1),
+                 onnx::Attribute::real("epsilon", static_cast<float>(n.options.eps()))});
       h = g.add("Tanh", {h}, "encoder.cnn.tanh");
     } else {
       h = g.add("Relu", {h}, "encoder.cnn.relu");
@@ -174,7 +184,8 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
     else if (layer->as<torch::nn::ReLU>())
       h = g.add("Relu", {h}, name);
     else
-      throw std::logic_error("onnx export: the actor's trunk holds a layer it does not know: " + layer->name());
+      throw std::logic_error("onnx export: the actor's trunk holds a layer it does not know: " +
+                             layer->name());
   }
   h = g.linear(h, *actor->mu, "actor.mu");
   g.add("Tanh", {h}, "action");
@@ -186,7 +197,8 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
   meta("dodge.checkpoint", dir);
   meta("dodge.step", std::to_string(out.step));
   meta("dodge.config_name", config.name);
-  meta("dodge.policy", averaged ? "averaged (sac.policy_average), deterministic" : "online actor, deterministic");
+  meta("dodge.policy",
+       averaged ? "averaged (sac.policy_average), deterministic" : "online actor, deterministic");
   // dodge eval's default games (--seed), so that another player can replay its episodes.
   meta("dodge.eval_seed", std::to_string(static_cast<std::uint64_t>(config.train.seed) + 2'000'003));
   meta("dodge.training_precision", config.sac.precision + " (this graph computes in float32)");
@@ -198,11 +210,13 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
   meta("output.dtype", "float32");
   meta("output.shape", shape_text({so.action_dim}));
   meta("output.range", "[-1, 1]");
-  meta("encoder", !spec.image ? "flatten" : std::string(learn::to_string(so.encoder)) +
-                                                 (so.layer_norm ? " + layernorm + tanh" : " + relu"));
+  meta("encoder", !spec.image ? "flatten"
+                              : std::string(learn::to_string(so.encoder)) +
+                                    (so.layer_norm ? " + layernorm + tanh" : " + relu"));
   meta("net_arch", [&] {
     std::string s = "[";
-    for (std::size_t i = 0; i < so.net_arch.size(); ++i) s += (i ? ", " : "") + std::to_string(so.net_arch[i]);
+    for (std::size_t i = 0; i < so.net_arch.size(); ++i)
+      s += (i ? ", " : "") + std::to_string(so.net_arch[i]);
     return s + "]";
   }());
   // Every env key (the game's settings): resolution, grey/RGB, stack, action repeat (frame_skip),

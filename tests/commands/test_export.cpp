@@ -89,7 +89,8 @@ TEST_CASE("dodge export: bad input is one line, exit 2, and no file", "[export][
     // An output folder that is not there, or a folder as the file: refused before loading.
     check_one_line_error(run_dodge("export " + run + " --onnx " + tmp.file("missing/agent.onnx")),
                          tmp.file("missing/agent.onnx"));
-    check_one_line_error(run_dodge("export " + run + " --onnx " + (tmp.path / "out").string()), "is a folder");
+    check_one_line_error(run_dodge("export " + run + " --onnx " + (tmp.path / "out").string()),
+                         "is a folder");
     // agent.pt cut short: named, and nothing written.
     const fs::path agent = fs::path(run) / "final" / "agent.pt";
     const std::string head = read_bytes(agent).substr(0, 100);

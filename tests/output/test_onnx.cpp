@@ -28,7 +28,8 @@ onnx::Model tiny_model() {
               "y",
               {onnx::Attribute::integer("axis", -1), onnx::Attribute::real("epsilon", 1e-5f)}},
              {"Conv", {"y"}, {"z"}, "z", {onnx::Attribute::integers("kernel_shape", {3, 3})}}};
-  m.initializers = {{"w", {2, 2}, {1.5f, -2.0f, 0.25f, 3.0f}}, {"b", {2}, {0.5f, -0.125f}}, {"s", {2}, {1.0f, 1.0f}}};
+  m.initializers = {
+      {"w", {2, 2}, {1.5f, -2.0f, 0.25f, 3.0f}}, {"b", {2}, {0.5f, -0.125f}}, {"s", {2}, {1.0f, 1.0f}}};
   m.inputs = {{"x", onnx::DataType::Float, {{0, "batch"}, {2, ""}}, ""}};
   m.outputs = {{"z", onnx::DataType::Uint8, {{0, "batch"}, {2, ""}}, ""}};
   m.metadata = {{"k1", "v1"}, {"k2", "v2"}};
@@ -49,12 +50,18 @@ std::string hex(const std::string& bytes) {
 
 TEST_CASE("the ONNX writer writes what the onnx package writes", "[onnx]") {
   const std::string expected =
-      "08081205646f6467651a05302e312e303203646f633a99020a240a01780a01770a01621201671a0167220447656d6d2a0d0a067472"
-      "616e73421801a001020a4c0a01670a01730a01621201791a017922124c617965724e6f726d616c697a6174696f6e2a140a046178"
-      "697318ffffffffffffffffff01a001022a110a07657073696c6f6e15acc52737a001010a260a017912017a1a017a2204436f6e76"
-      "2a150a0c6b65726e656c5f736861706540034003a00107120474696e792a1b0802080210014201774a100000c03f000000c00000"
-      "803e000040402a11080210014201624a080000003f000000be2a11080210014201734a080000803f0000803f5a180a017812130a"
-      "110801120d0a07120562617463680a02080262180a017a12130a110802120d0a07120562617463680a02080242040a0010117208"
+      "08081205646f6467651a05302e312e303203646f633a99020a240a01780a01770a01621201671a0167220447656d6d2a0d0a06"
+      "7472"
+      "616e73421801a001020a4c0a01670a01730a01621201791a017922124c617965724e6f726d616c697a6174696f6e2a140a0461"
+      "78"
+      "697318ffffffffffffffffff01a001022a110a07657073696c6f6e15acc52737a001010a260a017912017a1a017a2204436f6e"
+      "76"
+      "2a150a0c6b65726e656c5f736861706540034003a00107120474696e792a1b0802080210014201774a100000c03f000000c000"
+      "00"
+      "803e000040402a11080210014201624a080000003f000000be2a11080210014201734a080000803f0000803f5a180a01781213"
+      "0a"
+      "110801120d0a07120562617463680a02080262180a017a12130a110802120d0a07120562617463680a02080242040a00101172"
+      "08"
       "0a026b311202763172080a026b3212027632";
   CHECK(hex(onnx::serialize(tiny_model())) == expected);
 }
@@ -62,7 +69,8 @@ TEST_CASE("the ONNX writer writes what the onnx package writes", "[onnx]") {
 TEST_CASE("the ONNX writer refuses an initializer of the wrong size", "[onnx]") {
   onnx::Model m = tiny_model();
   m.initializers[0].values.pop_back();
-  CHECK_THROWS_WITH(onnx::serialize(m), Catch::Contains("onnx initializer w") && Catch::Contains("3 values for 4"));
+  CHECK_THROWS_WITH(onnx::serialize(m),
+                    Catch::Contains("onnx initializer w") && Catch::Contains("3 values for 4"));
 }
 
 TEST_CASE("onnx::write writes the file whole or not at all", "[onnx]") {

@@ -29,7 +29,9 @@ struct Attribute {
   std::int64_t i = 0;
   std::vector<std::int64_t> ints;
   float f = 0.0f;
-  static Attribute integer(std::string name, std::int64_t v) { return {std::move(name), Kind::Int, v, {}, 0.0f}; }
+  static Attribute integer(std::string name, std::int64_t v) {
+    return {std::move(name), Kind::Int, v, {}, 0.0f};
+  }
   static Attribute integers(std::string name, std::vector<std::int64_t> v) {
     return {std::move(name), Kind::Ints, 0, std::move(v), 0.0f};
   }
