@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dodge export --onnx checked by onnx's checker and ONNX Runtime (in scripts/py-env.sh's venv):
-#   onnx.sh DODGE state|grey48|rgb84   a tiny run of that kind (a few hundred steps: the weights need
+#   onnx.sh DODGE state|grey48|rgb84   a tiny run of that kind (400 steps, 100 updates: the weights need
 #                                      not be good, only equal), exported; ONNX Runtime's actions
 #                                      for 1,000 of the run's own observations (dump-obs --policy)
 #                                      equal dodge's within 1e-5 (check_onnx.py)
@@ -11,6 +11,8 @@
 source "$(dirname "$0")/../peers/common.sh"
 kind="$2"
 need_python onnx onnxruntime numpy
+# One thread per process: tiny networks at batch 1, and ctest may run other tests beside.
+export OMP_NUM_THREADS=1
 [ "$kind" = example ] && need_python dodge
 
 common='  frame_skip: 4
@@ -74,7 +76,7 @@ sac:
   batch_size: 32
 $sac
 train:
-  total_timesteps: 500
+  total_timesteps: 400
   learning_starts: 300
   eval_freq: 0
   checkpoint_freq: 0
