@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
 #endif
   commands::register_bench(app);
   commands::register_dump_obs(app);
+  commands::register_export(app);
 
   output::command_line() = output::join_args(argc, argv);  // recorded in bench reports
   run::keep_freed_memory();
