@@ -121,7 +121,8 @@ ReplayBuffer::ReplayBuffer(const ReplaySpec& spec, torch::Device device) : spec_
     layout_.push = layout_.back + align(n);
     layout_.bytes = layout_.push + n * 8;
     for (auto& st : staging_)
-      st = torch::zeros({layout_.bytes}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(device.is_cuda()));
+      st = torch::zeros({layout_.bytes},
+                        torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(device.is_cuda()));
     device_stage_ = torch::zeros({layout_.bytes}, opts.dtype(torch::kUInt8));
     if (device.is_cuda()) events_ = std::make_shared<CopyEvents>();
   }
@@ -145,6 +146,7 @@ void ReplayBuffer::begin_row() {
   // Rows leave the FIFO oldest first, so their entries are at its front.
   auto drop = [&](std::int64_t row) {
     const std::int64_t d = row_valid_[static_cast<std::size_t>(row)];
+    if (tree_) tree_->fill(fifo_head_, d, 0.0);
     fifo_head_ = (fifo_head_ + d) % capacity();
     valid_count_ -= d;
     row_valid_[static_cast<std::size_t>(row)] = 0;
@@ -156,7 +158,9 @@ void ReplayBuffer::begin_row() {
   row_open_ = true;
 }
 
-std::uint8_t* ReplayBuffer::staging_row() { return staging_[staging_index_].data_ptr<std::uint8_t>(); }
+std::uint8_t* ReplayBuffer::staging_row() {
+  return staging_[staging_index_].data_ptr<std::uint8_t>();
+}
 
 std::uint8_t* ReplayBuffer::next_frames() {
   if (!spec_.image()) throw std::logic_error("next_frames() on a vector replay buffer");
@@ -205,7 +209,8 @@ void ReplayBuffer::upload_row(std::int64_t pos, std::int64_t prev, std::int64_t 
   obs_.narrow(0, pos * n, n)
       .copy_(part(0, n * spec_.obs_bytes(), obs_.scalar_type()).view(frame_dims), /*non_blocking=*/true);
   if (prev >= 0) {
-    actions_.narrow(0, prev * n, n).copy_(part(layout_.actions, n * a * 4, torch::kFloat32).view({n, a}), true);
+    actions_.narrow(0, prev * n, n)
+        .copy_(part(layout_.actions, n * a * 4, torch::kFloat32).view({n, a}), true);
     rewards_.narrow(0, prev * n, n).copy_(part(layout_.rewards, n * 4, torch::kFloat32), true);
     flags_.narrow(0, prev * n, n).copy_(part(layout_.flags, n, torch::kUInt8), true);
   }
@@ -239,7 +244,8 @@ void ReplayBuffer::commit_step(const float* actions, const float* rewards, const
   const std::int64_t prev = (rows_written_ - 1) % rows_;
   // The previous row's transitions: into the staging row (one upload) or straight into storage.
   std::uint8_t* flags = staged_ ? staging_row() + layout_.flags : row_flags_.data();
-  std::int64_t* push = staged_ ? reinterpret_cast<std::int64_t*>(staging_row() + layout_.push) : push_slots_.data();
+  std::int64_t* push =
+      staged_ ? reinterpret_cast<std::int64_t*>(staging_row() + layout_.push) : push_slots_.data();
   std::int64_t pushed = 0;
   for (std::int64_t e = 0; e < n; ++e) {
     flags[e] = static_cast<std::uint8_t>((terminated[e] ? 1 : 0) | (truncated[e] ? 2 : 0));
@@ -251,8 +257,10 @@ void ReplayBuffer::commit_step(const float* actions, const float* rewards, const
     std::memcpy(staging_row() + layout_.actions, actions, static_cast<std::size_t>(n * a) * sizeof(float));
     std::memcpy(staging_row() + layout_.rewards, rewards, static_cast<std::size_t>(n) * sizeof(float));
   } else {
-    actions_.narrow(0, prev * n, n).copy_(torch::from_blob(const_cast<float*>(actions), {n, a}, torch::kFloat32));
-    rewards_.narrow(0, prev * n, n).copy_(torch::from_blob(const_cast<float*>(rewards), {n}, torch::kFloat32));
+    actions_.narrow(0, prev * n, n)
+        .copy_(torch::from_blob(const_cast<float*>(actions), {n, a}, torch::kFloat32));
+    rewards_.narrow(0, prev * n, n)
+        .copy_(torch::from_blob(const_cast<float*>(rewards), {n}, torch::kFloat32));
     flags_.narrow(0, prev * n, n).copy_(torch::from_blob(flags, {n}, torch::kUInt8));
     if (pushed > 0) {
       auto src = torch::from_blob(push, {pushed}, torch::kInt64);
@@ -263,6 +271,7 @@ void ReplayBuffer::commit_step(const float* actions, const float* rewards, const
   }
   valid_count_ += pushed;
   row_valid_[static_cast<std::size_t>(prev)] += pushed;
+  if (tree_) tree_->fill(tail, pushed, max_priority_);  // new transitions: the largest priority so far
   finish_row(episode_start, prev, pushed, tail);
 }
 
@@ -303,7 +312,8 @@ torch::Tensor ReplayBuffer::stacks(const torch::Tensor& slots) const {
 torch::Tensor ReplayBuffer::current_stacks() const {
   if (rows_written_ == 0) throw std::logic_error("current_stacks() before any row");
   const std::int64_t n = spec_.n_envs;
-  auto slots = torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(device_)) + newest_row() * n;
+  auto slots =
+      torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(device_)) + newest_row() * n;
   return stacks(slots);
 }
 
@@ -319,17 +329,25 @@ void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Genera
 
 void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator,
                                const NStep& n_step) const {
-  if (n_step.n < 1) throw std::invalid_argument("n-step returns need n >= 1, got " + std::to_string(n_step.n));
+  if (n_step.n < 1)
+    throw std::invalid_argument("n-step returns need n >= 1, got " + std::to_string(n_step.n));
   sample_impl(batch, batch_size, generator, &n_step);
 }
 
 void ReplayBuffer::sample_impl(Batch& batch, std::int64_t batch_size, at::Generator& generator,
-                               const NStep* n_step) const {
+                               const NStep* n_step, const torch::Tensor& ring) const {
   if (valid_count_ == 0) throw std::logic_error("sample() from an empty replay buffer");
   const std::int64_t n = spec_.n_envs;
   auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device_);
-  auto j = torch::randint(valid_count_, {batch_size}, generator, opts);
-  auto slots = fifo_.index_select(0, (j + fifo_head_) % capacity());
+  torch::Tensor slots;
+  if (ring.defined()) {
+    slots = fifo_.index_select(0, ring);
+  } else {
+    auto j = torch::randint(valid_count_, {batch_size}, generator, opts);
+    slots = fifo_.index_select(0, (j + fifo_head_) % capacity());
+    batch.weights = torch::Tensor();
+    batch.positions.clear();
+  }
   const std::int64_t oldest_abs = std::max<std::int64_t>(0, rows_written_ + (row_open_ ? 1 : 0) - rows_);
   const std::int64_t oldest_pos = oldest_abs % rows_;
   auto rows = torch::div(slots, n, "floor");
@@ -346,8 +364,8 @@ void ReplayBuffer::sample_impl(Batch& batch, std::int64_t batch_size, at::Genera
     // Step k counts while no earlier step ended the episode and its next row is written (rows
     // after the newest are old data). The counted steps are a prefix, at least the first.
     auto ahead = (newest_row() - rows + rows_) % rows_;
-    auto alive = torch::cat({torch::ones({batch_size, 1}, r.options()), (1 - ended.narrow(1, 0, h_max - 1)).cumprod(1)},
-                            1);
+    auto alive = torch::cat(
+        {torch::ones({batch_size, 1}, r.options()), (1 - ended.narrow(1, 0, h_max - 1)).cumprod(1)}, 1);
     auto counted = alive * ks.unsqueeze(0).lt(ahead.unsqueeze(1)).to(torch::kFloat32);
     auto powers = torch::pow(n_step->gamma, ks.to(torch::kFloat64)).to(torch::kFloat32);
     steps = counted.sum(1).to(torch::kInt64);
@@ -380,6 +398,79 @@ void ReplayBuffer::sample_impl(Batch& batch, std::int64_t batch_size, at::Genera
   batch.obs = batch.stacks.narrow(0, 0, batch_size);
   batch.next_obs = batch.stacks.narrow(0, batch_size, batch_size);
   batch.actions = actions_.index_select(0, slots);
+}
+
+void ReplayBuffer::enable_priorities(const Priorities& priorities) {
+  if (priorities.alpha < 0 || priorities.eps <= 0)
+    throw std::invalid_argument("enable_priorities: alpha >= 0, eps > 0");
+  per_ = priorities;
+  tree_ = std::make_unique<SumTree>(capacity());
+  max_priority_ = 1.0;
+  if (valid_count_ > 0) tree_->fill(fifo_head_, valid_count_, max_priority_);
+}
+
+void ReplayBuffer::sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator,
+                               const NStep& n_step, double beta) const {
+  if (!tree_) return sample_into(batch, batch_size, generator, n_step);
+  if (valid_count_ == 0) throw std::logic_error("sample() from an empty replay buffer");
+  // Stratified: one draw in each of batch_size equal parts of the total mass (as Schaul et al.),
+  // from the sampler's own generator so that a seed replays the same batches.
+  const double total = tree_->total();
+  auto u = torch::rand({batch_size}, generator,
+                       torch::TensorOptions().dtype(torch::kFloat64).device(generator.device()))
+               .to(torch::kCPU)
+               .contiguous();
+  const double* up = u.data_ptr<double>();
+  batch.positions.resize(static_cast<std::size_t>(batch_size));
+  std::vector<float> w(static_cast<std::size_t>(batch_size));
+  float w_max = 0.0f;
+  for (std::int64_t i = 0; i < batch_size; ++i) {
+    const double mass = (static_cast<double>(i) + up[i]) * total / static_cast<double>(batch_size);
+    const std::int64_t pos = tree_->find(std::min(mass, total * (1 - 1e-12)));
+    batch.positions[static_cast<std::size_t>(i)] = pos;
+    const double p = tree_->get(pos) / total;
+    const auto wi = static_cast<float>(std::pow(static_cast<double>(valid_count_) * p, -beta));
+    w[static_cast<std::size_t>(i)] = wi;
+    w_max = std::max(w_max, wi);
+  }
+  for (auto& x : w) x /= w_max;
+  // from_blob borrows the host vectors; to() alone would keep borrowing them on the CPU.
+  auto ring = torch::from_blob(batch.positions.data(), {batch_size}, torch::kInt64).clone().to(device_);
+  sample_impl(batch, batch_size, generator, &n_step, ring);
+  batch.weights = torch::from_blob(w.data(), {batch_size, 1}, torch::kFloat32).clone().to(device_);
+}
+
+void ReplayBuffer::update_priorities(const std::vector<std::int64_t>& positions,
+                                     const torch::Tensor& td_abs) {
+  if (!tree_) throw std::logic_error("update_priorities without enable_priorities");
+  auto td = td_abs.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  if (td.numel() != static_cast<std::int64_t>(positions.size()))
+    throw std::invalid_argument("update_priorities: " + std::to_string(td.numel()) + " errors for " +
+                                std::to_string(positions.size()) + " positions");
+  const double* t = td.data_ptr<double>();
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    // A sample whose transition left the buffer since it was drawn keeps priority 0.
+    if (tree_->get(positions[i]) <= 0.0) continue;
+    const double p = std::pow(std::abs(t[i]) + per_.eps, per_.alpha);
+    tree_->set(positions[i], p);
+    max_priority_ = std::max(max_priority_, p);
+  }
+}
+
+torch::Tensor ReplayBuffer::priorities() const {
+  if (!tree_) return {};
+  auto l = tree_->leaves();
+  return torch::from_blob(l.data(), {static_cast<std::int64_t>(l.size())}, torch::kFloat64).clone();
+}
+
+void ReplayBuffer::set_priorities(const torch::Tensor& priorities, double max_priority) {
+  if (!tree_) throw std::logic_error("set_priorities without enable_priorities");
+  auto p = priorities.to(torch::kCPU, torch::kFloat64).contiguous();
+  if (p.numel() != capacity())
+    throw std::runtime_error("the saved priorities hold " + std::to_string(p.numel()) +
+                             " entries, the buffer " + std::to_string(capacity()));
+  tree_->set_leaves(std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel()));
+  max_priority_ = max_priority;
 }
 
 torch::Tensor ReplayBuffer::valid_slots() const {
@@ -442,7 +533,8 @@ class ZstdReader {
   void read(void* dst, std::size_t n) {
     ZSTD_outBuffer out{dst, n, 0};
     while (out.pos < out.size) {
-      if (in_pos_ == in_size_ && !refill()) throw std::runtime_error(path_ + ": the replay buffer file is truncated");
+      if (in_pos_ == in_size_ && !refill())
+        throw std::runtime_error(path_ + ": the replay buffer file is truncated");
       decompress(out);
     }
   }
@@ -473,7 +565,8 @@ class ZstdReader {
     ZSTD_inBuffer in{inbuf_.data(), in_size_, in_pos_};
     last_ret_ = ZSTD_decompressStream(dctx_.get(), &out, &in);
     if (ZSTD_isError(last_ret_))
-      throw std::runtime_error(path_ + ": the replay buffer file is corrupt (" + ZSTD_getErrorName(last_ret_) + ")");
+      throw std::runtime_error(path_ + ": the replay buffer file is corrupt (" +
+                               ZSTD_getErrorName(last_ret_) + ")");
     in_pos_ = in.pos;
   }
   struct Free {
@@ -499,7 +592,8 @@ T get(ZstdReader& r) {
 
 void write_tensor(ZstdWriter& w, const torch::Tensor& t, std::int64_t rows) {
   // Copy in chunks so a large device buffer never needs a full host copy.
-  const std::int64_t chunk = std::max<std::int64_t>(1, (64LL << 20) / std::max<std::int64_t>(1, t[0].nbytes()));
+  const std::int64_t chunk =
+      std::max<std::int64_t>(1, (64LL << 20) / std::max<std::int64_t>(1, t[0].nbytes()));
   for (std::int64_t r = 0; r < rows; r += chunk) {
     auto part = t.narrow(0, r, std::min(chunk, rows - r)).to(torch::kCPU).contiguous();
     w.write(part.data_ptr(), part.nbytes());
@@ -507,7 +601,8 @@ void write_tensor(ZstdWriter& w, const torch::Tensor& t, std::int64_t rows) {
 }
 
 void read_tensor(ZstdReader& rd, torch::Tensor& t, std::int64_t rows) {
-  const std::int64_t chunk = std::max<std::int64_t>(1, (64LL << 20) / std::max<std::int64_t>(1, t[0].nbytes()));
+  const std::int64_t chunk =
+      std::max<std::int64_t>(1, (64LL << 20) / std::max<std::int64_t>(1, t[0].nbytes()));
   for (std::int64_t r = 0; r < rows; r += chunk) {
     auto dst = t.narrow(0, r, std::min(chunk, rows - r));
     auto host = torch::empty(dst.sizes(), dst.options().device(torch::kCPU));
@@ -549,21 +644,29 @@ void ReplayBuffer::load(const std::string& path) {
              a = get<std::int64_t>(r), dims = get<std::int64_t>(r);
   std::vector<std::int64_t> shape;
   for (std::int64_t i = 0; i < dims && i < 8; ++i) shape.push_back(get<std::int64_t>(r));
-  if (rows != rows_ || n != spec_.n_envs || k != spec_.frame_stack || a != spec_.action_dim || shape != spec_.obs_shape)
-    throw std::runtime_error(path + ": the replay buffer was saved with another shape (rows, envs, stack, action "
+  if (rows != rows_ || n != spec_.n_envs || k != spec_.frame_stack || a != spec_.action_dim ||
+      shape != spec_.obs_shape)
+    throw std::runtime_error(path +
+                             ": the replay buffer was saved with another shape (rows, envs, stack, action "
                              "or observation differ from this run's config)");
   rows_written_ = get<std::int64_t>(r);
   fifo_head_ = get<std::int64_t>(r);
   valid_count_ = get<std::int64_t>(r);
   r.read(row_valid_.data(), row_valid_.size() * sizeof(std::int64_t));
   r.read(since_start_.data(), since_start_.size() * sizeof(int));
-  if (rows_written_ < 0 || valid_count_ < 0 || valid_count_ > capacity() || fifo_head_ < 0 || fifo_head_ >= capacity())
+  if (rows_written_ < 0 || valid_count_ < 0 || valid_count_ > capacity() || fifo_head_ < 0 ||
+      fifo_head_ >= capacity())
     throw std::runtime_error(path + ": the replay buffer file is corrupt (counters out of range)");
   const std::int64_t filled = std::min(rows_written_, rows_) * spec_.n_envs;
   for (auto* t : {&obs_, &actions_, &rewards_, &flags_, &back_}) read_tensor(r, *t, filled);
   read_tensor(r, fifo_, capacity());
   r.finish();
   row_open_ = false;
+  // Until set_priorities restores the saved ones, every loaded transition has the largest priority.
+  if (tree_) {
+    tree_ = std::make_unique<SumTree>(capacity());
+    tree_->fill(fifo_head_, valid_count_, max_priority_);
+  }
 }
 
 }  // namespace dodge::learn

@@ -470,7 +470,15 @@ SacMetrics Sac::update_eager(const Batch& batch) {
 
   // Critic update.
   auto [q1, q2] = critic_(feat, batch.actions);
-  m.critic_loss = 0.5 * (torch::mse_loss(q1, target_q) + torch::mse_loss(q2, target_q));
+  if (batch.weights.defined()) {
+    // Prioritized replay: importance weights undo the sampling's bias; the mean |TD error| of the
+    // two critics is each sample's new priority.
+    auto e1 = q1 - target_q, e2 = q2 - target_q;
+    m.critic_loss = 0.5 * ((batch.weights * e1.pow(2)).mean() + (batch.weights * e2.pow(2)).mean());
+    m.td_error = (0.5 * (e1.abs() + e2.abs())).detach().squeeze(1);
+  } else {
+    m.critic_loss = 0.5 * (torch::mse_loss(q1, target_q) + torch::mse_loss(q2, target_q));
+  }
   critic_opt_->zero_grad();
   m.critic_loss.backward();
   step(*critic_opt_);
@@ -513,7 +521,9 @@ SacMetrics Sac::update(const Batch& sampled) {
   const Batch& batch = sampled.discount.defined() ? sampled : with_discount;
   SacMetrics m;
 #ifdef DODGE_CUDA
-  if (graph_ && options_.target_update_interval == 1 && options_.actor_update_interval == 1) {
+  // Prioritized batches (importance weights, per-sample TD errors back to the host) update eagerly.
+  if (graph_ && options_.target_update_interval == 1 && options_.actor_update_interval == 1 &&
+      !batch.weights.defined()) {
     Graph& g = *graph_;
     // Streams and the pool belong to the current device: make it this agent's (cuda:N).
     c10::cuda::CUDAGuard device_guard(device_);

@@ -111,12 +111,20 @@ learn::SacOptions sac_options(const Config& c) {
   return o;
 }
 
-double lr_scale(const Config& c, std::int64_t steps, std::int64_t total, double seconds) {
-  if (c.sac.lr_schedule != "linear") return 1.0;
+double run_progress(const Config& c, std::int64_t steps, std::int64_t total, double seconds) {
   double progress = total > 0 ? static_cast<double>(steps) / static_cast<double>(total) : 0.0;
   if (c.train.max_minutes > 0) progress = std::max(progress, seconds / (60.0 * c.train.max_minutes));
-  progress = std::floor(std::clamp(progress, 0.0, 1.0) * 100.0) / 100.0;
+  return std::clamp(progress, 0.0, 1.0);
+}
+
+double lr_scale(const Config& c, std::int64_t steps, std::int64_t total, double seconds) {
+  if (c.sac.lr_schedule != "linear") return 1.0;
+  const double progress = std::floor(run_progress(c, steps, total, seconds) * 100.0) / 100.0;
   return 1.0 - progress * (1.0 - c.sac.lr_end);
+}
+
+double per_beta(const Config& c, std::int64_t steps, std::int64_t total, double seconds) {
+  return c.sac.per_beta + (1.0 - c.sac.per_beta) * run_progress(c, steps, total, seconds);
 }
 
 learn::ReplaySpec replay_spec(const Config& c) {

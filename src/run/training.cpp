@@ -201,6 +201,8 @@ class Trainer {
   bool interrupted_ = false;
   bool data_everywhere_ = false;  // every rank's buffer holds a transition (the update decision's own input)
   // train.stop_when / train.max_minutes: why the run ends early (empty: it does not).
+  torch::Tensor saved_priorities_;  // from trainer.pt, for the replay buffer loaded after it
+  double saved_max_priority_ = 1.0;
   std::string stop_reason_, stop_kind_;  // stop_kind_: "stop_when" (the bar) | "no_improvement" | "max_minutes"
   int evals_without_improvement_ = 0;
   // train.curriculum (saved in checkpoints): the lesson, and its training episodes (return, survived),
@@ -377,6 +379,11 @@ void Trainer::build_games_and_learner() {
   } catch (const learn::OutOfMemory& e) {
     throw UserError(std::string("sac.buffer_size = ") + std::to_string(config_.sac.buffer_size) + ": " + e.what());
   }
+  if (config_.sac.prioritized_replay) {
+    buffer_->enable_priorities(learn::Priorities{config_.sac.per_alpha});
+    spdlog::info("prioritized replay: alpha {}, beta {} rising to 1 by the run's end{}", config_.sac.per_alpha,
+                 config_.sac.per_beta, device_.is_cuda() ? " (updates run eagerly: no CUDA graph)" : "");
+  }
   spdlog::info("replay buffer: {} transitions x {} B = {:.1f} MB on {}", buffer_->capacity(),
                learn::ReplayBuffer::bytes_per_transition(rspec),
                static_cast<double>(learn::ReplayBuffer::bytes_needed(rspec)) / 1e6, device_.str());
@@ -461,6 +468,10 @@ bool Trainer::load_replay() {
   if (!lead_ || !fs::exists(replay)) return false;
   try {
     buffer_->load(replay.string());
+    // Saved by a run with prioritized replay, resumed with it: the priorities as they were. Without
+    // them (the run had none) every loaded transition starts at the largest priority.
+    if (buffer_->prioritized() && saved_priorities_.defined() && saved_priorities_.numel() == buffer_->capacity())
+      buffer_->set_priorities(saved_priorities_, saved_max_priority_);
   } catch (const std::exception& e) {
     throw UserError(std::string(e.what()));
   }
@@ -529,10 +540,15 @@ void Trainer::loop() {
         data_everywhere_) {
       const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
       for (int g = 0; g < steps; ++g) {
-        buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_,
-                             learn::NStep{config_.sac.n_step, config_.sac.gamma});
+        const learn::NStep n_step{config_.sac.n_step, config_.sac.gamma};
+        if (buffer_->prioritized())
+          buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_, n_step,
+                               per_beta(config_, num_timesteps_, total_, run_seconds()));
+        else
+          buffer_->sample_into(batch_, config_.sac.batch_size, sampler_gen_, n_step);
         // SB3 logs each train/* scalar as the mean over the updates since the last row.
         const learn::SacMetrics m = sac_->update(batch_);
+        if (buffer_->prioritized()) buffer_->update_priorities(batch_.positions, m.td_error);
         if (!lead_) continue;
         const torch::Tensor v = learn::stack_metrics(m);
         metrics_sum_ = metrics_sum_.defined() ? metrics_sum_.add_(v) : v.clone();
@@ -887,6 +903,11 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("episode_lesson",
            torch::tensor(std::vector<std::int64_t>(episode_lesson_.begin(), episode_lesson_.end()),
                          torch::kInt64));
+  // The priorities belong with the replay buffer they describe: a resume restores them with it.
+  if (buffer_->prioritized()) {
+    ar.write("per_priorities", buffer_->priorities());
+    ar.write("per_max_priority", torch::tensor(buffer_->max_priority(), torch::kFloat64));
+  }
   learn::save_archive(ar, path);
 }
 
@@ -938,6 +959,12 @@ void Trainer::load_trainer_state(const std::string& path) {
     for (std::size_t e = 0; e < episode_lesson_.size(); ++e)
       episode_lesson_[e] = static_cast<std::size_t>(b.data_ptr<std::int64_t>()[e]);
   }
+  saved_priorities_ = torch::Tensor();
+  torch::Tensor per_max;
+  if (ar.try_read("per_priorities", saved_priorities_) && ar.try_read("per_max_priority", per_max))
+    saved_max_priority_ = per_max.item<double>();
+  else
+    saved_priorities_ = torch::Tensor();
   auto w = read("action_rng");
   std::array<std::uint64_t, 4> s{};
   for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(w[i].item<std::int64_t>());

@@ -1,6 +1,6 @@
 // Replay buffer: stacks, episode boundaries, wrap-around, truncation, sampling, save/load, sizes.
-#include "torch_catch.hpp"
 #include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,24 +10,32 @@
 #include <set>
 
 #include "dodge/learn/replay_buffer.hpp"
+#include "torch_catch.hpp"
 
 using namespace dodge::learn;
 
 namespace {
 
 // A 1x2x2 frame: pixel 0 = step in episode, 1 = episode id, 2 = env, 3 = a code of all three.
-std::uint8_t code(int env, int episode, int t) { return static_cast<std::uint8_t>((env * 64 + episode * 16 + t) % 251); }
-int px_t(const torch::Tensor& frame) { return frame[0][0].item<int>(); }
-int px_env(const torch::Tensor& frame) { return frame[1][0].item<int>(); }
+std::uint8_t code(int env, int episode, int t) {
+  return static_cast<std::uint8_t>((env * 64 + episode * 16 + t) % 251);
+}
+int px_t(const torch::Tensor& frame) {
+  return frame[0][0].item<int>();
+}
+int px_env(const torch::Tensor& frame) {
+  return frame[1][0].item<int>();
+}
 
 struct Sim {
   // n envs with scripted episode lengths; drives the buffer as the training loop does.
   int n;
-  std::vector<int> len;      // episode length per env
-  std::vector<int> t, ep;    // step in episode, episode id
+  std::vector<int> len;    // episode length per env
+  std::vector<int> t, ep;  // step in episode, episode id
   std::vector<std::uint8_t> pending_reset;
   std::int64_t steps = 0;
-  Sim(int n_envs, std::vector<int> lengths) : n(n_envs), len(lengths), t(n, 0), ep(n, 0), pending_reset(n, 0) {}
+  Sim(int n_envs, std::vector<int> lengths)
+      : n(n_envs), len(lengths), t(n, 0), ep(n, 0), pending_reset(n, 0) {}
 
   bool vectors = false;  // write a 5-float vector per env instead of a 1x2x2 frame
 
@@ -87,7 +95,9 @@ ReplaySpec small_spec(std::int64_t capacity, int n, int k) {
   return s;
 }
 
-at::Generator cpu_gen(std::uint64_t seed) { return at::detail::createCPUGenerator(seed); }
+at::Generator cpu_gen(std::uint64_t seed) {
+  return at::detail::createCPUGenerator(seed);
+}
 
 }  // namespace
 
@@ -202,8 +212,8 @@ TEST_CASE("the next obs of a transition is the next frame of the same episode", 
     const int cur = b.obs[j][k - 1][1][1].item<int>();
     const int nxt = b.next_obs[j][k - 1][1][1].item<int>();
     const int prev_in_next = b.next_obs[j][k - 2][1][1].item<int>();
-    CHECK(nxt == cur + 1);          // same env, same episode, one step later
-    CHECK(prev_in_next == cur);     // the next stack overlaps the current one
+    CHECK(nxt == cur + 1);       // same env, same episode, one step later
+    CHECK(prev_in_next == cur);  // the next stack overlaps the current one
     const float reward = b.rewards[j][0].item<float>();
     const int t_next = px_t(b.next_obs[j][k - 1]);
     CHECK(reward == static_cast<float>(t_next));
@@ -219,7 +229,7 @@ TEST_CASE("n-step returns: discounted rewards of up to n steps, cut at episode e
   const int n_envs = 3, k = 2, n_step = 4;
   const double gamma = 0.5;
   ReplayBuffer rb(small_spec(60, n_envs, k), torch::kCPU);  // 20 rows: it wraps around
-  Sim sim(n_envs, {6, 3, 9});                              // env 0 truncates, the others terminate
+  Sim sim(n_envs, {6, 3, 9});                               // env 0 truncates, the others terminate
   sim.reset(rb);
   auto gen = cpu_gen(4);
   int full = 0, cut_by_end = 0, cut_by_newest = 0;
@@ -242,7 +252,7 @@ TEST_CASE("n-step returns: discounted rewards of up to n steps, cut at episode e
       CHECK(px_t(next) == t0 + h);
       CHECK(px_env(next) == env);
       CHECK(next[0][1].item<int>() == obs[0][1].item<int>());  // the same episode
-      CHECK(px_t(b.next_obs[j][k - 2]) == t0 + h - 1);        // its stack ends with the step before
+      CHECK(px_t(b.next_obs[j][k - 2]) == t0 + h - 1);         // its stack ends with the step before
       const bool terminated = t0 + h == len && env != 0;
       CHECK(b.not_done[j][0].item<float>() == (terminated ? 0.0f : 1.0f));
       CHECK(b.discount[j][0].item<float>() == Approx(terminated ? 0.0 : std::pow(gamma, h)));
@@ -369,7 +379,8 @@ TEST_CASE("save and load round-trip exactly, and damaged files are clear errors"
   const auto size = std::filesystem::file_size(path);
   std::filesystem::copy_file(path, dir / "cut.zst", std::filesystem::copy_options::overwrite_existing);
   std::filesystem::resize_file(dir / "cut.zst", size / 2);
-  CHECK_THROWS_WITH(b.load((dir / "cut.zst").string()), Catch::Contains("truncated") || Catch::Contains("corrupt"));
+  CHECK_THROWS_WITH(b.load((dir / "cut.zst").string()),
+                    Catch::Contains("truncated") || Catch::Contains("corrupt"));
   // A flipped byte in the middle.
   {
     std::fstream f((dir / "rb.zst").string(), std::ios::in | std::ios::out | std::ios::binary);
@@ -489,4 +500,141 @@ TEST_CASE("sample_into gives what sample gives and reuses its storage", "[replay
   CHECK(y.obs.data_ptr() == storage);
   rb.sample_into(y, 8, g2);  // another size gets its own storage
   CHECK(y.obs.size(0) == 8);
+}
+
+// ---- prioritized replay ---------------------------------------------------------------------
+
+#include "dodge/learn/sum_tree.hpp"
+
+TEST_CASE("a sum tree finds the leaf where the running sum passes, never an empty one", "[replay][per]") {
+  SumTree t(5);
+  t.set(0, 1.0);
+  t.set(2, 3.0);
+  t.set(4, 0.5);
+  CHECK(t.total() == Approx(4.5));
+  CHECK(t.find(0.0) == 0);
+  CHECK(t.find(0.99) == 0);
+  CHECK(t.find(1.0) == 2);  // leaf 1 is empty: skipped
+  CHECK(t.find(3.99) == 2);
+  CHECK(t.find(4.0) == 4);
+  CHECK(t.find(4.5) == 4);  // rounding past the total still lands on a leaf with mass
+  t.fill(3, 3, 2.0);        // leaves 3, 4 and (wrapping) 0
+  CHECK(t.get(0) == 2.0);
+  CHECK(t.get(4) == 2.0);
+  CHECK(t.total() == Approx(2 + 3 + 2 + 2));
+  SumTree u(5);
+  u.set_leaves(t.leaves());
+  CHECK(u.total() == Approx(t.total()));
+  CHECK(u.find(2.5) == t.find(2.5));
+}
+
+namespace {
+// The step that wrote each sampled transition (Sim puts it in action[1]); one env.
+std::vector<int> sampled_steps(const Batch& b) {
+  auto a = b.actions.select(1, 1).contiguous();
+  return std::vector<int>(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+}
+}  // namespace
+
+TEST_CASE("prioritized replay samples in proportion to priority^alpha and weights by (N P)^-beta",
+          "[replay][per]") {
+  ReplayBuffer rb(small_spec(100, 1, 1), torch::kCPU);
+  Sim sim(1, {1000});
+  sim.reset(rb);
+  for (int i = 0; i < 10; ++i) sim.step(rb);
+  REQUIRE(rb.size() == 10);
+  rb.enable_priorities(Priorities{1.0, 1e-6});
+  auto gen = cpu_gen(3);
+  Batch b;
+  // Equal priorities: every transition about equally often, weights all 1.
+  rb.sample_into(b, 1000, gen, NStep{1, 0.99}, 1.0);
+  std::map<int, int> count;
+  for (int s : sampled_steps(b)) ++count[s];
+  REQUIRE(count.size() == 10);
+  for (const auto& kv : count) CHECK(kv.second == 100);  // stratified: exactly 100 each
+  CHECK(b.weights.min().item<float>() == Approx(1.0f));
+  // One transition gets |TD| 99, the others 1: P = 99/108 for it.
+  std::vector<std::int64_t> positions = b.positions;
+  std::vector<float> td(positions.size(), 1.0f);
+  const int special = sampled_steps(b)[0];
+  for (std::size_t i = 0; i < td.size(); ++i)
+    if (sampled_steps(b)[i] == special) td[i] = 99.0f;
+  rb.update_priorities(positions, torch::tensor(td));
+  CHECK(rb.max_priority() == Approx(99.0).epsilon(1e-5));
+  rb.sample_into(b, 1080, gen, NStep{1, 0.99}, 1.0);
+  const auto steps = sampled_steps(b);
+  const auto w = b.weights.contiguous();
+  const long hits = std::count(steps.begin(), steps.end(), special);
+  CHECK(hits == Approx(990).margin(2));  // 99/108 of 1080
+  // Importance weights (N P)^-1 over the batch's largest: the rare ones 1, the special one P_low/P_high.
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    CHECK(w[static_cast<std::int64_t>(i)][0].item<float>() ==
+          Approx(steps[i] == special ? 1.0 / 99.0 : 1.0).epsilon(1e-4));
+  // beta 0: no correction.
+  rb.sample_into(b, 64, gen, NStep{1, 0.99}, 0.0);
+  CHECK(b.weights.min().item<float>() == Approx(1.0f));
+  // A new transition enters at the largest priority so far.
+  sim.step(rb);
+  const auto pr = rb.priorities();
+  CHECK(pr.max().item<double>() == Approx(99.0));
+  CHECK((pr == pr.max()).sum().item<int>() == 2);  // the special one and the newest
+}
+
+TEST_CASE("prioritized replay never samples a transition that left the buffer", "[replay][per]") {
+  ReplayBuffer rb(small_spec(16, 2, 2), torch::kCPU);
+  rb.enable_priorities(Priorities{0.6, 1e-6});
+  Sim sim(2, {5, 7});
+  sim.reset(rb);
+  auto gen = cpu_gen(5);
+  Batch b;
+  for (int i = 0; i < 60; ++i) {
+    sim.step(rb);
+    if (rb.size() == 0) continue;
+    rb.sample_into(b, 32, gen, NStep{1, 0.99}, 0.5);
+    // Give them varied priorities so that stale leaves would matter.
+    std::vector<float> td(b.positions.size());
+    for (std::size_t j = 0; j < td.size(); ++j) td[j] = static_cast<float>((i * 7 + j) % 13);
+    rb.update_priorities(b.positions, torch::tensor(td));
+    // Every sampled slot is a valid one; the priorities of the other FIFO positions are 0.
+    const auto valid = rb.valid_slots();
+    std::set<std::int64_t> ok(valid.data_ptr<std::int64_t>(), valid.data_ptr<std::int64_t>() + valid.numel());
+    const auto pr = rb.priorities();
+    CHECK((pr > 0).sum().item<std::int64_t>() == rb.size());
+    for (auto pos : b.positions) CHECK(pr[pos].item<float>() > 0);
+  }
+}
+
+TEST_CASE("prioritized replay's priorities restore with a saved buffer: the same batches after a load",
+          "[replay][per]") {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "dodge_per_load";
+  fs::create_directories(dir);
+  const std::string path = (dir / "replay.zst").string();
+  ReplayBuffer a(small_spec(64, 2, 2), torch::kCPU);
+  a.enable_priorities(Priorities{0.6, 1e-6});
+  Sim sim(2, {5, 9});
+  sim.reset(a);
+  auto gen = cpu_gen(9);
+  Batch b;
+  for (int i = 0; i < 40; ++i) {
+    sim.step(a);
+    a.sample_into(b, 16, gen, NStep{1, 0.99}, 0.4);
+    std::vector<float> td(b.positions.size());
+    for (std::size_t j = 0; j < td.size(); ++j) td[j] = static_cast<float>(j % 5) * 3.0f;
+    a.update_priorities(b.positions, torch::tensor(td));
+  }
+  a.save(path);
+  ReplayBuffer c(small_spec(64, 2, 2), torch::kCPU);
+  c.enable_priorities(Priorities{0.6, 1e-6});
+  c.load(path);
+  c.set_priorities(a.priorities(), a.max_priority());
+  CHECK(torch::equal(c.priorities(), a.priorities()));
+  auto g1 = cpu_gen(11), g2 = cpu_gen(11);
+  Batch x, y;
+  a.sample_into(x, 64, g1, NStep{1, 0.99}, 0.7);
+  c.sample_into(y, 64, g2, NStep{1, 0.99}, 0.7);
+  CHECK(x.positions == y.positions);
+  CHECK(torch::equal(x.weights, y.weights));
+  CHECK(torch::equal(x.actions, y.actions));
+  fs::remove_all(dir);
 }

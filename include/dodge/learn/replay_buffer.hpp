@@ -16,13 +16,16 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "dodge/learn/sum_tree.hpp"
 
 namespace dodge::learn {
 
 struct ReplaySpec {
-  std::int64_t capacity = 100000;      // transitions (rounded down to a multiple of n_envs)
+  std::int64_t capacity = 100000;  // transitions (rounded down to a multiple of n_envs)
   int n_envs = 1;
   int frame_stack = 1;
   std::vector<std::int64_t> obs_shape;  // one frame: {C, H, W} (uint8) or one vector: {D} (float)
@@ -31,7 +34,7 @@ struct ReplaySpec {
   // (tests compare both paths).
   bool staged_writes = false;
   bool image() const { return obs_shape.size() == 3; }
-  std::int64_t obs_bytes() const;       // bytes of one stored observation
+  std::int64_t obs_bytes() const;  // bytes of one stored observation
 };
 
 struct Batch {
@@ -46,6 +49,18 @@ struct Batch {
   // From ReplayBuffer::sample_into: [2B, ...] whose halves are obs and next_obs, reused by the next
   // sample_into of the same size.
   torch::Tensor stacks;
+  // Prioritized replay only: [B, 1] importance weights on the critic loss (undefined: uniform
+  // sampling), and where each sample sits in the buffer's priorities (for update_priorities).
+  torch::Tensor weights;
+  std::vector<std::int64_t> positions;
+};
+
+// Proportional prioritized replay (Schaul et al. 2016): P(i) = p_i^alpha / sum_k p_k^alpha with
+// p_i = |TD error| + eps; new transitions enter at the largest priority so far; importance
+// weights (N P(i))^-beta divided by the batch's largest (as Dopamine), beta annealed by the caller.
+struct Priorities {
+  double alpha = 0.6;
+  double eps = 1e-6;
 };
 
 // n-step returns at sample time: rewards = sum_{k<h} gamma^k r_{t+k} and next_obs = obs_{t+h}, where
@@ -99,7 +114,21 @@ class ReplayBuffer {
   // mmap, and its page faults cost more than the gather). The previous contents are overwritten.
   void sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator) const;
   // With n-step returns (n = 1 gives the same transitions as above, with discount filled in).
-  void sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator, const NStep& n_step) const;
+  void sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator,
+                   const NStep& n_step) const;
+  // Sampling in proportion to priority (enable_priorities first), with importance weights for this
+  // beta; the batch's positions then go to update_priorities with the samples' |TD errors|.
+  void sample_into(Batch& batch, std::int64_t batch_size, at::Generator& generator, const NStep& n_step,
+                   double beta) const;
+  void enable_priorities(const Priorities& priorities);
+  bool prioritized() const { return static_cast<bool>(tree_); }
+  // td_abs: [B] on any device, one per batch.positions entry.
+  void update_priorities(const std::vector<std::int64_t>& positions, const torch::Tensor& td_abs);
+  // The priority of each FIFO position (p^alpha, float64; 0 where no transition is) and the largest
+  // |TD|-based priority so far: for checkpoints, which keep them beside the buffer.
+  torch::Tensor priorities() const;
+  double max_priority() const { return max_priority_; }
+  void set_priorities(const torch::Tensor& priorities, double max_priority);
   // Stacks of given slots (obs) as sampled: [n, k*C, H, W].
   torch::Tensor stacks(const torch::Tensor& slots) const;
   // The newest row's stacks: the current observation of every env, [N, k*C, H, W].
@@ -116,26 +145,29 @@ class ReplayBuffer {
   void load(const std::string& path);
 
  private:
-  void sample_impl(Batch& batch, std::int64_t batch_size, at::Generator& generator, const NStep* n_step) const;
+  // ring: FIFO positions to sample (undefined: uniform over the valid ones).
+  void sample_impl(Batch& batch, std::int64_t batch_size, at::Generator& generator, const NStep* n_step,
+                   const torch::Tensor& ring = {}) const;
   torch::Tensor gather_stacks(const torch::Tensor& slots, const torch::Tensor& rows,
                               const torch::Tensor& back, const torch::Tensor& age) const;
-  torch::Tensor frame_indices(const torch::Tensor& slots, const torch::Tensor& rows, const torch::Tensor& back,
-                              const torch::Tensor& age) const;
+  torch::Tensor frame_indices(const torch::Tensor& slots, const torch::Tensor& rows,
+                              const torch::Tensor& back, const torch::Tensor& age) const;
   void begin_row();
   std::uint8_t* staging_row();
-  void finish_row(const std::uint8_t* episode_start, std::int64_t prev, std::int64_t pushed, std::int64_t tail);
+  void finish_row(const std::uint8_t* episode_start, std::int64_t prev, std::int64_t pushed,
+                  std::int64_t tail);
   void upload_row(std::int64_t pos, std::int64_t prev, std::int64_t pushed, std::int64_t tail);
 
   ReplaySpec spec_;
   torch::Device device_;
   std::int64_t rows_ = 0;
   // Device storage
-  torch::Tensor obs_;       // [R*N, ...obs_shape] uint8 or float
-  torch::Tensor actions_;   // [R*N, A] float
-  torch::Tensor rewards_;   // [R*N] float
-  torch::Tensor flags_;     // [R*N] uint8: bit 0 terminated, bit 1 truncated
-  torch::Tensor back_;      // [R*N] uint8: frames of its episode before this one (capped)
-  torch::Tensor fifo_;      // [R*N] int64: valid transition slots, oldest first (ring)
+  torch::Tensor obs_;      // [R*N, ...obs_shape] uint8 or float
+  torch::Tensor actions_;  // [R*N, A] float
+  torch::Tensor rewards_;  // [R*N] float
+  torch::Tensor flags_;    // [R*N] uint8: bit 0 terminated, bit 1 truncated
+  torch::Tensor back_;     // [R*N] uint8: frames of its episode before this one (capped)
+  torch::Tensor fifo_;     // [R*N] int64: valid transition slots, oldest first (ring)
   // Staged writes (always on CUDA): a vectorized step goes into a host staging row, pinned on CUDA,
   // laid out as frames | actions | rewards | flags | back | FIFO pushes; one asynchronous copy takes
   // it to device_stage_, and device-side copies put each part in place. Two host rows are used in
@@ -155,10 +187,14 @@ class ReplayBuffer {
   std::int64_t rows_written_ = 0;        // rows committed so far (absolute)
   std::vector<std::int64_t> row_valid_;  // valid FIFO entries per row position
   std::int64_t fifo_head_ = 0, valid_count_ = 0;
-  std::vector<int> since_start_;         // per env, frames since its episode's first
+  std::vector<int> since_start_;  // per env, frames since its episode's first
   // Scratch (host) for one row's metadata on the direct (unstaged) path
   std::vector<std::uint8_t> row_back_, row_flags_;
   std::vector<std::int64_t> push_slots_;
+  // Prioritized replay: a sum tree over FIFO positions (an entry keeps its position while it lives).
+  std::unique_ptr<SumTree> tree_;
+  Priorities per_;
+  double max_priority_ = 1.0;  // of p^alpha
 };
 
 }  // namespace dodge::learn

@@ -81,6 +81,7 @@ struct SacOptions {
 // same tensors, overwritten by the next replay: clone() what must outlive the next update.
 struct SacMetrics {
   torch::Tensor actor_loss, critic_loss, ent_coef, ent_coef_loss, q_mean, entropy;
+  torch::Tensor td_error;  // [B] |TD error| per sample, for prioritized batches (batch.weights) only
 };
 struct SacMetricsHost {
   double actor_loss = 0, critic_loss = 0, ent_coef = 0, ent_coef_loss = 0, q_mean = 0, entropy = 0;

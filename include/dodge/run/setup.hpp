@@ -33,6 +33,10 @@ learn::SacOptions sac_options(const Config& config);
 // end rate as it stops). Progress moves in 1 % steps: a captured CUDA graph, which holds the rates
 // as kernel arguments, is captured again at most 100 times.
 double lr_scale(const Config& config, std::int64_t steps, std::int64_t total, double seconds);
+// How far the run is, in [0, 1]: steps of total, or minutes of train.max_minutes, whichever is further.
+double run_progress(const Config& config, std::int64_t steps, std::int64_t total, double seconds);
+// Prioritized replay's importance-weight exponent: sac.per_beta at the start, 1 at the run's end.
+double per_beta(const Config& config, std::int64_t steps, std::int64_t total, double seconds);
 
 learn::ReplaySpec replay_spec(const Config& config);
 
