@@ -288,6 +288,12 @@ Sac::Sac(const SacOptions& o, torch::Device device)
         for (auto& p : enc->parameters())
           if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
   }
+  if (o.normalize_obs) {
+    if (o.obs_shape.size() != 1) throw std::invalid_argument("SAC: normalize_obs is for state vectors only");
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
+    obs_mean_ = torch::zeros({o.obs_shape[0]}, f64);
+    obs_var_ = torch::ones({o.obs_shape[0]}, f64);
+  }
   copy_params(*critic_, *critic_target_);
   if (target_encoder_) copy_params(*critic_encoder_, *target_encoder_);
   for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
@@ -394,7 +400,29 @@ void Sac::polyak() {
 
 torch::Tensor Sac::encode(Encoder& encoder, const torch::Tensor& obs) {
   Bf16Autocast bf16(options_.precision == Precision::Bf16, device_.is_cuda());
+  if (obs_mean_.defined()) {
+    const auto scaled =
+        (obs - obs_mean_.to(torch::kFloat32)) / torch::sqrt(obs_var_ + 1e-8).to(torch::kFloat32);
+    return encoder(scaled.clamp(-10.0, 10.0)).to(torch::kFloat32);
+  }
   return encoder(obs).to(torch::kFloat32);
+}
+
+void Sac::observe(const torch::Tensor& obs) {
+  if (!obs_mean_.defined()) return;
+  torch::NoGradGuard no_grad;
+  // Chan et al.'s parallel update of mean and variance (SB3's RunningMeanStd.update_from_moments).
+  const auto x = obs.to(device_, torch::kFloat64).reshape({obs.size(0), -1});
+  const double n = static_cast<double>(x.size(0));
+  if (n == 0) return;
+  const auto batch_mean = x.mean(0);
+  const auto batch_var = x.var(0, /*unbiased=*/false);
+  const double total = obs_count_ + n;
+  const auto delta = batch_mean - obs_mean_;
+  const auto m2 = obs_var_ * obs_count_ + batch_var * n + delta.pow(2) * (obs_count_ * n / total);
+  obs_mean_.add_(delta * (n / total));
+  obs_var_.copy_(m2 / total);
+  obs_count_ = total;
 }
 
 void Sac::step(DeviceAdam& opt) {
@@ -664,6 +692,11 @@ void Sac::save(const std::string& path) const {
   write_opt("actor_opt", actor_opt_.get());
   write_opt("ent_opt", ent_opt_.get());
   ar.write("n_updates", torch::tensor(n_updates_, torch::kInt64));
+  if (obs_mean_.defined()) {
+    ar.write("obs_norm.mean", obs_mean_.cpu());
+    ar.write("obs_norm.var", obs_var_.cpu());
+    ar.write("obs_norm.count", torch::tensor(obs_count_, torch::kFloat64));
+  }
   ar.write("generator", gen_.get_state());
   ar.write("generator_on_cuda", torch::tensor(device_.is_cuda() ? 1 : 0, torch::kInt64));
   save_archive(ar, path);
@@ -729,6 +762,17 @@ void Sac::load(const std::string& path) {
   if (!ar.try_read("n_updates", n) || !ar.try_read("generator", g))
     throw std::runtime_error(path + ": the agent state lacks its counters");
   n_updates_ = n.item<std::int64_t>();
+  if (obs_mean_.defined()) {
+    torch::Tensor mean, var, count;
+    if (!ar.try_read("obs_norm.mean", mean) || !ar.try_read("obs_norm.var", var) ||
+        !ar.try_read("obs_norm.count", count))
+      throw std::runtime_error(path + ": no observation statistics (trained without sac.normalize_obs)");
+    if (mean.numel() != obs_mean_.numel() || var.numel() != obs_var_.numel())
+      throw std::runtime_error(path + ": observation statistics of another size");
+    obs_mean_.copy_(mean);
+    obs_var_.copy_(var);
+    obs_count_ = count.item<double>();
+  }
   // A generator state only fits a generator of the same kind: a checkpoint trained on another
   // device keeps this run's seeded generator instead.
   torch::Tensor on_cuda;
@@ -738,6 +782,12 @@ void Sac::load(const std::string& path) {
 
 void Sac::export_policy(const std::string& path) const {
   c10::Dict<std::string, at::Tensor> dict;
+  // normalize_obs: the statistics the policy's input is scaled by (obs - mean) / sqrt(var + 1e-8), clipped to
+  // +-10.
+  if (obs_mean_.defined()) {
+    dict.insert("obs_norm.mean", obs_mean_.to(torch::kFloat32).cpu().clone());
+    dict.insert("obs_norm.var", obs_var_.to(torch::kFloat32).cpu().clone());
+  }
   const torch::nn::Module* enc = avg_actor_                ? ptr(avg_encoder_)
                                  : options_.shared_encoder ? ptr(critic_encoder_)
                                                            : ptr(actor_encoder_);

@@ -340,6 +340,7 @@ std::vector<Field> schema(Config& c) {
   b.keys().integer("target_update_interval", s.target_update_interval, {1, 1e6});
   b.keys().integer("actor_update_interval", s.actor_update_interval, {1, 1000});
   b.keys().real("policy_average", s.policy_average, {0, 1});
+  b.keys().boolean("normalize_obs", s.normalize_obs);
   b.keys().boolean("prioritized_replay", s.prioritized_replay);
   b.keys().real("per_alpha", s.per_alpha, {0, 1});
   b.keys().real("per_beta", s.per_beta, {0, 1});

@@ -143,6 +143,21 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
                        "the deterministic action tanh(mean), in [-1, 1]"});
 
   std::string h = "obs";
+  if (sac.obs_mean().defined()) {
+    // sac.normalize_obs: the running statistics, as Sac::encode applies them.
+    torch::Tensor mean, std;
+    {
+      torch::NoGradGuard no_grad;
+      mean = sac.obs_mean().to(torch::kFloat32);
+      std = torch::sqrt(sac.obs_var() + 1e-8).to(torch::kFloat32);
+    }
+    h = g.add("Sub", {h, g.weight("obs_norm.mean", mean)}, "obs_norm.centred");
+    h = g.add("Div", {h, g.weight("obs_norm.std", std)}, "obs_norm.scaled");
+    h = g.add(
+        "Clip",
+        {h, g.weight("obs_norm.low", torch::tensor(-10.0f)), g.weight("obs_norm.high", torch::tensor(10.0f))},
+        "obs_norm");
+  }
   if (const auto& cnn = encoder->cnn) {
     // The encoder's arithmetic (networks.cpp): bytes as floats, the 1/255 folded into conv1's
     // weights (the same product, so the same float32 weights), ReLU after each convolution.

@@ -105,6 +105,7 @@ learn::SacOptions sac_options(const Config& c) {
   o.target_update_interval = c.sac.target_update_interval;
   o.actor_update_interval = c.sac.actor_update_interval;
   o.policy_average = c.sac.policy_average;
+  o.normalize_obs = c.sac.normalize_obs;
   o.precision = learn::precision_named(c.sac.precision);  // the schema allowed only these names
   o.cuda_graph = c.sac.cuda_graph;
   o.seed = static_cast<std::uint64_t>(c.train.seed);
@@ -144,7 +145,7 @@ const std::vector<std::string>& shape_keys() {
       "env.image_grayscale",  "env.grey_palette",      "env.rgb_palette",  "env.frame_stack",
       "env.n_envs",           "sac.net_arch",          "sac.features_dim", "sac.encoder",
       "sac.layer_norm",       "sac.conv1_kernel",      "sac.conv1_stride", "sac.encoder_mode",
-      "sac.ent_coef"};
+      "sac.ent_coef",         "sac.normalize_obs"};
   return keys;
 }
 

@@ -1,13 +1,15 @@
 // A training session: the loop, checkpoints, resume, evaluation and logs.
+#include "dodge/run/training.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <array>
 #include <atomic>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <filesystem>
@@ -29,8 +31,6 @@
 #include "dodge/run/distributed.hpp"
 #include "dodge/run/evaluate.hpp"
 #include "dodge/run/setup.hpp"
-#include "dodge/run/training.hpp"
-
 
 namespace dodge::run {
 
@@ -54,7 +54,8 @@ long long monotonic_ns() {  // clock_gettime is async-signal-safe
 void on_signal(int sig) {
   switch (stop_signal(sig, monotonic_ns())) {
     case StopSignal::First: {
-      const char msg[] = "\ndodge: interrupt: finishing the step, writing a checkpoint (Ctrl-C again aborts)\n";
+      const char msg[] =
+          "\ndodge: interrupt: finishing the step, writing a checkpoint (Ctrl-C again aborts)\n";
       ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
       (void)ignored;
       return;
@@ -85,7 +86,8 @@ class SignalScope {
   }
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 // The observation writer pointed at the replay buffer's row being filled: one frame per env (the
@@ -133,10 +135,12 @@ class Trainer {
   // rollout/ep_rew_mean and ep_len_mean: this process's last 100 episodes, or with several ranks
   // every rank's (as of the last reduction).
   double rollout_rew_mean() const {
-    return dist_ ? (rollout_sums_[2] > 0 ? rollout_sums_[0] / rollout_sums_[2] : std::nan("")) : mean_of(ep_rew_);
+    return dist_ ? (rollout_sums_[2] > 0 ? rollout_sums_[0] / rollout_sums_[2] : std::nan(""))
+                 : mean_of(ep_rew_);
   }
   double rollout_len_mean() const {
-    return dist_ ? (rollout_sums_[2] > 0 ? rollout_sums_[1] / rollout_sums_[2] : std::nan("")) : mean_of(ep_len_);
+    return dist_ ? (rollout_sums_[2] > 0 ? rollout_sums_[1] / rollout_sums_[2] : std::nan(""))
+                 : mean_of(ep_len_);
   }
   void run_eval();
   // train.curriculum: the training games play lesson_ (lessons.size(): the target game).
@@ -159,7 +163,8 @@ class Trainer {
                                          : std::numeric_limits<double>::infinity();
   }
   std::string curve_title() const {
-    return config_.name + "  " + fs::path(run_dir_).filename().string() + ", seed " + std::to_string(config_.train.seed);
+    return config_.name + "  " + fs::path(run_dir_).filename().string() + ", seed " +
+           std::to_string(config_.train.seed);
   }
 
   // Seconds since the last mark, after the device's queued work when args_.sync_phases.
@@ -185,17 +190,18 @@ class Trainer {
   std::int64_t last_log_ = 0, last_eval_ = 0, last_ckpt_ = 0, best_eval_step_ = -1;
   double best_eval_ = -1e300, peak_ep_rew_ = -1e300, elapsed_before_ = 0;
   std::deque<double> ep_rew_, ep_len_;
-  std::array<double, 3> rollout_sums_{0, 0, 0};  // several ranks: returns, lengths, episodes of all ranks' windows
+  std::array<double, 3> rollout_sums_{0, 0,
+                                      0};  // several ranks: returns, lengths, episodes of all ranks' windows
   std::int64_t last_rollout_reduce_ = 0;
-  torch::Tensor metrics_sum_;         // the update metrics summed since the last log row (on the device)
+  torch::Tensor metrics_sum_;  // the update metrics summed since the last log row (on the device)
   std::int64_t metrics_count_ = 0;
   std::map<std::string, double> pending_eval_;  // eval/* scalars for the next log row
   std::optional<EvalSummary> last_eval_summary_;
   // Session
   std::int64_t session_start_steps_ = 0;
   double session_start_time_ = 0, last_bar_time_ = 0;
-  double last_log_time_ = 0;              // when the last progress row was written
-  std::int64_t last_log_updates_ = 0;     // sac_->updates() then
+  double last_log_time_ = 0;           // when the last progress row was written
+  std::int64_t last_log_updates_ = 0;  // sac_->updates() then
   bool tty_ = false;
   bool graph_warned_ = false;
   bool interrupted_ = false;
@@ -203,7 +209,8 @@ class Trainer {
   // train.stop_when / train.max_minutes: why the run ends early (empty: it does not).
   torch::Tensor saved_priorities_;  // from trainer.pt, for the replay buffer loaded after it
   double saved_max_priority_ = 1.0;
-  std::string stop_reason_, stop_kind_;  // stop_kind_: "stop_when" (the bar) | "no_improvement" | "max_minutes"
+  std::string stop_reason_,
+      stop_kind_;  // stop_kind_: "stop_when" (the bar) | "no_improvement" | "max_minutes"
   int evals_without_improvement_ = 0;
   // train.curriculum (saved in checkpoints): the lesson, and its training episodes (return, survived),
   // the last min_episodes of them.
@@ -212,7 +219,7 @@ class Trainer {
   std::deque<std::pair<double, bool>> lesson_window_;
   // The lesson each game's episode began in: one begun in an earlier lesson counts for neither.
   std::vector<std::size_t> episode_lesson_;
-  std::vector<std::int64_t> lesson_steps_;     // the step at which each lesson after the first began
+  std::vector<std::int64_t> lesson_steps_;        // the step at which each lesson after the first began
   std::vector<std::int64_t> lesson_episodes_at_;  // and the lead's episode count then
   // Several ranks (torchrun): rank 0 (the lead) writes the run folder and evaluates; every rank
   // steps its own games into its own buffer shard and learns from it, gradients averaged.
@@ -281,15 +288,15 @@ void Trainer::setup() {
   }
   try {
     const std::vector<std::string> lesson_columns = {"curriculum/lesson", "curriculum/lesson_episodes"};
-    logger_ = std::make_unique<output::RunLogger>(run_dir_, !resume_from_.empty(),
-                                                  config_.train.curriculum.any() ? lesson_columns
-                                                                                 : std::vector<std::string>{});
+    logger_ = std::make_unique<output::RunLogger>(
+        run_dir_, !resume_from_.empty(),
+        config_.train.curriculum.any() ? lesson_columns : std::vector<std::string>{});
   } catch (const output::WriteError& e) {
     throw UserError(e.what());
   }
   tty_ = ::isatty(STDOUT_FILENO) != 0;
-  spdlog::info("training {} on {}: {} env steps, {} envs, obs {}, results in {}", config_.name, device_.str(), total_,
-               config_.env.n_envs, game::to_string(config_.env.game.observation_mode), run_dir_);
+  spdlog::info("training {} on {}: {} env steps, {} envs, obs {}, results in {}", config_.name, device_.str(),
+               total_, config_.env.n_envs, game::to_string(config_.env.game.observation_mode), run_dir_);
   if (config_.train.curriculum.any())
     spdlog::info("curriculum: the training games play {}; evaluations play the target game", lesson_text());
 }
@@ -305,9 +312,10 @@ void Trainer::load_configs() {
     if (args_.config_path.empty() && replay_false_from_older_version(resume_from_)) {
       // Older versions wrote false as the default: it meant "not in every checkpoint", which is auto now.
       config_.train.save_replay_buffer = "auto";
-      spdlog::info("train.save_replay_buffer: false in {} was written by an older dodge as its default; read as "
-                   "auto (Ctrl-C keeps the buffer for --resume). --set train.save_replay_buffer=false keeps none",
-                   resume_from_);
+      spdlog::info(
+          "train.save_replay_buffer: false in {} was written by an older dodge as its default; read as "
+          "auto (Ctrl-C keeps the buffer for --resume). --set train.save_replay_buffer=false keeps none",
+          resume_from_);
     }
   } else {
     if (args_.config_path.empty()) throw UserError("train: --config FILE is required (or --resume RUN_DIR)");
@@ -330,7 +338,9 @@ void Trainer::join_ranks() {
     if (device_.is_cuda() && (config_.train.device == "auto" || config_.train.device == "cuda"))
       device_ = resolve_device("cuda:" + std::to_string(denv->local_rank));
     if (config_.sac.cuda_graph) {
-      if (lead_ && device_.is_cuda()) spdlog::warn("sac.cuda_graph is off with several ranks: the all-reduces run between the update's pieces");
+      if (lead_ && device_.is_cuda())
+        spdlog::warn(
+            "sac.cuda_graph is off with several ranks: the all-reduces run between the update's pieces");
       config_.sac.cuda_graph = false;
     }
     dist_ = ProcessGroup::connect(*denv, device_, std::chrono::seconds(config_.train.dist_timeout));
@@ -339,10 +349,11 @@ void Trainer::join_ranks() {
       spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [rank " + std::to_string(rank_) + "] [%l] %v");
       spdlog::set_level(spdlog::level::warn);
     }
-    spdlog::info("rank {} of {} ({} on {}): batch_size {} per rank, {} envs per rank, env steps counted over all ranks",
-                 rank_, world_, dist_->backend(), device_.str(), config_.sac.batch_size, config_.env.n_envs);
+    spdlog::info(
+        "rank {} of {} ({} on {}): batch_size {} per rank, {} envs per rank, env steps counted over all "
+        "ranks",
+        rank_, world_, dist_->backend(), device_.str(), config_.sac.batch_size, config_.env.n_envs);
   }
-
 }
 
 void Trainer::make_run_folder() {
@@ -363,9 +374,9 @@ void Trainer::make_run_folder() {
     std::ofstream probe(fs::path(run_dir_) / (resume_from_.empty() ? "config.yaml" : "launches.jsonl"),
                         resume_from_.empty() ? std::ios::out : std::ios::app);
     if (resume_from_.empty()) probe << to_yaml(config_);
-    if (ec || !probe) throw UserError("cannot write the results folder " + run_dir_ + " (permissions or disk?)");
+    if (ec || !probe)
+      throw UserError("cannot write the results folder " + run_dir_ + " (permissions or disk?)");
   }
-
 }
 
 void Trainer::build_games_and_learner() {
@@ -377,25 +388,29 @@ void Trainer::build_games_and_learner() {
   try {
     buffer_ = std::make_unique<learn::ReplayBuffer>(rspec, device_);
   } catch (const learn::OutOfMemory& e) {
-    throw UserError(std::string("sac.buffer_size = ") + std::to_string(config_.sac.buffer_size) + ": " + e.what());
+    throw UserError(std::string("sac.buffer_size = ") + std::to_string(config_.sac.buffer_size) + ": " +
+                    e.what());
   }
   if (config_.sac.prioritized_replay) {
     buffer_->enable_priorities(learn::Priorities{config_.sac.per_alpha});
-    spdlog::info("prioritized replay: alpha {}, beta {} rising to 1 by the run's end{}", config_.sac.per_alpha,
-                 config_.sac.per_beta, device_.is_cuda() ? " (updates run eagerly: no CUDA graph)" : "");
+    spdlog::info("prioritized replay: alpha {}, beta {} rising to 1 by the run's end{}",
+                 config_.sac.per_alpha, config_.sac.per_beta,
+                 device_.is_cuda() ? " (updates run eagerly: no CUDA graph)" : "");
   }
   spdlog::info("replay buffer: {} transitions x {} B = {:.1f} MB on {}", buffer_->capacity(),
                learn::ReplayBuffer::bytes_per_transition(rspec),
                static_cast<double>(learn::ReplayBuffer::bytes_needed(rspec)) / 1e6, device_.str());
   learn::SacOptions sac_opts = sac_options(config_);
-  if (lead_ && device_.is_cpu() && sac_opts.precision == learn::Precision::Bf16 && !learn::cpu_has_native_bf16())
-    spdlog::warn("sac.precision: bf16 on a CPU without AVX-512 BF16 or AMX: it is emulated here, 10-20x slower "
-                 "than fp32 (docs/performance-history.md, \"Pixels on the CPU\"); use fp32 or auto");
+  if (lead_ && device_.is_cpu() && sac_opts.precision == learn::Precision::Bf16 &&
+      !learn::cpu_has_native_bf16())
+    spdlog::warn(
+        "sac.precision: bf16 on a CPU without AVX-512 BF16 or AMX: it is emulated here, 10-20x slower "
+        "than fp32 (docs/performance-history.md, \"Pixels on the CPU\"); use fp32 or auto");
   sac_opts.seed = seed;  // noise and augmentation differ per rank; the weights come from rank 0
   sac_ = std::make_unique<learn::Sac>(sac_opts, device_);
   if (lead_ && sac_opts.precision == learn::Precision::Auto) {
     const learn::Precision chosen = sac_->options().precision;  // the learner resolved auto for its device
-    const char* why = !device_.is_cpu()                   ? ""
+    const char* why = !device_.is_cpu()                  ? ""
                       : chosen == learn::Precision::Bf16 ? " (this CPU computes bf16 natively)"
                                                          : " (this CPU has no native bf16)";
     spdlog::info("sac.precision: auto is {} on {}{}", learn::precision_name(chosen), device_.str(), why);
@@ -405,7 +420,6 @@ void Trainer::build_games_and_learner() {
   sink_ = std::make_unique<render::ObsWriter>(config_.env, n, /*stack=*/false);
   actions_.assign(static_cast<std::size_t>(n * spec.action_dim), 0.0f);
   out_.resize(n);
-
 }
 
 // The games' first observations into the buffer: new games, or the games as they stand (a
@@ -425,9 +439,9 @@ void Trainer::start_buffer_from_games() {
 // The checkpoint holds rank 0's random streams: the other ranks draw their own again, from their
 // rank seed and the step (distinct per rank, the same on every resume from here), and new games.
 void Trainer::draw_own_streams() {
-  const std::uint64_t s = rank_seed(
-      static_cast<std::uint64_t>(config_.train.seed) ^ (static_cast<std::uint64_t>(num_timesteps_) * 0xD1B54A32D192ED03ull),
-      rank_);
+  const std::uint64_t s = rank_seed(static_cast<std::uint64_t>(config_.train.seed) ^
+                                        (static_cast<std::uint64_t>(num_timesteps_) * 0xD1B54A32D192ED03ull),
+                                    rank_);
   sac_->generator().set_current_seed(s);
   sampler_gen_ = make_generator(device_, s + 7919);
   action_rng_ = game::Rng(s ^ 0xA5A5A5A5ull);
@@ -442,9 +456,10 @@ void Trainer::load_checkpoint_state() {
   try {
     sac_->load((fs::path(resume_from_) / "agent.pt").string());
     if (sac_->target_encoder_filled())
-      spdlog::warn("{} predates the shared encoder's target copy: the copy starts from the online encoder "
-                   "(--set sac.target_encoder=false continues without one, as the run was trained)",
-                   resume_from_);
+      spdlog::warn(
+          "{} predates the shared encoder's target copy: the copy starts from the online encoder "
+          "(--set sac.target_encoder=false continues without one, as the run was trained)",
+          resume_from_);
     if (sac_->policy_average_filled())
       spdlog::info("{} has no averaged policy (sac.policy_average was 0): it starts from the online weights",
                    resume_from_);
@@ -470,7 +485,8 @@ bool Trainer::load_replay() {
     buffer_->load(replay.string());
     // Saved by a run with prioritized replay, resumed with it: the priorities as they were. Without
     // them (the run had none) every loaded transition starts at the largest priority.
-    if (buffer_->prioritized() && saved_priorities_.defined() && saved_priorities_.numel() == buffer_->capacity())
+    if (buffer_->prioritized() && saved_priorities_.defined() &&
+        saved_priorities_.numel() == buffer_->capacity())
       buffer_->set_priorities(saved_priorities_, saved_max_priority_);
   } catch (const std::exception& e) {
     throw UserError(std::string(e.what()));
@@ -499,9 +515,10 @@ void Trainer::resume() {
     spdlog::info("{} ranks resume: {} steps of random actions refill the other ranks' buffers first", world_,
                  config_.train.learning_starts);
   } else if (!whole_buffer) {
-    spdlog::warn("checkpoint {} has no replay buffer (train.save_replay_buffer was not true): starting with an empty "
-                 "buffer and {} steps of random actions",
-                 resume_from_, config_.train.learning_starts);
+    spdlog::warn(
+        "checkpoint {} has no replay buffer (train.save_replay_buffer was not true): starting with an empty "
+        "buffer and {} steps of random actions",
+        resume_from_, config_.train.learning_starts);
     learning_starts_at_ = num_timesteps_ + config_.train.learning_starts;
     start_buffer_from_games();
   }
@@ -538,7 +555,8 @@ void Trainer::loop() {
     if (!data_everywhere_) data_everywhere_ = dist_ ? !dist_->any(buffer_->size() == 0) : buffer_->size() > 0;
     if (num_timesteps_ + step_n > learning_starts_at_ && (n_calls_ + 1) % config_.train.train_freq == 0 &&
         data_everywhere_) {
-      const int steps = config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
+      const int steps =
+          config_.train.gradient_steps > 0 ? config_.train.gradient_steps : config_.train.train_freq * n;
       for (int g = 0; g < steps; ++g) {
         const learn::NStep n_step{config_.sac.n_step, config_.sac.gamma};
         if (buffer_->prioritized())
@@ -565,6 +583,8 @@ void Trainer::loop() {
     t.env = lap(mark);
     buffer_->commit_step(actions_.data(), out_.rewards.data(), out_.terminated.data(), out_.truncated.data(),
                          out_.episode_start.data());
+    sac_->observe(
+        buffer_->current_stacks());  // sac.normalize_obs: the statistics follow the games (else a no-op)
     t.upload = lap(mark);
     num_timesteps_ += step_n;
     n_calls_ += 1;
@@ -587,20 +607,24 @@ void Trainer::loop() {
     advance_lesson_if_done();
     // rollout/* over all ranks' games: a few numbers reduced every log_interval steps (a condition
     // on the global step, the same on every rank).
-    if (dist_ && num_timesteps_ / config_.train.log_interval > last_rollout_reduce_ / config_.train.log_interval) {
+    if (dist_ &&
+        num_timesteps_ / config_.train.log_interval > last_rollout_reduce_ / config_.train.log_interval) {
       last_rollout_reduce_ = num_timesteps_;
       double sr = 0, sl = 0;
       for (double x : ep_rew_) sr += x;
       for (double x : ep_len_) sl += x;
-      torch::Tensor t = torch::tensor({sr, sl, static_cast<double>(ep_rew_.size())}, torch::kFloat64).to(device_);
+      torch::Tensor t =
+          torch::tensor({sr, sl, static_cast<double>(ep_rew_.size())}, torch::kFloat64).to(device_);
       dist_->average({t});
       t = t.cpu() * static_cast<double>(world_);
       rollout_sums_ = {t[0].item<double>(), t[1].item<double>(), t[2].item<double>()};
     }
-    if (learning_starts_at_ > 0 && num_timesteps_ - step_n < learning_starts_at_ && num_timesteps_ >= learning_starts_at_) {
+    if (learning_starts_at_ > 0 && num_timesteps_ - step_n < learning_starts_at_ &&
+        num_timesteps_ >= learning_starts_at_) {
       if (tty_) std::printf("\n");
-      spdlog::info("step {}: the {} steps of random actions are done; from here on the policy acts and learns", num_timesteps_,
-                   learning_starts_at_);
+      spdlog::info(
+          "step {}: the {} steps of random actions are done; from here on the policy acts and learns",
+          num_timesteps_, learning_starts_at_);
     }
     // Evaluations write their own row (with the training scalars), so they come first.
     // With several ranks the lead alone evaluates, logs and saves; the others wait for it in
@@ -621,8 +645,9 @@ void Trainer::loop() {
       last_ckpt_ = num_timesteps_;
       // Also checks the losses are finite before saving; an eval row at this step already did.
       if (last_log_ != num_timesteps_) log_progress();
-      save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
-                      config_.train.replay_in_checkpoints());
+      save_checkpoint(
+          (fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
+          config_.train.replay_in_checkpoints());
       prune_checkpoints();
     }
     t.other = lap(mark);
@@ -685,7 +710,8 @@ void Trainer::count_lesson_episode(const game::EpisodeEnd& f) {
   if (!in_curriculum() || episode_lesson_.at(static_cast<std::size_t>(f.env)) != lesson_) return;
   ++lesson_episodes_;
   lesson_window_.emplace_back(f.episode_return, f.truncated && !f.terminated);
-  if (lesson_window_.size() > static_cast<std::size_t>(config_.train.curriculum.min_episodes)) lesson_window_.pop_front();
+  if (lesson_window_.size() > static_cast<std::size_t>(config_.train.curriculum.min_episodes))
+    lesson_window_.pop_front();
 }
 
 // A lesson ends when its last min_episodes training episodes meet the criterion, or when it has run
@@ -704,8 +730,9 @@ void Trainer::advance_lesson_if_done() {
   }
   if (dist_) {
     // Only at log rows: a collective on every step would cost more than the decision is worth.
-    if (num_timesteps_ / config_.train.log_interval == (num_timesteps_ - static_cast<std::int64_t>(config_.env.n_envs) * world_) /
-                                                           config_.train.log_interval)
+    if (num_timesteps_ / config_.train.log_interval ==
+        (num_timesteps_ - static_cast<std::int64_t>(config_.env.n_envs) * world_) /
+            config_.train.log_interval)
       return;
     torch::Tensor t = torch::tensor({returns, survived, count}, torch::kFloat64).to(device_);
     dist_->average({t});
@@ -725,11 +752,13 @@ void Trainer::advance_lesson_if_done() {
   apply_lesson();
   if (!lead_) return;
   if (tty_) std::printf("\n");
-  spdlog::info("step {}: curriculum: {} {} (its last {:.0f} training episodes: mean {:.1f}, {:.0f}% surviving); "
-               "now {}",
-               num_timesteps_, was,
-               met ? std::string("done") : fmt::format("ended by max_steps {} without meeting its criterion", *c.max_steps),
-               count, mean, 100 * rate, lesson_text());
+  spdlog::info(
+      "step {}: curriculum: {} {} (its last {:.0f} training episodes: mean {:.1f}, {:.0f}% surviving); "
+      "now {}",
+      num_timesteps_, was,
+      met ? std::string("done")
+          : fmt::format("ended by max_steps {} without meeting its criterion", *c.max_steps),
+      count, mean, 100 * rate, lesson_text());
 }
 
 double Trainer::lap(double& mark) const {
@@ -757,19 +786,21 @@ void Trainer::log_progress() {
   s["time/episodes"] = static_cast<double>(episodes_);
   s["rollout/ep_rew_mean"] = rollout_rew_mean();
   s["rollout/ep_len_mean"] = rollout_len_mean();
-  if (std::isfinite(s["rollout/ep_rew_mean"])) peak_ep_rew_ = std::max(peak_ep_rew_, s["rollout/ep_rew_mean"]);
+  if (std::isfinite(s["rollout/ep_rew_mean"]))
+    peak_ep_rew_ = std::max(peak_ep_rew_, s["rollout/ep_rew_mean"]);
   if (metrics_count_ > 0) {
     // The only host sync, once per row.
-    const learn::SacMetricsHost m = learn::metrics_to_host(metrics_sum_ / static_cast<double>(metrics_count_));
+    const learn::SacMetricsHost m =
+        learn::metrics_to_host(metrics_sum_ / static_cast<double>(metrics_count_));
     metrics_sum_.zero_();
     metrics_count_ = 0;
     if (!std::isfinite(m.critic_loss) || !std::isfinite(m.actor_loss) || !std::isfinite(m.ent_coef)) {
       logger_->record(num_timesteps_, s);
       logger_->flush();
       write_summary("diverged");
-      throw std::runtime_error("training diverged at step " + std::to_string(num_timesteps_) + ": critic loss " +
-                               std::to_string(m.critic_loss) + ", actor loss " + std::to_string(m.actor_loss) +
-                               ", ent_coef " + std::to_string(m.ent_coef) +
+      throw std::runtime_error("training diverged at step " + std::to_string(num_timesteps_) +
+                               ": critic loss " + std::to_string(m.critic_loss) + ", actor loss " +
+                               std::to_string(m.actor_loss) + ", ent_coef " + std::to_string(m.ent_coef) +
                                " (not finite); the last good checkpoint is kept in " + run_dir_ +
                                ". Try a lower sac.learning_rate.");
     }
@@ -792,22 +823,24 @@ void Trainer::log_progress() {
   logger_->record(num_timesteps_, s);
   logger_->flush();
   if (tty_ || eval_row) return;  // the bar shows progress on a terminal; the eval has its own line
-  const double fps_run = elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
+  const double fps_run =
+      elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
   const double eta =
       std::min(fps_run > 0 ? static_cast<double>(total_ - num_timesteps_) / fps_run : 0.0, seconds_left());
   auto hms = [](double secs) {
     const auto t = static_cast<long long>(secs);
     return fmt::format("{}:{:02d}:{:02d}", t / 3600, static_cast<int>(t / 60 % 60), static_cast<int>(t % 60));
   };
-  spdlog::info("step {:>9}/{}  {} elapsed, ETA {}  fps {:>6.0f}  updates/s {:>6.1f}  episodes {:>6}  "
-               "ep_rew_mean {:>8.1f}  ep_len_mean {:>6.1f}  {}",
-               num_timesteps_, total_, hms(elapsed_before_ + elapsed), hms(eta), s["time/fps"],
-               interval > 0 ? static_cast<double>(interval_updates) / interval : 0.0, episodes_,
-               s["rollout/ep_rew_mean"], s["rollout/ep_len_mean"],
-               (s.count("train/critic_loss")
-                    ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
-                    : std::string("(random actions, no updates yet)")) +
-                   (config_.train.curriculum.any() ? "  " + lesson_text() : std::string()));
+  spdlog::info(
+      "step {:>9}/{}  {} elapsed, ETA {}  fps {:>6.0f}  updates/s {:>6.1f}  episodes {:>6}  "
+      "ep_rew_mean {:>8.1f}  ep_len_mean {:>6.1f}  {}",
+      num_timesteps_, total_, hms(elapsed_before_ + elapsed), hms(eta), s["time/fps"],
+      interval > 0 ? static_cast<double>(interval_updates) / interval : 0.0, episodes_,
+      s["rollout/ep_rew_mean"], s["rollout/ep_len_mean"],
+      (s.count("train/critic_loss")
+           ? fmt::format("critic_loss {:.3g}  ent_coef {:.3g}", s["train/critic_loss"], s["train/ent_coef"])
+           : std::string("(random actions, no updates yet)")) +
+          (config_.train.curriculum.any() ? "  " + lesson_text() : std::string()));
 }
 
 void Trainer::print_progress_bar() {
@@ -816,12 +849,14 @@ void Trainer::print_progress_bar() {
   last_bar_time_ = now;
   const double elapsed = now - session_start_time_;
   const double fps = elapsed > 0 ? static_cast<double>(num_timesteps_ - session_start_steps_) / elapsed : 0.0;
-  const double frac = static_cast<double>(num_timesteps_) / static_cast<double>(std::max<std::int64_t>(1, total_));
+  const double frac =
+      static_cast<double>(num_timesteps_) / static_cast<double>(std::max<std::int64_t>(1, total_));
   const int width = 30;
   const int filled = static_cast<int>(frac * width);
   std::string bar(static_cast<std::size_t>(std::clamp(filled, 0, width)), '#');
   bar += std::string(static_cast<std::size_t>(width - std::clamp(filled, 0, width)), '.');
-  const double eta = std::min(fps > 0 ? static_cast<double>(total_ - num_timesteps_) / fps : 0.0, seconds_left());
+  const double eta =
+      std::min(fps > 0 ? static_cast<double>(total_ - num_timesteps_) / fps : 0.0, seconds_left());
   std::printf("\r[%s] %5.1f%% %lld/%lld  %.0f steps/s  ETA %02d:%02d:%02d  ep_rew_mean %.1f   ", bar.c_str(),
               100.0 * frac, static_cast<long long>(num_timesteps_), static_cast<long long>(total_), fps,
               static_cast<int>(eta) / 3600, static_cast<int>(eta) / 60 % 60, static_cast<int>(eta) % 60,
@@ -830,7 +865,8 @@ void Trainer::print_progress_bar() {
 }
 
 void Trainer::run_eval() {
-  const int envs = config_.train.eval_envs > 0 ? config_.train.eval_envs : std::min(config_.train.n_eval_episodes, 16);
+  const int envs =
+      config_.train.eval_envs > 0 ? config_.train.eval_envs : std::min(config_.train.n_eval_episodes, 16);
   PolicyRunner runner(config_, *sac_, envs);
   EvalOptions o;
   o.episodes = config_.train.n_eval_episodes;
@@ -842,13 +878,14 @@ void Trainer::run_eval() {
   last_eval_summary_ = s;
   std::vector<output::EpisodeRow> rows;
   for (const auto& e : s.episodes) rows.push_back({e.episode_return, e.length, e.survived});
-  logger_->record_eval(num_timesteps_, s.mean_return, s.std_return, s.mean_length, s.std_length, s.success_rate, rows);
+  logger_->record_eval(num_timesteps_, s.mean_return, s.std_return, s.mean_length, s.std_length,
+                       s.success_rate, rows);
   pending_eval_ = {{"eval/mean_reward", s.mean_return},
                    {"eval/mean_ep_length", s.mean_length},
                    {"eval/success_rate", s.success_rate}};
   if (tty_) std::printf("\n");
-  spdlog::info("eval at step {}: mean reward {:.1f} +/- {:.1f}, length {:.1f}, survived {:.0f}%{}", num_timesteps_,
-               s.mean_return, s.std_return, s.mean_length, 100 * s.success_rate,
+  spdlog::info("eval at step {}: mean reward {:.1f} +/- {:.1f}, length {:.1f}, survived {:.0f}%{}",
+               num_timesteps_, s.mean_return, s.std_return, s.mean_length, 100 * s.success_rate,
                s.mean_return > best_eval_ ? " (new best)" : "");
   const bool improved = s.mean_return > best_eval_;
   if (improved) {
@@ -861,12 +898,17 @@ void Trainer::run_eval() {
   if (stop_reason_.empty() && (rule.mean_reward || rule.success_rate) &&
       (!rule.mean_reward || s.mean_return >= *rule.mean_reward) &&
       (!rule.success_rate || s.success_rate >= *rule.success_rate))
-    stop_kind_ = "stop_when", stop_reason_ = fmt::format("train.stop_when met: the evaluation at step {} scored {:.1f} with {:.0f}% surviving",
-                               num_timesteps_, s.mean_return, 100 * s.success_rate);
-  if (stop_reason_.empty() && rule.no_improvement_evals > 0 && evals_without_improvement_ >= rule.no_improvement_evals)
+    stop_kind_ = "stop_when",
+    stop_reason_ =
+        fmt::format("train.stop_when met: the evaluation at step {} scored {:.1f} with {:.0f}% surviving",
+                    num_timesteps_, s.mean_return, 100 * s.success_rate);
+  if (stop_reason_.empty() && rule.no_improvement_evals > 0 &&
+      evals_without_improvement_ >= rule.no_improvement_evals)
     // Its own kind: a plateau is not the bar (the tuner's time objective counts only the bar).
-    stop_kind_ = "no_improvement", stop_reason_ = fmt::format("train.stop_when met: {} evaluations in a row without a new best (best {:.1f} at step {})",
-                               evals_without_improvement_, best_eval_, best_eval_step_);
+    stop_kind_ = "no_improvement",
+    stop_reason_ = fmt::format(
+        "train.stop_when met: {} evaluations in a row without a new best (best {:.1f} at step {})",
+        evals_without_improvement_, best_eval_, best_eval_step_);
   log_progress();  // the eval/* scalars in a row with the training scalars of this step, as SB3 dumps them
   logger_->write_curve(curve_title());
   logger_->flush();
@@ -923,8 +965,9 @@ void Trainer::load_trainer_state(const std::string& path) {
   torch::Tensor saved_world;
   const std::int64_t was = ar.try_read("world_size", saved_world) ? saved_world.item<std::int64_t>() : 1;
   if (was != world_)
-    throw UserError(path + ": the run was trained with " + std::to_string(was) + " rank(s) and this launch has " +
-                    std::to_string(world_) + " (WORLD_SIZE): resume it with WORLD_SIZE=" + std::to_string(was));
+    throw UserError(path + ": the run was trained with " + std::to_string(was) +
+                    " rank(s) and this launch has " + std::to_string(world_) +
+                    " (WORLD_SIZE): resume it with WORLD_SIZE=" + std::to_string(was));
   num_timesteps_ = read("num_timesteps").item<std::int64_t>();
   n_calls_ = read("n_calls").item<std::int64_t>();
   episodes_ = read("episodes").item<std::int64_t>();
@@ -933,7 +976,8 @@ void Trainer::load_trainer_state(const std::string& path) {
   best_eval_step_ = read("best_eval_step").item<std::int64_t>();
   peak_ep_rew_ = read("peak_ep_rew").item<double>();
   torch::Tensor stale;  // absent in checkpoints from before train.stop_when
-  evals_without_improvement_ = ar.try_read("evals_without_improvement", stale) ? static_cast<int>(stale.item<std::int64_t>()) : 0;
+  evals_without_improvement_ =
+      ar.try_read("evals_without_improvement", stale) ? static_cast<int>(stale.item<std::int64_t>()) : 0;
   elapsed_before_ = read("elapsed").item<double>();
   auto r = read("ep_rew"), l = read("ep_len");
   ep_rew_.assign(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
@@ -967,14 +1011,16 @@ void Trainer::load_trainer_state(const std::string& path) {
     saved_priorities_ = torch::Tensor();
   auto w = read("action_rng");
   std::array<std::uint64_t, 4> s{};
-  for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(w[i].item<std::int64_t>());
+  for (int i = 0; i < 4; ++i)
+    s[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(w[i].item<std::int64_t>());
   action_rng_.set_state(s);
   // Sampler states only fit a generator on the same kind of device (resuming elsewhere reseeds).
   torch::Tensor on_cuda;
   if (ar.try_read("sampler_on_cuda", on_cuda) && (on_cuda.item<std::int64_t>() == 1) == device_.is_cuda())
     sampler_gen_.set_state(read("sampler_rng"));
   else
-    spdlog::warn("{}: the checkpoint was written on another kind of device; the replay sampler is reseeded", path);
+    spdlog::warn("{}: the checkpoint was written on another kind of device; the replay sampler is reseeded",
+                 path);
 }
 
 void Trainer::save_checkpoint(const std::string& dir, bool with_replay) {
@@ -1031,7 +1077,9 @@ void Trainer::write_summary(const std::string& stopped) {
     j["backend"] = dist_->backend();
     j["collective_seconds"] = dist_->seconds();
   }
-  auto num = [](double v) { return std::isfinite(v) && std::abs(v) < 1e299 ? nlohmann::json(v) : nlohmann::json(); };
+  auto num = [](double v) {
+    return std::isfinite(v) && std::abs(v) < 1e299 ? nlohmann::json(v) : nlohmann::json();
+  };
   j["final_ep_rew_mean"] = num(rollout_rew_mean());
   j["final_ep_len_mean"] = num(rollout_len_mean());
   j["peak_ep_rew_mean"] = num(peak_ep_rew_);
@@ -1055,8 +1103,11 @@ void Trainer::write_summary(const std::string& stopped) {
                        {"episodes", s.episodes.size()}};
   }
   const TrainTimings& t = timings_;
-  j["loop_seconds_by_phase"] = {{"env_and_render", t.env}, {"upload", t.upload}, {"act", t.act},
-                                   {"update", t.update}, {"other", t.other}};
+  j["loop_seconds_by_phase"] = {{"env_and_render", t.env},
+                                {"upload", t.upload},
+                                {"act", t.act},
+                                {"update", t.update},
+                                {"other", t.other}};
   std::ofstream out(fs::path(run_dir_) / "training_summary.json");
   out << j.dump(2) << "\n";
 }
@@ -1073,11 +1124,12 @@ TrainTimings Trainer::run() {
     spdlog::set_level(spdlog::level::info);
     // The random streams differ per rank (noise, shifts, sampling, games): their digest shows it.
     const auto rs = action_rng_.state();
-    const torch::Tensor action_state =
-        torch::tensor(std::vector<std::int64_t>(rs.begin(), rs.end()), torch::TensorOptions().dtype(torch::kInt64));
-    spdlog::info("rank {} of {}: {} updates, parameters digest {}, streams digest {}, {:.1f} s in collectives", rank_,
-                 world_, sac_->updates(), digest(sac_->replicated_state()),
-                 digest({sac_->generator().get_state(), sampler_gen_.get_state(), action_state}), dist_->seconds());
+    const torch::Tensor action_state = torch::tensor(std::vector<std::int64_t>(rs.begin(), rs.end()),
+                                                     torch::TensorOptions().dtype(torch::kInt64));
+    spdlog::info(
+        "rank {} of {}: {} updates, parameters digest {}, streams digest {}, {:.1f} s in collectives", rank_,
+        world_, sac_->updates(), digest(sac_->replicated_state()),
+        digest({sac_->generator().get_state(), sampler_gen_.get_state(), action_state}), dist_->seconds());
     if (!lead_) return timings_;
   }
   // The last step's row (a final evaluation's eval/* scalars join it: RunLogger keeps one row a step).
@@ -1088,9 +1140,11 @@ TrainTimings Trainer::run() {
     // it a resume starts from an empty buffer and learning_starts random steps again.
     const bool with_replay = config_.train.replay_on_interrupt();
     if (with_replay && !config_.train.replay_in_checkpoints())
-      spdlog::info("saving the replay buffer with the interrupt checkpoint, for --resume (Ctrl-C again to abort)");
-    save_checkpoint((fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
-                    with_replay);
+      spdlog::info(
+          "saving the replay buffer with the interrupt checkpoint, for --resume (Ctrl-C again to abort)");
+    save_checkpoint(
+        (fs::path(run_dir_) / "checkpoints" / ("step_" + std::to_string(num_timesteps_))).string(),
+        with_replay);
     prune_checkpoints();
   } else {
     if (final_eval) {
@@ -1106,27 +1160,33 @@ TrainTimings Trainer::run() {
   logger_->flush();
   write_summary(interrupted ? "interrupted" : stop_reason_.empty() ? "completed" : stop_kind_);
   if (!interrupted && !stop_reason_.empty()) spdlog::info("stopping early: {}", stop_reason_);
-  spdlog::info("{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
-               episodes_,
-               !std::isfinite(rollout_rew_mean()) ? std::string("no episode finished yet")
-                                                  : fmt::format("ep_rew_mean {:.1f}", rollout_rew_mean()),
-               best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
-               interrupted ? "checkpoint" : "final/", run_dir_);
+  spdlog::info(
+      "{} at step {}: {} episodes, {}, {}; {} in {}", interrupted ? "interrupted" : "done", num_timesteps_,
+      episodes_,
+      !std::isfinite(rollout_rew_mean()) ? std::string("no episode finished yet")
+                                         : fmt::format("ep_rew_mean {:.1f}", rollout_rew_mean()),
+      best_eval_ > -1e299 ? fmt::format("best eval {:.1f}", best_eval_) : std::string("no evaluation yet"),
+      interrupted ? "checkpoint" : "final/", run_dir_);
   // What to do next, with this run's own paths.
-  const std::string best = fs::exists(fs::path(run_dir_) / "best") ? (fs::path(run_dir_) / "best").string() : run_dir_;
+  const std::string best =
+      fs::exists(fs::path(run_dir_) / "best") ? (fs::path(run_dir_) / "best").string() : run_dir_;
   // train.max_minutes counts the whole run: a resume of a run that spent it needs a larger one.
   const std::string more = stop_kind_ == "max_minutes" && !interrupted
                                ? fmt::format(" --set train.max_minutes={:g}", 2 * config_.train.max_minutes)
                                : std::string();
-  spdlog::info("next: dodge eval {} --episodes 100   |   dodge watch {}   |   dodge train --resume {} --steps N{}   |   "
-               "tensorboard --logdir {}",
-               best, best, run_dir_, more, (fs::path(run_dir_) / "logs").string());
+  spdlog::info(
+      "next: dodge eval {} --episodes 100   |   dodge watch {}   |   dodge train --resume {} --steps N{}   | "
+      "  "
+      "tensorboard --logdir {}",
+      best, best, run_dir_, more, (fs::path(run_dir_) / "logs").string());
   const TrainTimings& t = timings_;
   if (t.seconds() > 0) {
     auto pct = [&](double s) { return 100.0 * s / t.seconds(); };
-    spdlog::info("time{}: env+render {:.0f}%, upload {:.0f}%, act {:.0f}%, update {:.0f}%, logs/evals/checkpoints {:.0f}%",
-                 device_.is_cuda() && !args_.sync_phases ? " (host side: GPU work counts where the host waits)" : "", pct(t.env),
-                 pct(t.upload), pct(t.act), pct(t.update), pct(t.other));
+    spdlog::info(
+        "time{}: env+render {:.0f}%, upload {:.0f}%, act {:.0f}%, update {:.0f}%, logs/evals/checkpoints "
+        "{:.0f}%",
+        device_.is_cuda() && !args_.sync_phases ? " (host side: GPU work counts where the host waits)" : "",
+        pct(t.env), pct(t.upload), pct(t.act), pct(t.update), pct(t.other));
   }
   return timings_;
 }

@@ -1,6 +1,6 @@
 // Replay buffer: stacks, episode boundaries, wrap-around, truncation, sampling, save/load, sizes.
+#include "torch_catch.hpp"
 #include <ATen/CPUGeneratorImpl.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,32 +10,24 @@
 #include <set>
 
 #include "dodge/learn/replay_buffer.hpp"
-#include "torch_catch.hpp"
 
 using namespace dodge::learn;
 
 namespace {
 
 // A 1x2x2 frame: pixel 0 = step in episode, 1 = episode id, 2 = env, 3 = a code of all three.
-std::uint8_t code(int env, int episode, int t) {
-  return static_cast<std::uint8_t>((env * 64 + episode * 16 + t) % 251);
-}
-int px_t(const torch::Tensor& frame) {
-  return frame[0][0].item<int>();
-}
-int px_env(const torch::Tensor& frame) {
-  return frame[1][0].item<int>();
-}
+std::uint8_t code(int env, int episode, int t) { return static_cast<std::uint8_t>((env * 64 + episode * 16 + t) % 251); }
+int px_t(const torch::Tensor& frame) { return frame[0][0].item<int>(); }
+int px_env(const torch::Tensor& frame) { return frame[1][0].item<int>(); }
 
 struct Sim {
   // n envs with scripted episode lengths; drives the buffer as the training loop does.
   int n;
-  std::vector<int> len;    // episode length per env
-  std::vector<int> t, ep;  // step in episode, episode id
+  std::vector<int> len;      // episode length per env
+  std::vector<int> t, ep;    // step in episode, episode id
   std::vector<std::uint8_t> pending_reset;
   std::int64_t steps = 0;
-  Sim(int n_envs, std::vector<int> lengths)
-      : n(n_envs), len(lengths), t(n, 0), ep(n, 0), pending_reset(n, 0) {}
+  Sim(int n_envs, std::vector<int> lengths) : n(n_envs), len(lengths), t(n, 0), ep(n, 0), pending_reset(n, 0) {}
 
   bool vectors = false;  // write a 5-float vector per env instead of a 1x2x2 frame
 
@@ -95,9 +87,7 @@ ReplaySpec small_spec(std::int64_t capacity, int n, int k) {
   return s;
 }
 
-at::Generator cpu_gen(std::uint64_t seed) {
-  return at::detail::createCPUGenerator(seed);
-}
+at::Generator cpu_gen(std::uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
 }  // namespace
 
@@ -212,8 +202,8 @@ TEST_CASE("the next obs of a transition is the next frame of the same episode", 
     const int cur = b.obs[j][k - 1][1][1].item<int>();
     const int nxt = b.next_obs[j][k - 1][1][1].item<int>();
     const int prev_in_next = b.next_obs[j][k - 2][1][1].item<int>();
-    CHECK(nxt == cur + 1);       // same env, same episode, one step later
-    CHECK(prev_in_next == cur);  // the next stack overlaps the current one
+    CHECK(nxt == cur + 1);          // same env, same episode, one step later
+    CHECK(prev_in_next == cur);     // the next stack overlaps the current one
     const float reward = b.rewards[j][0].item<float>();
     const int t_next = px_t(b.next_obs[j][k - 1]);
     CHECK(reward == static_cast<float>(t_next));
@@ -229,7 +219,7 @@ TEST_CASE("n-step returns: discounted rewards of up to n steps, cut at episode e
   const int n_envs = 3, k = 2, n_step = 4;
   const double gamma = 0.5;
   ReplayBuffer rb(small_spec(60, n_envs, k), torch::kCPU);  // 20 rows: it wraps around
-  Sim sim(n_envs, {6, 3, 9});                               // env 0 truncates, the others terminate
+  Sim sim(n_envs, {6, 3, 9});                              // env 0 truncates, the others terminate
   sim.reset(rb);
   auto gen = cpu_gen(4);
   int full = 0, cut_by_end = 0, cut_by_newest = 0;
@@ -252,7 +242,7 @@ TEST_CASE("n-step returns: discounted rewards of up to n steps, cut at episode e
       CHECK(px_t(next) == t0 + h);
       CHECK(px_env(next) == env);
       CHECK(next[0][1].item<int>() == obs[0][1].item<int>());  // the same episode
-      CHECK(px_t(b.next_obs[j][k - 2]) == t0 + h - 1);         // its stack ends with the step before
+      CHECK(px_t(b.next_obs[j][k - 2]) == t0 + h - 1);        // its stack ends with the step before
       const bool terminated = t0 + h == len && env != 0;
       CHECK(b.not_done[j][0].item<float>() == (terminated ? 0.0f : 1.0f));
       CHECK(b.discount[j][0].item<float>() == Approx(terminated ? 0.0 : std::pow(gamma, h)));
@@ -379,8 +369,7 @@ TEST_CASE("save and load round-trip exactly, and damaged files are clear errors"
   const auto size = std::filesystem::file_size(path);
   std::filesystem::copy_file(path, dir / "cut.zst", std::filesystem::copy_options::overwrite_existing);
   std::filesystem::resize_file(dir / "cut.zst", size / 2);
-  CHECK_THROWS_WITH(b.load((dir / "cut.zst").string()),
-                    Catch::Contains("truncated") || Catch::Contains("corrupt"));
+  CHECK_THROWS_WITH(b.load((dir / "cut.zst").string()), Catch::Contains("truncated") || Catch::Contains("corrupt"));
   // A flipped byte in the middle.
   {
     std::fstream f((dir / "rb.zst").string(), std::ios::in | std::ios::out | std::ios::binary);

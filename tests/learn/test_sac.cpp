@@ -1,10 +1,11 @@
 // SAC: it learns toy tasks (vector and pixels), targets move by tau, the entropy coefficient
 // moves toward its target, determinism, checkpoints and the Python-readable policy export.
+#include "torch_catch.hpp"
+#include "skip.hpp"
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 #include <torch/version.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -19,8 +20,6 @@
 #include "dodge/learn/replay_buffer.hpp"
 #include "dodge/learn/sac.hpp"
 #include "point_task.hpp"
-#include "skip.hpp"
-#include "torch_catch.hpp"
 
 using namespace dodge::learn;
 using namespace toy;
@@ -56,8 +55,7 @@ Batch random_batch(std::int64_t b, const SacOptions& o, std::uint64_t seed) {
 
 TEST_CASE("SAC learns to move a point to a target from vector observations", "[sac][learn]") {
   const ToyResult r = train_point(false, 2500, 128, 1);
-  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds
-                  << " s");
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.12);
   CHECK(r.seconds < 90);
@@ -65,8 +63,7 @@ TEST_CASE("SAC learns to move a point to a target from vector observations", "[s
 
 TEST_CASE("SAC learns to move a point to a target with 3-step returns", "[sac][learn]") {
   const ToyResult r = train_point(false, 2500, 128, 1, false, 3);
-  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds
-                  << " s");
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.12);
   CHECK(r.seconds < 90);
@@ -74,8 +71,7 @@ TEST_CASE("SAC learns to move a point to a target with 3-step returns", "[sac][l
 
 TEST_CASE("SAC learns to move a dot to the centre from pixels", "[sac][learn]") {
   const ToyResult r = train_point(true, 1500, 64, 2);
-  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds
-                  << " s");
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.2);
   CHECK(r.seconds < 120);
@@ -83,11 +79,9 @@ TEST_CASE("SAC learns to move a dot to the centre from pixels", "[sac][learn]") 
 
 // The mission config trains with random shift (pad 4 of 84 px); here pad 4 of 40 px, a stronger
 // jitter of the dot's position than the game ever gets, and the agent must still learn.
-TEST_CASE("SAC learns to move a dot to the centre from pixels with random-shift augmentation",
-          "[sac][learn]") {
+TEST_CASE("SAC learns to move a dot to the centre from pixels with random-shift augmentation", "[sac][learn]") {
   const ToyResult r = train_point(true, 1500, 64, 2, true);
-  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds
-                  << " s");
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.2);
   CHECK(r.seconds < 120);
@@ -95,24 +89,19 @@ TEST_CASE("SAC learns to move a dot to the centre from pixels with random-shift 
 
 // LayerNorm + tanh on the features, as configs/sac_pixels_cpu.yaml trains (the DrQ encoder is
 // covered by its shape tests and the Python parity test: learning with it here takes minutes).
-TEST_CASE(
-    "SAC learns to move a dot to the centre from pixels with LayerNorm + tanh features and 3-step returns",
-    "[sac][learn]") {
+TEST_CASE("SAC learns to move a dot to the centre from pixels with LayerNorm + tanh features and 3-step returns",
+          "[sac][learn]") {
   const ToyResult r = train_point(true, 1500, 64, 2, true, 3, [](SacOptions& o) { o.layer_norm = true; });
-  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds
-                  << " s");
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.2);
   CHECK(r.seconds < 120);
 }
 
 TEST_CASE("SAC learns to move a dot to the centre from pixels in bf16 on the CPU", "[sac][learn]") {
-  if (!available_or_skip(cpu_has_native_bf16(), "this CPU has no native bf16 (avx512_bf16 / amx_bf16)"))
-    return;
-  const ToyResult r =
-      train_point(true, 1500, 64, 2, true, 1, [](SacOptions& o) { o.precision = Precision::Bf16; });
-  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds
-                  << " s");
+  if (!available_or_skip(cpu_has_native_bf16(), "this CPU has no native bf16 (avx512_bf16 / amx_bf16)")) return;
+  const ToyResult r = train_point(true, 1500, 64, 2, true, 1, [](SacOptions& o) { o.precision = Precision::Bf16; });
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.2);
   CHECK(r.seconds < 150);
@@ -194,11 +183,9 @@ TEST_CASE("encoders: a first layer that strides further reads 84x84 at the size 
   CHECK(drq->named_parameters()["cnn.conv1.weight"].sizes() == torch::IntArrayRef({32, 3, 5, 5}));
   CHECK(drq->named_parameters()["cnn.fc.weight"].sizes() == torch::IntArrayRef({8, 32 * 9 * 9}));
   // Nature needs 8 rows after the first layer: 7 * 7 + 7 = 56 with 7x7/7.
-  CHECK_THROWS_WITH(
-      Encoder(std::vector<std::int64_t>{4, 55, 55}, EncoderOptions{EncoderKind::Nature, 8, false, 7, 7}),
-      Catch::Contains("at least 56x56"));
-  CHECK_NOTHROW(
-      Encoder(std::vector<std::int64_t>{4, 56, 56}, EncoderOptions{EncoderKind::Nature, 8, false, 7, 7}));
+  CHECK_THROWS_WITH(Encoder(std::vector<std::int64_t>{4, 55, 55}, EncoderOptions{EncoderKind::Nature, 8, false, 7, 7}),
+                    Catch::Contains("at least 56x56"));
+  CHECK_NOTHROW(Encoder(std::vector<std::int64_t>{4, 56, 56}, EncoderOptions{EncoderKind::Nature, 8, false, 7, 7}));
 }
 
 namespace {
@@ -246,9 +233,8 @@ TEST_CASE("bf16 on the CPU: encoders in bf16, an update close to fp32's, autocas
   }
 }
 
-TEST_CASE(
-    "a learning-rate scale scales every optimizer's step: 0 leaves the weights, 0.5 moves them half as far",
-    "[sac][lr]") {
+TEST_CASE("a learning-rate scale scales every optimizer's step: 0 leaves the weights, 0.5 moves them half as far",
+          "[sac][lr]") {
   SacOptions o = small_image_options(true);
   o.actor_update_interval = 1;
   const Batch batch = random_batch(16, o, 3);
@@ -301,8 +287,7 @@ TEST_CASE("target networks move by exactly tau", "[sac]") {
     o.tau = 0.25;
     o.target_encoder = k.target_encoder;
     o.encoder_tau = k.encoder_tau;
-    INFO("shared " << k.shared << ", target encoder " << k.target_encoder << ", encoder tau "
-                   << k.encoder_tau);
+    INFO("shared " << k.shared << ", target encoder " << k.target_encoder << ", encoder tau " << k.encoder_tau);
     Sac sac(o, torch::kCPU);
     auto before = sac.named_tensors();
     std::map<std::string, torch::Tensor> old;
@@ -337,21 +322,17 @@ TEST_CASE("shared mode: the bootstrap value reads the target encoder", "[sac]") 
     Sac sac(o, torch::kCPU);
     std::vector<double> losses;
     for (int i = 0; i < 4; ++i)
-      losses.push_back(
-          to_host(sac.update(random_batch(16, o, 40 + static_cast<std::uint64_t>(i)))).critic_loss);
+      losses.push_back(to_host(sac.update(random_batch(16, o, 40 + static_cast<std::uint64_t>(i)))).critic_loss);
     return losses;
   };
-  const auto without = critic_losses(false, 0.0), copy = critic_losses(true, 1.0),
-             slow = critic_losses(true, 0.01);
+  const auto without = critic_losses(false, 0.0), copy = critic_losses(true, 1.0), slow = critic_losses(true, 0.01);
   CHECK(copy == without);
   CHECK(slow[0] == without[0]);  // the copy starts equal to the online encoder
-  for (int i = 1; i < 4; ++i)
-    CHECK(slow[static_cast<std::size_t>(i)] != without[static_cast<std::size_t>(i)]);
+  for (int i = 1; i < 4; ++i) CHECK(slow[static_cast<std::size_t>(i)] != without[static_cast<std::size_t>(i)]);
 }
 
-TEST_CASE(
-    "a shared-mode checkpoint without a target encoder loads, the copy starting from the online encoder",
-    "[sac]") {
+TEST_CASE("a shared-mode checkpoint without a target encoder loads, the copy starting from the online encoder",
+          "[sac]") {
   SacOptions old_options = small_image_options(true);
   old_options.target_encoder = false;
   Sac old_agent(old_options, torch::kCPU);
@@ -528,15 +509,13 @@ TEST_CASE("the exported policy is a dict of tensors that Python's torch.load rea
   const std::string path = (dir / "policy.pt").string();
   sac.export_policy(path);
   REQUIRE(std::filesystem::file_size(path) > 1000);
-  const double conv_sum =
-      sac.named_tensors()[0].second.sum().item<double>();  // critic_encoder.cnn.conv1.weight
+  const double conv_sum = sac.named_tensors()[0].second.sum().item<double>();  // critic_encoder.cnn.conv1.weight
   // Debian's torch 1.13 and the pip torch 2.x of scripts/py-env.sh, both with the weights-only
   // unpickler (torch.load's default since 2.6).
   const char* cache = std::getenv("DODGE_CACHE");
   const char* home = std::getenv("HOME");
-  const std::string venv =
-      (cache ? std::string(cache) : std::string(home ? home : "/root") + "/.cache/dodge") +
-      "/venv-py/bin/python";
+  const std::string venv = (cache ? std::string(cache) : std::string(home ? home : "/root") + "/.cache/dodge") +
+                           "/venv-py/bin/python";
   int checked = 0;
   for (const std::string& python : {std::string("/usr/bin/python3"), venv}) {
     if (std::system((python + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
@@ -642,16 +621,14 @@ double op_flops(const at::RecordFunction& fn, std::string& unknown) {
   if (name == "aten::convolution") {
     // (input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
     const auto x = sizes(0), w = sizes(1);
-    const auto stride = in.at(3).toIntVector(), padding = in.at(4).toIntVector(),
-               dilation = in.at(5).toIntVector();
+    const auto stride = in.at(3).toIntVector(), padding = in.at(4).toIntVector(), dilation = in.at(5).toIntVector();
     if (in.at(6).toBool() || x.size() != 4) {
       unknown = name + " (transposed or not 2-d)";
       return 0;
     }
     double out = 1;
     for (std::size_t d = 0; d < 2; ++d)
-      out *=
-          static_cast<double>((x[d + 2] + 2 * padding[d] - dilation[d] * (w[d + 2] - 1) - 1) / stride[d] + 1);
+      out *= static_cast<double>((x[d + 2] + 2 * padding[d] - dilation[d] * (w[d + 2] - 1) - 1) / stride[d] + 1);
     // Per output value: in_channels/groups x kernel multiply-adds (w is [out, in/groups, kh, kw]).
     return 2.0 * static_cast<double>(x[0] * w[0]) * out * numel(w.slice(1));
   }
@@ -708,8 +685,7 @@ void flops_end(const at::RecordFunction& fn, at::ObserverContext* c) {
 
 MeasuredFlops measure_flops(const std::function<void()>& run) {
   g_measured = {};
-  const auto handle =
-      at::addGlobalCallback(at::RecordFunctionCallback(flops_start, flops_end).needsInputs(true));
+  const auto handle = at::addGlobalCallback(at::RecordFunctionCallback(flops_start, flops_end).needsInputs(true));
   try {
     run();
   } catch (...) {
@@ -761,7 +737,7 @@ TEST_CASE("the update's FLOPs equal those of the convolutions and matrix product
     Sac sac(c.o, torch::kCPU);
     const std::int64_t b = 8;
     const Batch batch = random_batch(b, c.o, 3);
-    sac.update(batch);                        // anything done once stays out of the count
+    sac.update(batch);  // anything done once stays out of the count
     const int k = c.o.actor_update_interval;  // k updates hold exactly one actor step
     const MeasuredFlops m = measure_flops([&] {
       for (int i = 0; i < k; ++i) sac.update(batch);
@@ -776,8 +752,7 @@ TEST_CASE("the update's FLOPs equal those of the convolutions and matrix product
 
 TEST_CASE("the CPU's peak per cycle follows its flags and family", "[sac][flops]") {
   const auto zen4 = parse_cpuinfo(
-      "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\ncpu MHz\t\t: 2596.134\nflags\t\t: fma "
-      "avx2 avx512f "
+      "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\ncpu MHz\t\t: 2596.134\nflags\t\t: fma avx2 avx512f "
       "avx512_bf16\n");
   CHECK(zen4.family == 25);
   CHECK(zen4.model == 17);
@@ -788,8 +763,7 @@ TEST_CASE("the CPU's peak per cycle follows its flags and family", "[sac][flops]
   CHECK(peak_per_cycle(zen3, false).flop == 32);
   CHECK(peak_per_cycle(zen3, true).flop == 32);  // emulated: no faster than fp32
   CHECK_THAT(peak_per_cycle(zen3, true).why, Catch::Contains("emulated"));
-  const auto zen5 =
-      parse_cpuinfo("vendor_id\t: AuthenticAMD\ncpu family\t: 26\nflags\t\t: fma avx2 avx512f avx512_bf16\n");
+  const auto zen5 = parse_cpuinfo("vendor_id\t: AuthenticAMD\ncpu family\t: 26\nflags\t\t: fma avx2 avx512f avx512_bf16\n");
   CHECK(peak_per_cycle(zen5, false).flop == 64);
   CHECK(peak_per_cycle(zen5, true).flop == 128);
 }
@@ -800,30 +774,26 @@ std::string cpuinfo_text(const std::string& head, int cores, int siblings) {
   std::string t;
   for (int c = 0, p = 0; c < cores; ++c)
     for (int s = 0; s < siblings; ++s, ++p)
-      t += "processor\t: " + std::to_string(p) + "\n" + head +
-           "physical id\t: 0\ncore id\t\t: " + std::to_string(c) + "\n\n";
+      t += "processor\t: " + std::to_string(p) + "\n" + head + "physical id\t: 0\ncore id\t\t: " + std::to_string(c) +
+           "\n\n";
   return t;
 }
 }  // namespace
 
 // % of peak: LibTorch's threads on physical cores (SMT siblings share FMA units), the clock the
 // system states, and FLOP per cycle by microarchitecture (not by ISA alone).
-TEST_CASE("the CPU's peak: cores, clock and FLOP per cycle from fixed /proc/cpuinfo and sysfs text",
-          "[sac][flops]") {
+TEST_CASE("the CPU's peak: cores, clock and FLOP per cycle from fixed /proc/cpuinfo and sysfs text", "[sac][flops]") {
   // SMT: 2 cores with 2 hardware threads each count as 2 cores, whatever the threads.
-  const auto smt =
-      parse_cpuinfo(cpuinfo_text("vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: "
-                                 "Intel(R) Xeon(R) Platinum 8259CL CPU "
-                                 "@ 2.50GHz\ncpu MHz\t\t: 1200.000\nflags\t\t: fma avx2 avx512f\n",
-                                 2, 2));
+  const auto smt = parse_cpuinfo(cpuinfo_text(
+      "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Intel(R) Xeon(R) Platinum 8259CL CPU "
+      "@ 2.50GHz\ncpu MHz\t\t: 1200.000\nflags\t\t: fma avx2 avx512f\n",
+      2, 2));
   CHECK(smt.logical_cpus == 4);
   CHECK(smt.physical_cores == 2);
   CHECK(peak_cores(4, smt) == 2);
   CHECK(peak_cores(1, smt) == 1);
   // No core ids (some VMs): every processor is a core.
-  CHECK(
-      parse_cpuinfo("processor\t: 0\nflags\t\t: avx2\n\nprocessor\t: 1\nflags\t\t: avx2\n").physical_cores ==
-      2);
+  CHECK(parse_cpuinfo("processor\t: 0\nflags\t\t: avx2\n\nprocessor\t: 1\nflags\t\t: avx2\n").physical_cores == 2);
 
   // The clock: cpufreq's maximum, else the model name's, else cpu MHz (an idle core's 1.2 GHz here).
   CHECK(peak_clock(smt, "3500000\n").ghz == Approx(3.5));
@@ -858,8 +828,7 @@ TEST_CASE("the CPU's peak: cores, clock and FLOP per cycle from fixed /proc/cpui
   CHECK(peak_per_cycle(with(zen5, 0x24, zen4.flags), false).flop == 32);  // Strix Point: 256-bit
   // Intel: server parts with two 512-bit FMA units, client parts with one.
   const auto spr = parse_cpuinfo(
-      "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\nmodel name\t: Intel(R) Xeon(R) Platinum "
-      "8481C CPU "
+      "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C CPU "
       "@ 2.70GHz\nflags\t\t: fma avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n");
   CHECK(peak_per_cycle(spr, false).flop == 64);
   CHECK_THAT(peak_per_cycle(spr, false).why, Catch::Contains("Sapphire Rapids"));
@@ -868,13 +837,10 @@ TEST_CASE("the CPU's peak: cores, clock and FLOP per cycle from fixed /proc/cpui
   CHECK(peak_per_cycle(with(spr, 126, "fma avx2 avx512f"), false).flop == 32);              // Ice Lake client
   CHECK(peak_per_cycle(with(spr, 106, "fma avx2 avx512f"), false).flop == 64);              // Ice Lake server
   CHECK(peak_per_cycle(with(spr, 106, "fma avx2"), false).flop == 32);  // a VM without AVX-512
-  CHECK(peak_per_cycle(smt, false).flop == 64);                         // Platinum 8259CL
-  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz"), false).flop ==
-        32);
-  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Gold 5120 CPU @ 2.20GHz"), false).flop ==
-        32);
-  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Gold 5122 CPU @ 3.60GHz"), false).flop ==
-        64);
+  CHECK(peak_per_cycle(smt, false).flop == 64);                          // Platinum 8259CL
+  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz"), false).flop == 32);
+  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Gold 5120 CPU @ 2.20GHz"), false).flop == 32);
+  CHECK(peak_per_cycle(with(smt, 85, smt.flags, "Intel(R) Xeon(R) Gold 5122 CPU @ 3.60GHz"), false).flop == 64);
   CHECK(peak_per_cycle(with(smt, 0x97, "fma avx2"), false).flop == 32);  // Alder Lake
   // Not in the table: a guess from the flags, said to be one.
   const auto unknown = peak_per_cycle(with(spr, 250, "fma avx2 avx512f"), false);
@@ -944,8 +910,7 @@ TEST_CASE("the averaged policy follows its formula and is what ships", "[sac][av
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("actor_update_interval: the actor and alpha learn on every k-th update, the critic on each",
-          "[sac]") {
+TEST_CASE("actor_update_interval: the actor and alpha learn on every k-th update, the critic on each", "[sac]") {
   SacOptions o = small_image_options(true);
   o.actor_update_interval = 2;
   Sac sac(o, torch::kCPU);
@@ -956,8 +921,7 @@ TEST_CASE("actor_update_interval: the actor and alpha learn on every k-th update
     return torch::Tensor();
   };
   for (int i = 0; i < 4; ++i) {
-    const auto actor = param("actor.mu.weight"), alpha = param("log_ent_coef"),
-               critic = param("critic.q1.0.weight");
+    const auto actor = param("actor.mu.weight"), alpha = param("log_ent_coef"), critic = param("critic.q1.0.weight");
     const SacMetricsHost m = to_host(sac.update(random_batch(16, o, 20 + i)));
     INFO("update " << i);
     CHECK(std::isfinite(m.actor_loss));
@@ -1011,4 +975,73 @@ TEST_CASE("importance weights weight the critic loss, and prioritized batches re
   Sac fresh(o, torch::kCPU);
   for (auto& kv : fresh.named_tensors())
     if (kv.first.rfind("critic.", 0) == 0) CHECK(torch::equal(p_zero.at(kv.first), kv.second));
+}
+
+namespace {
+SacOptions small_vector_options(bool normalize) {
+  SacOptions o;
+  o.obs_shape = {6};
+  o.action_dim = 3;
+  o.net_arch = {32, 32};
+  o.seed = 9;
+  o.normalize_obs = normalize;
+  return o;
+}
+}  // namespace
+
+// sac.normalize_obs: the networks read (obs - mean) / sqrt(var + 1e-8), clipped to +-10, with the
+// running statistics of what observe() was given; acting and updating leave them as they are.
+TEST_CASE("normalized observations: running statistics, what the networks read, frozen while acting",
+          "[sac][normalize]") {
+  Sac norm(small_vector_options(true), torch::kCPU);
+  Sac plain(small_vector_options(false), torch::kCPU);  // the same seed: the same initial weights
+  torch::manual_seed(1);
+  // Features on very different scales, as the game's (positions of a few units, velocities of 25).
+  const auto scale = torch::tensor({1.0f, 5.0f, 25.0f, 0.1f, 3.0f, 10.0f});
+  const auto shift = torch::tensor({0.0f, -2.0f, 10.0f, 0.5f, 1.0f, -7.0f});
+  std::vector<torch::Tensor> seen;
+  for (int i = 0; i < 7; ++i) {  // batches of unequal sizes, as resets and steps give them
+    auto x = torch::randn({4 + 3 * i, 6}) * scale + shift;
+    norm.observe(x);
+    plain.observe(x);  // a no-op without normalize_obs
+    seen.push_back(x);
+  }
+  const auto all = torch::cat(seen).to(torch::kFloat64);
+  CHECK(norm.obs_count() == Approx(all.size(0) + 1e-4));
+  CHECK(torch::allclose(norm.obs_mean(), all.mean(0), 1e-4, 1e-6));
+  CHECK(torch::allclose(norm.obs_var(), all.var(0, /*unbiased=*/false), 1e-3, 1e-6));
+  CHECK_FALSE(plain.obs_mean().defined());
+  // What the networks read: the plain agent given the scaled observations acts the same.
+  auto obs = torch::randn({16, 6}) * scale + shift;
+  obs[0][2] = 1e4;  // far out: clipped at 10 standard deviations
+  const auto scaled =
+      ((obs - norm.obs_mean().to(torch::kFloat32)) / torch::sqrt(norm.obs_var() + 1e-8).to(torch::kFloat32))
+          .clamp(-10, 10);
+  CHECK(torch::allclose(norm.act(obs, true), plain.act(scaled, true), 1e-5, 1e-6));
+  CHECK_FALSE(torch::allclose(norm.act(obs, true), plain.act(obs, true), 1e-3, 1e-3));
+  // Acting, updating and a save/load keep the statistics.
+  const auto mean = norm.obs_mean().clone(), var = norm.obs_var().clone();
+  Batch b;
+  b.obs = obs;
+  b.next_obs = obs + 0.1;
+  b.actions = torch::rand({16, 3}) * 2 - 1;
+  b.rewards = torch::ones({16, 1});
+  b.not_done = torch::ones({16, 1});
+  norm.update(b);
+  norm.act(obs, false);
+  CHECK(torch::equal(norm.obs_mean(), mean));
+  CHECK(torch::equal(norm.obs_var(), var));
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_sac_normalize";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "agent.pt").string();
+  norm.save(path);
+  Sac back(small_vector_options(true), torch::kCPU);
+  back.load(path);
+  CHECK(torch::equal(back.obs_mean(), mean));
+  CHECK(back.obs_count() == norm.obs_count());
+  CHECK(torch::equal(back.act(obs, true), norm.act(obs, true)));
+  // A checkpoint without statistics cannot feed an agent that needs them.
+  plain.save(path);
+  CHECK_THROWS_WITH(back.load(path), Catch::Contains("no observation statistics"));
+  std::filesystem::remove_all(dir);
 }

@@ -1,4 +1,6 @@
 // dodge train / eval end to end: results folder, logs, checkpoints, resume equality, signals.
+#include "torch_catch.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -16,7 +18,6 @@
 #include "dodge/run/setup.hpp"
 #include "dodge/run/training.hpp"
 #include "test_util.hpp"
-#include "torch_catch.hpp"
 
 using namespace dodge::run;
 using namespace dodge::output;
@@ -37,8 +38,7 @@ std::map<std::string, torch::Tensor> read_agent(const fs::path& file) {
 
 // Trains the tiny config (tests/test_util.hpp) in dir with these overrides; returns the run folder
 // and its training_summary.json.
-std::pair<fs::path, nlohmann::json> train_tiny(const fs::path& dir,
-                                               const std::vector<std::string>& overrides) {
+std::pair<fs::path, nlohmann::json> train_tiny(const fs::path& dir, const std::vector<std::string>& overrides) {
   TrainArgs args;
   args.config_path = write_tiny_config(dir, "tiny");
   args.results = (dir / "results").string();
@@ -63,8 +63,7 @@ TEST_CASE("the sac keys reach the learner's options", "[train]") {
   CHECK(o.obs_shape == std::vector<std::int64_t>{3, 84, 84});
   CHECK(o.precision == dodge::learn::Precision::Tf32);
   CHECK(o.target_encoder);
-  apply_overrides(c,
-                  {"sac.precision=fp32", "sac.target_encoder=false", "sac.encoder_tau=0.05", "sac.tau=0.01"});
+  apply_overrides(c, {"sac.precision=fp32", "sac.target_encoder=false", "sac.encoder_tau=0.05", "sac.tau=0.01"});
   o = sac_options(c);
   CHECK(o.precision == dodge::learn::Precision::Fp32);
   CHECK_FALSE(o.target_encoder);
@@ -133,8 +132,7 @@ TEST_CASE("a short training run produces the whole results folder", "[train]") {
   CHECK(fs::exists(run / "final" / "replay.zst"));
   // Checkpoints every 200 steps, the last two kept (1000 is final/).
   std::vector<std::string> kept;
-  for (const auto& e : fs::directory_iterator(run / "checkpoints"))
-    kept.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(run / "checkpoints")) kept.push_back(e.path().filename().string());
   std::sort(kept.begin(), kept.end());
   CHECK(kept == std::vector<std::string>{"step_600", "step_800"});
   CHECK(checkpoint_step((run / "final").string()) == 1000);
@@ -184,8 +182,8 @@ TEST_CASE("a short training run produces the whole results folder", "[train]") {
   std::set<std::string> tags;
   for (const auto& s : scalars) tags.insert(s.tag);
   for (const char* t : {"rollout/ep_rew_mean", "rollout/ep_len_mean", "train/actor_loss", "train/critic_loss",
-                        "train/ent_coef", "train/ent_coef_loss", "train/n_updates", "time/fps",
-                        "eval/mean_reward", "eval/mean_ep_length"})
+                        "train/ent_coef", "train/ent_coef_loss", "train/n_updates", "time/fps", "eval/mean_reward",
+                        "eval/mean_ep_length"})
     CHECK(tags.count(t) == 1);
   // Evaluations and the summary.
   std::ifstream ev(run / "evaluations.csv");
@@ -208,8 +206,8 @@ TEST_CASE("sac.lr_schedule=linear: the updates' rate falls to lr_end x the rate 
   TrainArgs args;
   args.config_path = cfg;
   args.results = (tmp.path / "results").string();
-  args.overrides = {"sac.lr_schedule=linear", "sac.lr_end=0.25", "sac.learning_rate=0.001",
-                    "train.checkpoint_freq=0", "train.eval_freq=0"};
+  args.overrides = {"sac.lr_schedule=linear", "sac.lr_end=0.25", "sac.learning_rate=0.001", "train.checkpoint_freq=0",
+                    "train.eval_freq=0"};
   train(args);
   const fs::path run = only_run(tmp.path / "results", "tiny");
   std::ifstream p(run / "logs" / "progress.csv");
@@ -281,15 +279,17 @@ TEST_CASE("a session reports where its time went, from timing_starts_at on", "[t
 // sac.prioritized_replay keeps its priorities beside the replay buffer in every checkpoint: a
 // resumed run samples the same batches with the same weights as one that never stopped. (beta is
 // fixed here: annealed, it follows each launch's own end, as the learning-rate schedule does.)
-TEST_CASE("a resumed run with prioritized replay equals the uninterrupted one bit for bit",
-          "[train][resume][per]") {
+// sac.normalize_obs keeps its running statistics in agent.pt: the resumed run scales its inputs as
+// the uninterrupted one does.
+TEST_CASE("a resumed run with prioritized replay and normalized observations equals the uninterrupted one",
+          "[train][resume][per][normalize]") {
   TempDir tmp("train_resume_per");
   const std::string cfg = write_tiny_config(tmp.path, "tiny");
   TrainArgs straight;
   straight.config_path = cfg;
   straight.results = (tmp.path / "a").string();
   straight.steps = 1000;
-  straight.overrides = {"sac.prioritized_replay=true", "sac.per_beta=1"};
+  straight.overrides = {"sac.prioritized_replay=true", "sac.per_beta=1", "sac.normalize_obs=true"};
   train(straight);
   TrainArgs first = straight;
   first.results = (tmp.path / "b").string();
@@ -303,6 +303,12 @@ TEST_CASE("a resumed run with prioritized replay equals the uninterrupted one bi
   const auto live = pr.masked_select(pr > 0);
   CHECK(live.numel() > 400);  // about 250 rows of 2 games
   CHECK(live.min().item<float>() < live.max().item<float>());
+  // The statistics of every observation the games produced: 250 rows of 2 games.
+  const auto agent_b = read_agent(fs::path(run_b) / "final" / "agent.pt");
+  REQUIRE(agent_b.count("obs_norm.count"));
+  CHECK(agent_b.at("obs_norm.count").item<double>() == Approx(2 * 250 + 1e-4).margin(2.0));
+  CHECK(agent_b.at("obs_norm.var").min().item<double>() >= 0.0);
+  CHECK(agent_b.at("obs_norm.mean").abs().max().item<double>() > 0.1);  // the player's and balls' positions
   TrainArgs second;
   second.resume = run_b;
   second.steps = 500;
@@ -367,8 +373,8 @@ TEST_CASE("SIGINT finishes the step, writes a checkpoint and exits cleanly", "[t
     TempDir tmp("sigint_" + setting);
     const std::string cfg = write_tiny_config(tmp.path, "tiny");
     const std::string results = (tmp.path / "r").string();
-    const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " +
-                             results + " --steps 100000000 --set train.save_replay_buffer=" + setting +
+    const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + results +
+                             " --steps 100000000 --set train.save_replay_buffer=" + setting +
                              " & pid=$!; sleep 4; kill -INT $pid; sleep 0.3; kill -INT $pid; wait $pid)");
     INFO(setting << "\n" << r.output);
     // A second SIGINT within 2 s of the first is the same request (torchrun forwards the
@@ -459,14 +465,12 @@ TEST_CASE("a second Ctrl-C aborts only 2 s after the first, SIGTERM never escala
   // SIGTERM twice, as launchers and schedulers send it: the run still writes its checkpoint.
   TempDir tmp("sigterm_twice");
   const std::string cfg = write_tiny_config(tmp.path, "tiny");
-  const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg +
-                           " --steps 100000000 --results " + (tmp.path / "r").string() +
-                           " & pid=$!; sleep 4; kill -TERM $pid; kill -TERM $pid; wait $pid)");
+  const auto r = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --steps 100000000 --results " +
+                           (tmp.path / "r").string() + " & pid=$!; sleep 4; kill -TERM $pid; kill -TERM $pid; wait $pid)");
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK_THAT(r.output, !Catch::Contains("aborting"));
-  CHECK_THAT(find_checkpoint(only_run((tmp.path / "r").string(), "tiny")),
-             Catch::Contains("checkpoints/step_"));
+  CHECK_THAT(find_checkpoint(only_run((tmp.path / "r").string(), "tiny")), Catch::Contains("checkpoints/step_"));
 }
 
 // train.stop_when and train.max_minutes end a run early, as a completed one: a final evaluation,
@@ -474,22 +478,20 @@ TEST_CASE("a second Ctrl-C aborts only 2 s after the first, SIGTERM never escala
 TEST_CASE("a stop rule ends a run at the evaluation that meets it", "[train][stop]") {
   TempDir tmp("train_stop");
   // Every evaluation meets a mean reward of -1e9 and a success rate of 0: the first one (step 500) stops.
-  const auto [run, summary] = train_tiny(
-      tmp.path, {"train.stop_when={mean_reward: -1e9, success_rate: 0}", "train.save_replay_buffer=false"});
+  const auto [run, summary] =
+      train_tiny(tmp.path, {"train.stop_when={mean_reward: -1e9, success_rate: 0}", "train.save_replay_buffer=false"});
   CHECK(summary["stopped"] == "stop_when");
   CHECK_THAT(summary["stop_reason"].get<std::string>(), Catch::Contains("step 500"));
   CHECK(summary["total_timesteps"] == 500);
   CHECK(checkpoint_step((run / "final").string()) == 500);
   // A threshold no evaluation meets lets the run go to total_timesteps.
   TempDir tmp2("train_stop_not");
-  const auto full =
-      train_tiny(tmp2.path, {"train.stop_when={mean_reward: 1e9}", "train.save_replay_buffer=false"}).second;
+  const auto full = train_tiny(tmp2.path, {"train.stop_when={mean_reward: 1e9}", "train.save_replay_buffer=false"}).second;
   CHECK(full["stopped"] == "completed");
   CHECK(full["total_timesteps"] == 1000);
 }
 
-TEST_CASE("a run that completes its steps is complete even when its final evaluation meets the rule",
-          "[train][stop]") {
+TEST_CASE("a run that completes its steps is complete even when its final evaluation meets the rule", "[train][stop]") {
   TempDir tmp("train_stop_final");
   // No evaluation before the final one (eval_freq past the end): the rule is met only there.
   const auto summary = train_tiny(tmp.path, {"train.stop_when={mean_reward: -1e9}", "train.eval_freq=5000",
@@ -503,12 +505,10 @@ TEST_CASE("a run that completes its steps is complete even when its final evalua
 TEST_CASE("train.stop_when's no_improvement_evals ends a run after that many evaluations without a new best",
           "[train][stop]") {
   TempDir tmp("train_no_improvement");
-  const auto [run, summary] =
-      train_tiny(tmp.path, {"train.stop_when={no_improvement_evals: 2}", "train.eval_freq=100",
-                            "train.total_timesteps=5000", "train.save_replay_buffer=false"});
+  const auto [run, summary] = train_tiny(tmp.path, {"train.stop_when={no_improvement_evals: 2}", "train.eval_freq=100",
+                                                    "train.total_timesteps=5000", "train.save_replay_buffer=false"});
   REQUIRE(summary["stopped"] == "no_improvement");
-  CHECK_THAT(summary["stop_reason"].get<std::string>(),
-             Catch::Contains("2 evaluations in a row without a new best"));
+  CHECK_THAT(summary["stop_reason"].get<std::string>(), Catch::Contains("2 evaluations in a row without a new best"));
   // evaluations.csv: the last two evaluations are below the best before them, and no earlier pair was.
   std::ifstream e(run / "evaluations.csv");
   std::string line;
@@ -537,25 +537,22 @@ TEST_CASE("train.stop_when's no_improvement_evals ends a run after that many eva
 TEST_CASE("train.max_minutes ends a run after its time, with final/", "[train][stop]") {
   TempDir tmp("train_minutes");
   const auto [run, summary] = train_tiny(
-      tmp.path,
-      {"train.max_minutes=0.000001", "train.save_replay_buffer=false", "train.total_timesteps=100000"});
+      tmp.path, {"train.max_minutes=0.000001", "train.save_replay_buffer=false", "train.total_timesteps=100000"});
   CHECK(summary["stopped"] == "max_minutes");
   CHECK(summary["total_timesteps"].get<int>() < 100000);
   CHECK(fs::exists(run / "final" / "policy.pt"));
   CHECK(summary["final_eval"]["step"] == summary["total_timesteps"]);
 }
 
-TEST_CASE("train.max_minutes counts the whole run: a resume spends only what is left",
-          "[train][stop][resume]") {
+TEST_CASE("train.max_minutes counts the whole run: a resume spends only what is left", "[train][stop][resume]") {
   TempDir tmp("train_minutes_resume");
   const std::string cfg = write_tiny_config(tmp.path, "tiny");
   const std::string results = (tmp.path / "r").string();
   // 0.2 minutes = 12 s of training; Ctrl-C after about 6 s, then a resume with no step limit. A resume
   // that restarted the budget would train 12 s more (about 17 s in all): the bounds below leave 3 s of slack.
-  const auto first =
-      run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + results +
-                " --steps 100000000 --set train.max_minutes=0.2 --set train.save_replay_buffer=false"
-                " & pid=$!; sleep 6; kill -INT $pid; wait $pid)");
+  const auto first = run_shell("(" + std::string(DODGE_BINARY) + " train --config " + cfg + " --results " + results +
+                               " --steps 100000000 --set train.max_minutes=0.2 --set train.save_replay_buffer=false"
+                               " & pid=$!; sleep 6; kill -INT $pid; wait $pid)");
   INFO(first.output);
   REQUIRE(first.code == 0);
   const fs::path run = only_run(results, "tiny");
@@ -580,8 +577,7 @@ TEST_CASE("train.max_minutes counts the whole run: a resume spends only what is 
 // last evaluation and an evaluation of final/ on the same games are the same episodes.
 TEST_CASE("final/ of a run with an averaged policy evaluates as the run did", "[train][average]") {
   TempDir tmp("train_average");
-  const auto [run, summary] =
-      train_tiny(tmp.path, {"sac.policy_average=0.05", "train.save_replay_buffer=false"});
+  const auto [run, summary] = train_tiny(tmp.path, {"sac.policy_average=0.05", "train.save_replay_buffer=false"});
   const auto agent = Agent::load((run / "final").string(), {}, "cpu", 4);
   EvalOptions o;
   o.episodes = 4;
@@ -602,10 +598,9 @@ TEST_CASE("progress.csv has one row per step when the last step is not an evalua
   // row is the evaluation's. Each once wrote two rows for step 1100, the second with fps 0.
   for (const char* interval : {"100", "300"}) {
     TempDir tmp(std::string("last_row_") + interval);
-    const auto run =
-        train_tiny(tmp.path, {"train.total_timesteps=1100", std::string("train.log_interval=") + interval,
-                              "train.save_replay_buffer=false"})
-            .first;
+    const auto run = train_tiny(tmp.path, {"train.total_timesteps=1100", std::string("train.log_interval=") + interval,
+                                           "train.save_replay_buffer=false"})
+                         .first;
     std::ifstream p(run / "logs" / "progress.csv");
     std::string header, line, last;
     std::getline(p, header);
@@ -661,11 +656,10 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
   TempDir tmp("curriculum_advance");
   // Random actions all run (no updates): episodes of the 10-degree lesson and the 180-degree target
   // differ only by the game. Lesson 1 ends at the first window of 3 episodes averaging >= -60.
-  const auto [run, summary] = train_tiny(
-      tmp.path,
-      {"env.spawn_angle_degrees=180", "train.learning_starts=100000",
-       "train.curriculum={key: spawn_angle_degrees, lessons: [10], mean_reward: -60, min_episodes: 3}",
-       "train.save_replay_buffer=false"});
+  const auto [run, summary] =
+      train_tiny(tmp.path, {"env.spawn_angle_degrees=180", "train.learning_starts=100000",
+                            "train.curriculum={key: spawn_angle_degrees, lessons: [10], mean_reward: -60, min_episodes: 3}",
+                            "train.save_replay_buffer=false"});
   const auto returns = monitor_returns(run);
   REQUIRE(returns.size() >= 6);
   // The episode count when the last k episodes first average >= -60 (0: never).
@@ -691,22 +685,20 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
   CHECK_THAT(c["now"].get<std::string>(), Catch::Contains("the target game"));
   // A criterion that never holds keeps the first lesson to the end.
   TempDir tmp2("curriculum_stay");
-  const auto stay =
-      train_tiny(tmp2.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10], mean_reward: 1e9, "
-                             "min_episodes: 3}",
-                             "train.save_replay_buffer=false"})
-          .second;
+  const auto stay = train_tiny(tmp2.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10], mean_reward: 1e9, "
+                                           "min_episodes: 3}",
+                                           "train.save_replay_buffer=false"})
+                        .second;
   CHECK(stay["curriculum"]["lesson"] == 1);
   CHECK(stay["curriculum"]["lesson_started_at_steps"].empty());
   // ... unless the lesson has a cap: then it ends at the first step at or past max_steps (2 envs: even
   // steps, so 300 is reached exactly and > instead of >= would give 302), and the next one (capped
   // too) max_steps after that.
   TempDir tmp3("curriculum_cap");
-  const auto capped =
-      train_tiny(tmp3.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10, 20, 30], "
-                             "mean_reward: 1e9, min_episodes: 3, max_steps: 300}",
-                             "train.save_replay_buffer=false"})
-          .second;
+  const auto capped = train_tiny(tmp3.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10, 20, 30], "
+                                             "mean_reward: 1e9, min_episodes: 3, max_steps: 300}",
+                                             "train.save_replay_buffer=false"})
+                          .second;
   CHECK(capped["curriculum"]["lesson"] == 4);
   CHECK(capped["curriculum"]["lesson_started_at_steps"] == nlohmann::json::array({300, 600, 900}));
   // progress.csv and TensorBoard carry the lesson.
@@ -738,8 +730,7 @@ TEST_CASE("an episode in flight when its lesson ends counts for neither lesson",
   CHECK(lengths.at(episodes[1] - 2) + 1 > lesson2_game_steps);  // the one passed over did not fit
 }
 
-TEST_CASE("a curriculum's training games play the lesson, its evaluations the target game",
-          "[train][curriculum]") {
+TEST_CASE("a curriculum's training games play the lesson, its evaluations the target game", "[train][curriculum]") {
   // No updates: the policy is the initial one in both runs, so equal evaluations mean equal games.
   TempDir a("curriculum_eval_a"), b("curriculum_eval_b");
   const std::vector<std::string> common = {"env.spawn_angle_degrees=180", "train.learning_starts=100000",
@@ -783,8 +774,7 @@ TEST_CASE("a run resumed mid-curriculum continues the lesson it was in", "[train
   REQUIRE(half["curriculum"]["lesson"].get<int>() > 1);
   REQUIRE(sa["curriculum"]["lesson"].get<int>() > half["curriculum"]["lesson"].get<int>());
   CHECK(sb["curriculum"] == sa["curriculum"]);
-  const auto agent_a = read_agent(run_a / "final" / "agent.pt"),
-             agent_b = read_agent(fs::path(run_b) / "final" / "agent.pt");
+  const auto agent_a = read_agent(run_a / "final" / "agent.pt"), agent_b = read_agent(fs::path(run_b) / "final" / "agent.pt");
   int differing = 0;
   for (const auto& kv : agent_a)
     if (!torch::equal(kv.second, agent_b.at(kv.first))) ++differing;

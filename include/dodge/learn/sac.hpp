@@ -72,6 +72,10 @@ struct SacOptions {
   // update (avg += rate (online - avg)); 0: none. When present it is the policy that evaluations,
   // best/, final/, policy.pt, eval and watch use: late-training swings average out.
   double policy_average = 0.0;
+  // State inputs only: every network reads (obs - mean) / sqrt(var + 1e-8), clipped to [-10, 10],
+  // with the running mean and variance of the observations given to observe() (Stable-Baselines3's
+  // VecNormalize, SimBa's RSNorm). Acting and evaluating never change them.
+  bool normalize_obs = false;
   Precision precision = Precision::Tf32;
   bool cuda_graph = false;  // capture the update on CUDA after warm-up
   std::uint64_t seed = 0;
@@ -121,6 +125,14 @@ class Sac {
   torch::Tensor act(const torch::Tensor& obs, bool deterministic, bool shipped = false);
   bool has_policy_average() const { return !avg_actor_.is_empty(); }
 
+  // normalize_obs: folds a batch of observations [N, ...] into the running statistics (the
+  // training loop calls it with each step's new observations); a no-op otherwise.
+  void observe(const torch::Tensor& obs);
+  // The statistics (float64, on this device; undefined without normalize_obs) and their count.
+  torch::Tensor obs_mean() const { return obs_mean_; }
+  torch::Tensor obs_var() const { return obs_var_; }
+  double obs_count() const { return obs_count_; }
+
   // Checkpoint state: networks, targets, optimizers, entropy coefficient, counters, RNG.
   void save(const std::string& path) const;
   void load(const std::string& path);
@@ -168,6 +180,8 @@ class Sac {
   Encoder avg_encoder_{nullptr};  // sac.policy_average: averaged copies of the acting encoder and actor
   ActorHead avg_actor_{nullptr};
   torch::Tensor log_ent_coef_;
+  torch::Tensor obs_mean_, obs_var_;  // normalize_obs: updated in place (a captured graph reads them)
+  double obs_count_ = 1e-4;           // as SB3's RunningMeanStd: a prior of mean 0, var 1
   double target_entropy_ = 0.0;
   std::unique_ptr<DeviceAdam> critic_opt_, actor_opt_, ent_opt_;
   Collective* collective_ = nullptr;
