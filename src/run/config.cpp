@@ -133,7 +133,8 @@ class Builder {
     const std::string allowed =
         "a map with key (one of " + join(curriculum_keys()) +
         "), lessons (a list of 1..16 numbers), and optionally mean_reward (a number), success_rate (a number in "
-        "[0, 1]), min_episodes (an integer in [1, 1000000]), max_steps (an integer in [1, 10^12]); {} for none";
+        "[0, 1]), min_episodes (an integer in [1, 1000000]), max_steps (an integer in [1, 10^12]), max_share (a number in "
+        "(0, 1]: lesson k ends by k x max_share of the run's steps or minutes); {} for none";
     add(key, allowed,
         [&ref, name, allowed](const YAML::Node& n) {
           Curriculum c;
@@ -173,9 +174,13 @@ class Builder {
               const auto v = kv.second.IsScalar() ? parse_exact_integer(kv.second.Scalar()) : std::nullopt;
               if (!v || *v < 1 || *v > 1'000'000'000'000) bad_value(sub, kv.second, "an integer in [1, 10^12]");
               c.max_steps = *v;
+            } else if (k == "max_share") {
+              const auto v = parse_scalar<double>(sub, kv.second, "a number", "a number in (0, 1]");
+              if (!(v > 0 && v <= 1)) bad_value(sub, kv.second, "a number in (0, 1]");
+              c.max_share = v;
             } else {
               const std::vector<std::string> known = {"key", "lessons", "mean_reward", "success_rate", "min_episodes",
-                                                      "max_steps"};
+                                                      "max_steps",   "max_share"};
               throw ConfigError("unknown key " + sub + "; allowed: " + join(known));
             }
           }
@@ -193,6 +198,7 @@ class Builder {
           if (ref.success_rate) s += ", success_rate: " + format_double(*ref.success_rate);
           s += ", min_episodes: " + std::to_string(ref.min_episodes);
           if (ref.max_steps) s += ", max_steps: " + std::to_string(*ref.max_steps);
+          if (ref.max_share) s += ", max_share: " + format_double(*ref.max_share);
           return s + "}";
         });
   }

@@ -722,7 +722,11 @@ void Trainer::advance_lesson_if_done() {
   const Curriculum& c = config_.train.curriculum;
   // lesson_steps_ holds the start of each lesson after the first; the first began at step 0.
   const std::int64_t began = lesson_ == 0 || lesson_steps_.size() < lesson_ ? 0 : lesson_steps_[lesson_ - 1];
-  const bool timed_out = c.max_steps && num_timesteps_ - began >= *c.max_steps;
+  bool timed_out = c.max_steps && num_timesteps_ - began >= *c.max_steps;
+  // max_share by the lead's clock (ranks start at different moments; the reduction below shares it).
+  bool out_of_share = lead_ && c.max_share &&
+                      run_progress(config_, num_timesteps_, total_, run_seconds()) >=
+                          static_cast<double>(lesson_ + 1) * *c.max_share - 1e-12;
   double returns = 0, survived = 0, count = static_cast<double>(lesson_window_.size());
   for (const auto& [r, s] : lesson_window_) {
     returns += r;
@@ -734,11 +738,14 @@ void Trainer::advance_lesson_if_done() {
         (num_timesteps_ - static_cast<std::int64_t>(config_.env.n_envs) * world_) /
             config_.train.log_interval)
       return;
-    torch::Tensor t = torch::tensor({returns, survived, count}, torch::kFloat64).to(device_);
+    torch::Tensor t =
+        torch::tensor({returns, survived, count, out_of_share ? 1.0 : 0.0}, torch::kFloat64).to(device_);
     dist_->average({t});
     t = t.cpu() * static_cast<double>(world_);
     returns = t[0].item<double>(), survived = t[1].item<double>(), count = t[2].item<double>();
+    out_of_share = t[3].item<double>() > 0;
   }
+  timed_out = timed_out || out_of_share;
   const double mean = count ? returns / count : 0, rate = count ? survived / count : 0;
   const bool met = count >= c.min_episodes && !(c.mean_reward && mean < *c.mean_reward) &&
                    !(c.success_rate && rate < *c.success_rate);
@@ -757,7 +764,9 @@ void Trainer::advance_lesson_if_done() {
       "now {}",
       num_timesteps_, was,
       met ? std::string("done")
-          : fmt::format("ended by max_steps {} without meeting its criterion", *c.max_steps),
+          : out_of_share ? fmt::format("ended by max_share {} (the run is {:.0f}% of its way) without meeting its criterion",
+                                       *c.max_share, 100 * run_progress(config_, num_timesteps_, total_, run_seconds()))
+                         : fmt::format("ended by max_steps {} without meeting its criterion", *c.max_steps),
       count, mean, 100 * rate, lesson_text());
 }
 

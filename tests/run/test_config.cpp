@@ -278,6 +278,13 @@ TEST_CASE("train.curriculum names a game key, its lessons and the criterion, eac
              Catch::Contains("train.curriculum.max_steps = 0 is not allowed; allowed: an integer in [1, 10^12]"));
   CHECK_THAT(override_error("train.curriculum={key: level, lessons: [1], max_steps: 1.5}"),
              Catch::Contains("train.curriculum.max_steps = 1.5 is not allowed"));
+  apply_overrides(c, {"train.curriculum={key: level, lessons: [1], max_share: 0.3}"});
+  CHECK(c.train.curriculum.max_share.value() == 0.3);
+  CHECK(parse_config(to_yaml(c), "resolved.yaml").train.curriculum.max_share.value() == 0.3);
+  CHECK_THAT(override_error("train.curriculum={key: level, lessons: [1], max_share: 0}"),
+             Catch::Contains("train.curriculum.max_share = 0 is not allowed; allowed: a number in (0, 1]"));
+  CHECK_THAT(override_error("train.curriculum={key: level, lessons: [1], max_share: 1.5}"),
+             Catch::Contains("allowed: a number in (0, 1]"));
   apply_overrides(c, {"train.curriculum={}"});
   CHECK_FALSE(c.train.curriculum.any());
   // Bad input names the key and what is allowed.

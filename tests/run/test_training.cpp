@@ -701,6 +701,15 @@ TEST_CASE("a curriculum lesson advances when its criterion holds and not before"
                           .second;
   CHECK(capped["curriculum"]["lesson"] == 4);
   CHECK(capped["curriculum"]["lesson_started_at_steps"] == nlohmann::json::array({300, 600, 900}));
+  // ... or a share of the run's budget: lesson k ends by k x max_share of it (1000 steps: 250, 500),
+  // whatever steps the lesson itself has had, so a slow machine cannot spend its budget in a lesson.
+  TempDir tmp4("curriculum_share");
+  const auto shared = train_tiny(tmp4.path, {"train.curriculum={key: spawn_angle_degrees, lessons: [10, 20], "
+                                             "mean_reward: 1e9, min_episodes: 3, max_share: 0.25}",
+                                             "train.save_replay_buffer=false"})
+                          .second;
+  CHECK(shared["curriculum"]["lesson"] == 3);
+  CHECK(shared["curriculum"]["lesson_started_at_steps"] == nlohmann::json::array({250, 500}));
   // progress.csv and TensorBoard carry the lesson.
   CHECK_THAT(file_text(run / "logs" / "progress.csv"), Catch::Contains("curriculum/lesson"));
 }

@@ -91,6 +91,9 @@ struct Curriculum {
   std::optional<double> success_rate;
   int min_episodes = 100;
   std::optional<std::int64_t> max_steps;  // env steps (all envs, all ranks) a lesson may last
+  // The k-th lesson (from 1) ends by the time the run is k x max_share of its way (steps of
+  // total_timesteps or minutes of max_minutes, whichever is further): a way out on any CPU speed.
+  std::optional<double> max_share;
   bool any() const { return !lessons.empty(); }
 };
 // The env keys a curriculum may move: rules of the game that change neither shapes nor episode length.
