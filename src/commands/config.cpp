@@ -1,5 +1,7 @@
 // dodge config: the fully resolved config a training would use (defaults included), or the list of
 // every key with what it allows and its default (docs/configuration.md is checked against it).
+#include "dodge/run/config.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "dodge/commands/commands.hpp"
-#include "dodge/run/config.hpp"
 
 namespace dodge::commands {
 namespace {

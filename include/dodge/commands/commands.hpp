@@ -1,5 +1,5 @@
-// The command-line front end: train, config, eval, bench, dump-obs and export. Each registers itself on the CLI11
-// app; its callback runs the command over the run library and throws run::UserError for bad input.
+// The command-line front end: train, config, eval, bench, dump-obs and export. Each registers itself on the
+// CLI11 app; its callback runs the command over the run library and throws run::UserError for bad input.
 #pragma once
 
 #include <CLI/CLI.hpp>
