@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   commands::register_train(app);
+  commands::register_config(app);
   commands::register_eval(app);
   commands::register_plot(app);
 #ifdef DODGE_HAVE_VIEWER

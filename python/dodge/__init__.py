@@ -24,7 +24,7 @@ def __getattr__(name):
 
 
 __all__ = ["DodgeEnv", "DodgeVectorEnv", "env_keys", "read_config_env", "settings_of", "ENV_ID"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 ENV_ID = "Dodge-v0"
 

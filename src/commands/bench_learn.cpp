@@ -535,7 +535,10 @@ void register_learn_benches(CLI::App& bench) {
   replay->callback([o] { bench_replay(*o); });
 
   auto u = std::make_shared<LearnBenchOptions>();
-  auto* update = bench.add_subcommand("update", "SAC updates/s on image batches from a replay buffer");
+  auto* update = bench.add_subcommand(
+      "update",
+      "SAC updates/s from a full replay buffer: image batches of the shape options below, or with --config "
+      "exactly what that config trains (state-vector configs too)");
   update->add_option("--res", u->res, "square frame sizes (comma list)")->capture_default_str();
   update->add_option("--cnn", u->cnn, "nature | drq (comma list): the image encoder")->capture_default_str();
   update->add_option("--features", u->features, "encoder output size")->check(CLI::Range(1, 8192))->capture_default_str();
@@ -554,8 +557,10 @@ void register_learn_benches(CLI::App& bench) {
   update->add_option("--steps", u->steps, "updates per repeat")->check(CLI::PositiveNumber)->capture_default_str();
   update->add_option("--repeats", u->repeats, "timed repeats")->capture_default_str();
   update->add_option("--warmup", u->warmup, "warm-up updates")->capture_default_str();
-  update->add_option("--obs", [](const std::vector<std::string>& v) { return v.size() == 1 && v[0] == "topdown"; },
-                     "topdown (images; the only choice)");
+  update->add_option(
+      "--obs", [](const std::vector<std::string>& v) { return v.size() == 1 && v[0] == "topdown"; },
+      "topdown: the shape options draw images (the only choice; "
+      "state-vector learners: --config)");
   update->add_option("--n-step", u->n_step, "n-step returns at sampling")->check(CLI::Range(1, 100))->capture_default_str();
   update->add_option("--actor-every", u->actor_every, "actor update every k updates")
       ->check(CLI::Range(1, 1000))
