@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The parts' arrows point only down: each part's sources and headers include only the dodge parts
-# and outside libraries it is allowed to know (README, "A walk through the code"). Prints every
+# and outside libraries it is allowed to know (docs/architecture.md). Prints every
 # include that breaks the rule and fails; run from CTest as layout:arrows.
 set -uo pipefail
 SRC="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
