@@ -583,8 +583,8 @@ void Trainer::loop() {
     t.env = lap(mark);
     buffer_->commit_step(actions_.data(), out_.rewards.data(), out_.terminated.data(), out_.truncated.data(),
                          out_.episode_start.data());
-    sac_->observe(
-        buffer_->current_stacks());  // sac.normalize_obs: the statistics follow the games (else a no-op)
+    // sac.normalize_obs: the statistics follow the games (current_stacks is a gather: only when needed).
+    if (config_.sac.normalize_obs) sac_->observe(buffer_->current_stacks());
     t.upload = lap(mark);
     num_timesteps_ += step_n;
     n_calls_ += 1;
