@@ -54,15 +54,7 @@ void register_config(CLI::App& app) {
   cmd->add_option("--set", args->overrides, "override a key: section.key=value (repeatable)")->take_all();
   cmd->add_option_function<std::int64_t>(
       "--seed", [args](const std::int64_t& s) { args->seed = s; }, "train.seed");
-  cmd->add_option_function<std::string>(
-      "--steps",
-      [args](const std::string& text) {
-        const auto s = run::parse_exact_integer(text);
-        if (!s || *s <= 0)
-          throw CLI::ValidationError("--steps", "must be a positive integer (100000 or 1e5), got " + text);
-        args->steps = *s;
-      },
-      "train.total_timesteps (1e6 works)");
+  add_steps_option(cmd, args->steps, "train.total_timesteps (1e6 works)");
   cmd->add_option("--device", args->device, "auto | cpu | cuda | cuda:N (overrides train.device)");
   cmd->add_flag("--keys", args->keys,
                 "instead: every key, one a line: section.key, TAB, what it allows, TAB, its default");

@@ -4,7 +4,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <optional>
+#include <string>
+
 namespace dodge::commands {
+
+// --steps N for train and config: a positive integer, 1e6 written as such allowed.
+void add_steps_option(CLI::App* cmd, std::optional<std::int64_t>& steps, const std::string& help);
 
 void register_bench(CLI::App& app);
 void register_dump_obs(CLI::App& app);
