@@ -57,12 +57,12 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
     return d;
   }();
   // Both critics' first layers are "first": neither needs an input gradient when the features do not.
-  const TwinQ twin(feat, o.net_arch, o.action_dim);
+  const TwinQ twin(feat, o.net_arch, o.action_dim, o.head);
   LayerFlops q = linear_flops(*twin->q1);
   const LayerFlops q2 = linear_flops(*twin->q2);
   q.all += q2.all;
   q.first += q2.first;
-  const LayerFlops a = linear_flops(*ActorHead(feat, o.net_arch, o.action_dim));
+  const LayerFlops a = linear_flops(*ActorHead(feat, o.net_arch, o.action_dim, o.head));
   // Vector observations are the features themselves: no gradient reaches them.
   const bool image = o.obs_shape.size() == 3;
   const double k = 1.0 / std::max(1, o.actor_update_interval);  // share of updates with an actor step

@@ -202,9 +202,53 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& obs) {
   return obs.flatten(1);
 }
 
-torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t out_dim) {
+HeadKind head_kind_named(const std::string& name) {
+  if (name == "mlp") return HeadKind::Mlp;
+  if (name == "residual") return HeadKind::Residual;
+  throw std::invalid_argument("head " + name + ": allowed: mlp | residual");
+}
+
+const char* to_string(HeadKind kind) {
+  return kind == HeadKind::Residual ? "residual" : "mlp";
+}
+
+ResidualBlockImpl::ResidualBlockImpl(std::int64_t width, std::int64_t expansion) {
+  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  up = register_module("up", torch::nn::Linear(width, width * expansion));
+  down = register_module("down", torch::nn::Linear(width * expansion, width));
+}
+
+torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
+  // LayerNorm in fp32, as the encoder's: bf16 autocast would round its statistics.
+  return x + down(torch::relu(up(norm(x.to(torch::kFloat32)))));
+}
+
+ResidualTrunkImpl::ResidualTrunkImpl(std::int64_t in_dim, std::int64_t width, int n_blocks,
+                                     std::int64_t expansion) {
+  input = register_module("input", torch::nn::Linear(in_dim, width));
+  for (int i = 0; i < n_blocks; ++i)
+    blocks.push_back(register_module("block" + std::to_string(i), ResidualBlock(width, expansion)));
+  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+}
+
+torch::Tensor ResidualTrunkImpl::forward(const torch::Tensor& x) {
+  auto h = input(x);
+  for (auto& b : blocks) h = b(h);
+  return norm(h.to(torch::kFloat32));
+}
+
+torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t out_dim,
+                               HeadKind kind) {
   torch::nn::Sequential s;
   std::int64_t d = in_dim;
+  if (kind == HeadKind::Residual) {
+    if (hidden.empty() || std::any_of(hidden.begin(), hidden.end(), [&](int h) { return h != hidden[0]; }))
+      throw std::invalid_argument("a residual head needs net_arch of one width repeated (one block each), e.g. "
+                                  "[128, 128]");
+    s->push_back(ResidualTrunk(in_dim, hidden[0], static_cast<int>(hidden.size())));
+    if (out_dim > 0) s->push_back(torch::nn::Linear(hidden[0], out_dim));
+    return s;
+  }
   for (int h : hidden) {
     s->push_back(torch::nn::Linear(d, h));
     s->push_back(torch::nn::ReLU());
@@ -214,8 +258,9 @@ torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidd
   return s;
 }
 
-ActorHeadImpl::ActorHeadImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim) {
-  trunk = register_module("trunk", make_mlp(in_dim, hidden, 0));
+ActorHeadImpl::ActorHeadImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
+                             HeadKind kind) {
+  trunk = register_module("trunk", make_mlp(in_dim, hidden, 0, kind));
   const std::int64_t last = hidden.empty() ? in_dim : hidden.back();
   mu = register_module("mu", torch::nn::Linear(last, action_dim));
   log_std = register_module("log_std", torch::nn::Linear(last, action_dim));
@@ -227,9 +272,10 @@ std::pair<torch::Tensor, torch::Tensor> ActorHeadImpl::forward(const torch::Tens
   return {mu(h), torch::clamp(log_std(h), -20.0, 2.0)};
 }
 
-TwinQImpl::TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim) {
-  q1 = register_module("q1", make_mlp(in_dim + action_dim, hidden, 1));
-  q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, 1));
+TwinQImpl::TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
+                     HeadKind kind) {
+  q1 = register_module("q1", make_mlp(in_dim + action_dim, hidden, 1, kind));
+  q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, 1, kind));
 }
 
 std::pair<torch::Tensor, torch::Tensor> TwinQImpl::forward(const torch::Tensor& features,

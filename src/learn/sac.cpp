@@ -266,14 +266,14 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   const EncoderOptions encoder{o.encoder, o.features_dim, o.layer_norm, o.conv1_kernel, o.conv1_stride};
   critic_encoder_ = Encoder(o.obs_shape, encoder);
   const std::int64_t feat = critic_encoder_->out_dim();
-  critic_ = TwinQ(feat, o.net_arch, o.action_dim);
-  critic_target_ = TwinQ(feat, o.net_arch, o.action_dim);
-  actor_ = ActorHead(feat, o.net_arch, o.action_dim);
+  critic_ = TwinQ(feat, o.net_arch, o.action_dim, o.head);
+  critic_target_ = TwinQ(feat, o.net_arch, o.action_dim, o.head);
+  actor_ = ActorHead(feat, o.net_arch, o.action_dim, o.head);
   if (!o.shared_encoder) actor_encoder_ = Encoder(o.obs_shape, encoder);
   if (!o.shared_encoder || o.target_encoder) target_encoder_ = Encoder(o.obs_shape, encoder);
   if (o.policy_average > 0) {
     avg_encoder_ = Encoder(o.obs_shape, encoder);
-    avg_actor_ = ActorHead(feat, o.net_arch, o.action_dim);
+    avg_actor_ = ActorHead(feat, o.net_arch, o.action_dim, o.head);
   }
   for (auto* m : std::initializer_list<torch::nn::Module*>{
            ptr(critic_encoder_), ptr(critic_), ptr(critic_target_), ptr(actor_), ptr(actor_encoder_),

@@ -334,6 +334,7 @@ std::vector<Field> schema(Config& c) {
   b.keys().text("target_entropy", s.target_entropy_text, "auto (minus the action dimension) or a number",
          [](const std::string& v) { return v == "auto" || is_number(v); });
   b.int_list("net_arch", s.net_arch, {1, 8192}, 8);
+  b.keys().choice("head", s.head, {"mlp", "residual"});
   b.keys().integer("features_dim", s.features_dim, {1, 8192});
   b.keys().choice("encoder", s.encoder, {"nature", "drq"});
   b.keys().boolean("layer_norm", s.layer_norm);
@@ -456,6 +457,14 @@ void apply_overrides(Config& config, const std::vector<std::string>& overrides) 
   }
 }
 
+namespace {
+std::string to_yaml_list(const std::vector<int>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
+  return out + "]";
+}
+}  // namespace
+
 void validate(const Config& c) {
   const auto& t = c.train;
   const auto& s = c.sac;
@@ -466,6 +475,11 @@ void validate(const Config& c) {
   if (s.buffer_size < 4 * static_cast<std::int64_t>(c.env.n_envs) * (c.env.frame_stack + 1))
     throw ConfigError("sac.buffer_size = " + std::to_string(s.buffer_size) + " is too small for env.n_envs = " +
                       std::to_string(c.env.n_envs) + "; allowed: at least 4 * n_envs * (frame_stack + 1)");
+  if (s.head == "residual" &&
+      std::any_of(s.net_arch.begin(), s.net_arch.end(), [&](int w) { return w != s.net_arch[0]; }))
+    throw ConfigError("sac.net_arch = " + to_yaml_list(s.net_arch) +
+                      " with sac.head = residual: allowed: one width repeated, one residual block each (e.g. "
+                      "[128, 128])");
   if (t.gradient_steps == 0) throw ConfigError("train.gradient_steps = 0 is not allowed; allowed: -1 or [1, 1000000]");
   // sac.augment with vector observations is allowed: the learner only shifts images.
   if (c.env.game.observation_mode == game::ObsMode::Topdown) {

@@ -57,6 +57,12 @@ class GraphBuilder {
     return add("Gemm", {x, weight(name + ".weight", l.weight), weight(name + ".bias", l.bias)}, name,
                {onnx::Attribute::integer("transB", 1)});
   }
+  // LayerNormalization over the last axis (opset 17), as torch::nn::LayerNorm.
+  std::string layer_norm(const std::string& x, const torch::nn::LayerNormImpl& n, const std::string& name) {
+    return add("LayerNormalization", {x, weight(name + ".weight", n.weight), weight(name + ".bias", n.bias)}, name,
+               {onnx::Attribute::integer("axis", -1),
+                onnx::Attribute::real("epsilon", static_cast<float>(n.options.eps()))});
+  }
 
  private:
   onnx::Model& m_;
@@ -115,7 +121,7 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
   eo.conv1_kernel = so.conv1_kernel;
   eo.conv1_stride = so.conv1_stride;
   learn::Encoder encoder(so.obs_shape, eo);
-  learn::ActorHead actor(encoder->out_dim(), so.net_arch, so.action_dim);
+  learn::ActorHead actor(encoder->out_dim(), so.net_arch, so.action_dim, so.head);
   fill(*encoder, tensors, enc_prefix, dir);
   fill(*actor, tensors, actor_prefix, dir);
 
@@ -179,12 +185,7 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
     h = g.add("Flatten", {h}, "encoder.cnn.flatten", {onnx::Attribute::integer("axis", 1)});
     h = g.linear(h, *cnn->fc, "encoder.cnn.fc");
     if (cnn->norm) {
-      const auto& n = *cnn->norm;
-      h = g.add("LayerNormalization",
-                {h, g.weight("encoder.cnn.norm.weight", n.weight), g.weight("encoder.cnn.norm.bias", n.bias)},
-                "encoder.cnn.norm",
-                {onnx::Attribute::integer("axis", -1),
-                 onnx::Attribute::real("epsilon", static_cast<float>(n.options.eps()))});
+      h = g.layer_norm(h, *cnn->norm, "encoder.cnn.norm");
       h = g.add("Tanh", {h}, "encoder.cnn.tanh");
     } else {
       h = g.add("Relu", {h}, "encoder.cnn.relu");
@@ -198,7 +199,17 @@ OnnxExport onnx_policy(const std::string& run_or_checkpoint) {
       h = g.linear(h, *linear, name);
     else if (layer->as<torch::nn::ReLU>())
       h = g.add("Relu", {h}, name);
-    else
+    else if (const auto* trunk = layer->as<learn::ResidualTrunk>()) {
+      h = g.linear(h, *trunk->input, name + ".input");
+      for (std::size_t b = 0; b < trunk->blocks.size(); ++b) {
+        const auto& block = *trunk->blocks[b];
+        const std::string bn = name + ".block" + std::to_string(b);
+        auto u = g.layer_norm(h, *block.norm, bn + ".norm");
+        u = g.add("Relu", {g.linear(u, *block.up, bn + ".up")}, bn + ".relu");
+        h = g.add("Add", {h, g.linear(u, *block.down, bn + ".down")}, bn + ".add");
+      }
+      h = g.layer_norm(h, *trunk->norm, name + ".norm");
+    } else
       throw std::logic_error("onnx export: the actor's trunk holds a layer it does not know: " +
                              layer->name());
   }

@@ -85,6 +85,7 @@ learn::SacOptions sac_options(const Config& c) {
   o.obs_shape = spec.stacked;
   o.action_dim = spec.action_dim;
   o.net_arch = c.sac.net_arch;
+  o.head = learn::head_kind_named(c.sac.head);
   o.features_dim = c.sac.features_dim;
   o.encoder = learn::encoder_kind_named(c.sac.encoder);  // the schema allowed only these names
   o.layer_norm = c.sac.layer_norm;
@@ -145,7 +146,7 @@ const std::vector<std::string>& shape_keys() {
       "env.image_grayscale",  "env.grey_palette",      "env.rgb_palette",  "env.frame_stack",
       "env.n_envs",           "sac.net_arch",          "sac.features_dim", "sac.encoder",
       "sac.layer_norm",       "sac.conv1_kernel",      "sac.conv1_stride", "sac.encoder_mode",
-      "sac.ent_coef",         "sac.normalize_obs"};
+      "sac.ent_coef",         "sac.normalize_obs",     "sac.head"};
   return keys;
 }
 

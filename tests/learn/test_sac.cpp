@@ -69,6 +69,84 @@ TEST_CASE("SAC learns to move a point to a target with 3-step returns", "[sac][l
   CHECK(r.seconds < 90);
 }
 
+TEST_CASE("SAC learns to move a point to a target with residual (SimBa) heads", "[sac][learn][residual]") {
+  const ToyResult r = train_point(false, 2500, 128, 1, false, 1, [](SacOptions& o) {
+    o.head = HeadKind::Residual;
+    o.net_arch = {32, 32};
+  });
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
+  CHECK(r.final_distance_random > 0.5);
+  CHECK(r.final_distance_trained < 0.12);
+  CHECK(r.seconds < 90);
+}
+
+TEST_CASE("residual heads: a SimBa block per entry, the skip path, LayerNorm before the output", "[sac][residual]") {
+  torch::manual_seed(3);
+  TwinQ twin(10, std::vector<int>{16, 16, 16}, 3, HeadKind::Residual);
+  const auto* trunk = twin->q1[0]->as<ResidualTrunk>();
+  REQUIRE(trunk != nullptr);
+  REQUIRE(trunk->blocks.size() == 3);
+  CHECK(trunk->input->weight.sizes() == torch::IntArrayRef({16, 13}));  // features + actions
+  CHECK(trunk->blocks[0]->up->weight.sizes() == torch::IntArrayRef({64, 16}));  // 4x inner width
+  CHECK(trunk->blocks[0]->down->weight.sizes() == torch::IntArrayRef({16, 64}));
+  const auto x = torch::randn({5, 10}), a = torch::rand({5, 3});
+  auto [q1, q2] = twin(x, a);
+  CHECK(q1.sizes() == torch::IntArrayRef({5, 1}));
+  CHECK(!torch::allclose(q1, q2));  // two critics, two initialisations
+
+  // By hand: h = W_in [x, a] + b; h += down(relu(up(LN(h)))) per block; q = out(LN(h)).
+  auto by_hand = [&] {
+    torch::NoGradGuard g;
+    auto h = torch::nn::functional::linear(torch::cat({x, a}, 1), trunk->input->weight, trunk->input->bias);
+    for (const auto& b : trunk->blocks) {
+      auto u = torch::layer_norm(h, {16}, b->norm->weight, b->norm->bias, 1e-5);
+      u = torch::relu(torch::nn::functional::linear(u, b->up->weight, b->up->bias));
+      h = h + torch::nn::functional::linear(u, b->down->weight, b->down->bias);
+    }
+    h = torch::layer_norm(h, {16}, trunk->norm->weight, trunk->norm->bias, 1e-5);
+    const auto* out = twin->q1[1]->as<torch::nn::Linear>();
+    return torch::nn::functional::linear(h, out->weight, out->bias);
+  };
+  CHECK(torch::allclose(q1, by_hand(), 1e-5, 1e-6));
+
+  // A block whose last layer is zero passes its input through unchanged (the skip path).
+  const auto before = twin->q1->forward(torch::cat({x, a}, 1)).detach();
+  {
+    torch::NoGradGuard g;
+    trunk->blocks[1]->down->weight.zero_();
+    trunk->blocks[1]->down->bias.zero_();
+  }
+  auto [q1_skip, unused] = twin(x, a);
+  CHECK(!torch::allclose(q1_skip, before));
+  CHECK(torch::allclose(q1_skip, by_hand(), 1e-5, 1e-6));
+
+  CHECK_THROWS_WITH(TwinQ(10, std::vector<int>{16, 32}, 3, HeadKind::Residual), Catch::Contains("one width repeated"));
+  CHECK_THROWS_WITH(head_kind_named("simba"), Catch::Contains("allowed: mlp | residual"));
+}
+
+TEST_CASE("residual heads: the update's FLOP count includes each block's two layers", "[sac][residual][flops]") {
+  SacOptions o;
+  o.obs_shape = {20};
+  o.action_dim = 3;
+  o.net_arch = {8, 8};
+  o.head = HeadKind::Residual;
+  o.actor_update_interval = 1;
+  const UpdateFlops mlp_like = [&] {
+    SacOptions m = o;
+    m.head = HeadKind::Mlp;
+    return count_update_flops(m, 1);
+  }();
+  const UpdateFlops u = count_update_flops(o, 1);
+  // Per sample, forward: critic input 23x8 + 2 blocks x (8x32 + 32x8) + out 8x1 (each x2 FLOP), the
+  // actor 20x8 + 2 blocks + no output in the trunk, mu 8x3 and log_std 8x3.
+  const double q = 2.0 * (23 * 8 + 2 * (8 * 32 + 32 * 8) + 8);
+  const double a = 2.0 * (20 * 8 + 2 * (8 * 32 + 32 * 8) + 8 * 3 + 8 * 3);
+  // Forward: actor on next obs, both critics (online and target... as the count says): heads_forward
+  // = a + 2 * (2q) + (a + 2q) with one actor step per update.
+  CHECK(u.heads_forward == Approx(a + 2 * (2 * q) + (a + 2 * q)));
+  CHECK(u.heads_forward > mlp_like.heads_forward);
+}
+
 TEST_CASE("SAC learns to move a dot to the centre from pixels", "[sac][learn]") {
   const ToyResult r = train_point(true, 1500, 64, 2);
   INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dodge export --onnx checked by onnx's checker and ONNX Runtime (in scripts/py-env.sh's venv):
-#   onnx.sh DODGE state|state-norm|grey48|rgb84   a tiny run of that kind (400 steps, 100 updates: the weights need
+#   onnx.sh DODGE state|state-norm|state-residual|grey48|rgb84  a tiny run of that kind (400 steps, 100 updates: the weights need
 #                                      not be good, only equal), exported; ONNX Runtime's actions
 #                                      for 1,000 of the run's own observations (dump-obs --policy)
 #                                      equal dodge's within 1e-5 (check_onnx.py)
@@ -32,6 +32,15 @@ $common"
 $common"
     sac="  net_arch: [32, 32]
   normalize_obs: true"
+    ;;
+  state-residual)  # residual (SimBa) heads: LayerNormalization and Add in the graph
+    env="  observation_mode: standard
+  frame_stack: 2
+$common"
+    sac="  net_arch: [32, 32]
+  head: residual
+  normalize_obs: true
+  policy_average: 0.05"
     ;;
   grey48)  # DrQ convolutions (conv4), LayerNorm + tanh features, the averaged policy
     env="  observation_mode: topdown

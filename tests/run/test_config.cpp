@@ -243,6 +243,25 @@ TEST_CASE("an image smaller than the encoder's first layers allow is a config er
   CHECK_NOTHROW(validate(c));
 }
 
+TEST_CASE("sac.head: mlp or residual, a residual head one width repeated", "[config][residual]") {
+  Config c;
+  CHECK(c.sac.head == "mlp");
+  apply_overrides(c, {"sac.head=residual", "sac.net_arch=[128, 128, 128]"});
+  CHECK_NOTHROW(validate(c));
+  apply_overrides(c, {"sac.net_arch=[256, 128]"});
+  std::string msg;
+  try {
+    validate(c);
+  } catch (const ConfigError& e) {
+    msg = e.what();
+  }
+  CHECK(msg == "sac.net_arch = [256, 128] with sac.head = residual: allowed: one width repeated, one residual "
+               "block each (e.g. [128, 128])");
+  apply_overrides(c, {"sac.head=mlp"});
+  CHECK_NOTHROW(validate(c));
+  CHECK_THROWS_WITH(apply_overrides(c, {"sac.head=simba"}), Catch::Contains("mlp | residual"));
+}
+
 TEST_CASE("train.curriculum names a game key, its lessons and the criterion, each value checked", "[config][curriculum]") {
   Config c;
   CHECK_FALSE(c.train.curriculum.any());

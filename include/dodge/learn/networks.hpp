@@ -65,11 +65,44 @@ struct EncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(Encoder);
 
-// Linear+ReLU layers then a final linear to out_dim.
-torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t out_dim);
+// The hidden layers of the actor and the critics.
+enum class HeadKind {
+  Mlp,       // Linear + ReLU per entry of net_arch (SB3)
+  Residual,  // SimBa (Lee et al. 2025): Linear to the width, a residual block per entry, LayerNorm
+};
+// "mlp" | "residual"; throws std::invalid_argument for anything else.
+HeadKind head_kind_named(const std::string& name);
+const char* to_string(HeadKind kind);
+
+// SimBa's block: x + W2 relu(W1 LayerNorm(x)), W1 widening `expansion` times. The skip keeps the
+// gradient's path short as blocks are added; the LayerNorm keeps every block's input on one scale.
+struct ResidualBlockImpl : torch::nn::Module {
+  ResidualBlockImpl(std::int64_t width, std::int64_t expansion);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear up{nullptr}, down{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+// The residual trunk: Linear(in, width), `blocks` residual blocks, a LayerNorm before whatever reads it.
+struct ResidualTrunkImpl : torch::nn::Module {
+  ResidualTrunkImpl(std::int64_t in_dim, std::int64_t width, int blocks, std::int64_t expansion = 4);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear input{nullptr};
+  std::vector<ResidualBlock> blocks;
+  torch::nn::LayerNorm norm{nullptr};
+};
+TORCH_MODULE(ResidualTrunk);
+
+// The hidden layers then, when out_dim > 0, a final linear to out_dim. Mlp: Linear+ReLU per entry of
+// hidden. Residual: a ResidualTrunk of width hidden[0] with one block per entry (all entries equal;
+// std::invalid_argument otherwise).
+torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t out_dim,
+                               HeadKind kind = HeadKind::Mlp);
 
 struct ActorHeadImpl : torch::nn::Module {
-  ActorHeadImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim);
+  ActorHeadImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
+                HeadKind kind = HeadKind::Mlp);
   // Mean and log-std (clamped to [-20, 2]).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& features);
   torch::nn::Sequential trunk{nullptr};
@@ -78,7 +111,8 @@ struct ActorHeadImpl : torch::nn::Module {
 TORCH_MODULE(ActorHead);
 
 struct TwinQImpl : torch::nn::Module {
-  TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim);
+  TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
+            HeadKind kind = HeadKind::Mlp);
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& features,
                                                   const torch::Tensor& actions);
   torch::nn::Sequential q1{nullptr}, q2{nullptr};

@@ -49,6 +49,7 @@ struct SacOptions {
   std::vector<std::int64_t> obs_shape;  // the network input: {k*C, H, W} (uint8) or {k*D} (float)
   int action_dim = 3;
   std::vector<int> net_arch = {256, 256};
+  HeadKind head = HeadKind::Mlp;  // the actor's and the critics' hidden layers (residual: SimBa blocks)
   int features_dim = 512;
   EncoderKind encoder = EncoderKind::Nature;  // the image encoder's convolutions
   bool layer_norm = false;                    // LayerNorm + tanh on the image features (else ReLU)

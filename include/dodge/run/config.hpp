@@ -47,6 +47,7 @@ struct SacConfig {
   double ent_coef_init = 1.0;            // initial alpha when learned
   std::string target_entropy_text = "auto";  // key target_entropy: auto (-action_dim) or a number
   std::vector<int> net_arch = {256, 256};
+  std::string head = "mlp";              // mlp | residual: the actor's and critics' hidden layers
   int features_dim = 512;                // CNN encoder output
   std::string encoder = "nature";        // nature | drq: the image encoder's convolutions
   bool layer_norm = false;               // LayerNorm + tanh on the image features (else ReLU)
