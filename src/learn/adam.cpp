@@ -24,6 +24,13 @@ DeviceAdam::DeviceAdam(std::vector<torch::Tensor> params, double lr, double beta
   for (auto& p : params_) grads_.push_back(p.grad());
 }
 
+void DeviceAdam::restart() {
+  torch::NoGradGuard no_grad;
+  for (auto& m : exp_avg_) m.zero_();
+  for (auto& v : exp_avg_sq_) v.zero_();
+  step_.zero_();
+}
+
 void DeviceAdam::zero_grad() {
   for (auto& g : grads_) g.zero_();
 }

@@ -392,6 +392,53 @@ void Sac::average_policy() {
   blend(*actor_, *avg_actor_, options_.policy_average);
 }
 
+namespace {
+// Fresh weights for every Linear, Conv2d and LayerNorm of m, as LibTorch's own initialisation draws
+// them (uniform in +-1/sqrt(fan_in) for weights and biases; LayerNorm 1 and 0), from gen.
+void redraw(torch::nn::Module& m, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  auto uniform = [&](torch::Tensor& t, std::int64_t fan_in) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    t.copy_((torch::rand(t.sizes(), gen, torch::kFloat32) * 2.0 - 1.0) * bound);
+  };
+  for (const auto& sub : m.modules(/*include_self=*/true)) {
+    if (auto* lin = sub->as<torch::nn::Linear>()) {
+      uniform(lin->weight, lin->weight.size(1));
+      if (lin->bias.defined()) uniform(lin->bias, lin->weight.size(1));
+    } else if (auto* conv = sub->as<torch::nn::Conv2d>()) {
+      const std::int64_t fan_in = conv->weight[0].numel();
+      uniform(conv->weight, fan_in);
+      if (conv->bias.defined()) uniform(conv->bias, fan_in);
+    } else if (auto* norm = sub->as<torch::nn::LayerNorm>()) {
+      norm->weight.fill_(1.0);
+      norm->bias.zero_();
+    }
+  }
+}
+}  // namespace
+
+void Sac::maybe_reset() {
+  const auto k = options_.reset_interval;
+  if (k <= 0 || n_updates_ % k != 0) return;
+  // Its own generator per reset: the draw depends on the seed and the reset's number only, so a
+  // resumed run draws what the uninterrupted one did.
+  auto gen = at::detail::createCPUGenerator(options_.seed * 1000003ULL + static_cast<std::uint64_t>(n_updates_ / k));
+  redraw(*critic_, gen);
+  redraw(*actor_, gen);
+  if (options_.reset_encoder) {
+    redraw(*critic_encoder_, gen);
+    if (actor_encoder_) redraw(*actor_encoder_, gen);
+    if (target_encoder_) copy_params(*critic_encoder_, *target_encoder_);
+  }
+  copy_params(*critic_, *critic_target_);
+  if (avg_actor_) {
+    copy_params(options_.shared_encoder ? *critic_encoder_ : *actor_encoder_, *avg_encoder_);
+    copy_params(*actor_, *avg_actor_);
+  }
+  critic_opt_->restart();
+  actor_opt_->restart();
+}
+
 void Sac::polyak() {
   blend(*critic_, *critic_target_, options_.tau);
   if (target_encoder_)
@@ -570,6 +617,7 @@ SacMetrics Sac::update(const Batch& sampled) {
       g.inputs.discount.copy_(batch.discount, true);
       g.graph.replay();
       ++n_updates_;
+      maybe_reset();
       return g.outputs;
     }
     if (!g.side) g.side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device_.index());
@@ -586,6 +634,7 @@ SacMetrics Sac::update(const Batch& sampled) {
       stream_wait(main_stream, *g.side);
       --g.warmup_left;
       ++n_updates_;
+      maybe_reset();
       return m;
     }
     // Static inputs of the graph. The observation stacks of a sampled batch are adopted, not cloned:
@@ -628,11 +677,13 @@ SacMetrics Sac::update(const Batch& sampled) {
       polyak();
       average_policy();
       ++n_updates_;
+      maybe_reset();
       return m;
     }
     g.captured = true;
     g.graph.replay();  // the capture itself did not run the update
     ++n_updates_;
+      maybe_reset();
     return g.outputs;
   }
 #endif
@@ -640,6 +691,7 @@ SacMetrics Sac::update(const Batch& sampled) {
   ++n_updates_;
   if (n_updates_ % options_.target_update_interval == 0) polyak();
   average_policy();
+  maybe_reset();
   return m;
 }
 

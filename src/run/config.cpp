@@ -348,6 +348,8 @@ std::vector<Field> schema(Config& c) {
   b.keys().integer("actor_update_interval", s.actor_update_interval, {1, 1000});
   b.keys().real("policy_average", s.policy_average, {0, 1});
   b.keys().boolean("normalize_obs", s.normalize_obs);
+  b.keys().integer("reset_interval", s.reset_interval, {0, 1e12});
+  b.keys().boolean("reset_encoder", s.reset_encoder);
   b.keys().boolean("prioritized_replay", s.prioritized_replay);
   b.keys().real("per_alpha", s.per_alpha, {0, 1});
   b.keys().real("per_beta", s.per_beta, {0, 1});

@@ -107,6 +107,8 @@ learn::SacOptions sac_options(const Config& c) {
   o.actor_update_interval = c.sac.actor_update_interval;
   o.policy_average = c.sac.policy_average;
   o.normalize_obs = c.sac.normalize_obs;
+  o.reset_interval = c.sac.reset_interval;
+  o.reset_encoder = c.sac.reset_encoder;
   o.precision = learn::precision_named(c.sac.precision);  // the schema allowed only these names
   o.cuda_graph = c.sac.cuda_graph;
   o.seed = static_cast<std::uint64_t>(c.train.seed);

@@ -579,6 +579,94 @@ TEST_CASE("save and load restore networks, optimizers, counters and the RNG", "[
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("resets: every k updates the actor and critics are drawn again, targets and averages follow, Adam restarts",
+          "[sac][reset]") {
+  SacOptions o = small_image_options(true);
+  o.head = HeadKind::Residual;
+  o.net_arch = {16, 16};
+  o.policy_average = 0.1;
+  o.reset_interval = 4;
+  auto named = [](const Sac& s) {
+    std::map<std::string, torch::Tensor> m;
+    for (const auto& kv : s.named_tensors()) m[kv.first] = kv.second.clone();
+    return m;
+  };
+  Sac a(o, torch::kCPU);
+  for (int i = 0; i < 4; ++i) a.update(random_batch(8, o, static_cast<std::uint64_t>(i)));  // reset after the 4th
+  const auto after = named(a);
+  // The same history without resets: what the networks were before the reset.
+  SacOptions no_reset = o;
+  no_reset.reset_interval = 0;
+  Sac n(no_reset, torch::kCPU);
+  for (int i = 0; i < 4; ++i) n.update(random_batch(8, o, static_cast<std::uint64_t>(i)));
+  const auto before = named(n);
+  // Another history, the same seed: the 4th update's reset draws the same weights.
+  Sac b(o, torch::kCPU);
+  for (int i = 0; i < 4; ++i) b.update(random_batch(8, o, static_cast<std::uint64_t>(100 + i)));
+  const auto other = named(b);
+  int heads = 0;
+  for (const auto& [name, t] : after) {
+    INFO(name);
+    if (name.rfind("actor.", 0) == 0 || name.rfind("critic.", 0) == 0) {
+      ++heads;
+      CHECK(!torch::equal(t, before.at(name)));  // drawn again...
+      CHECK(torch::equal(t, other.at(name)));    // ... from the seed and the reset's number only
+    }
+    if (name.rfind("critic_target.", 0) == 0) CHECK(torch::equal(t, after.at("critic." + name.substr(14))));
+    if (name.rfind("avg_actor.", 0) == 0) CHECK(torch::equal(t, after.at("actor." + name.substr(10))));
+    if (name.find(".norm.weight") != std::string::npos && name.rfind("avg", 0) != 0) CHECK(torch::all(t == 1).item<bool>());
+    // The encoder keeps what it learned (reset_encoder is off), its target and average copies too.
+    if (name.rfind("critic_encoder.", 0) == 0) CHECK(torch::equal(t, before.at(name)));
+  }
+  CHECK(heads > 10);
+  // The optimizers restarted: every moment and step count is zero.
+  Sac fresh(o, torch::kCPU);
+  const auto sa = a.replicated_state(), sf = fresh.replicated_state();
+  const std::size_t n_params = a.named_tensors().size();
+  // After the parameters: the critic's and the actor's Adam states (step, moments), then alpha's.
+  int zeros = 0;
+  for (std::size_t i = n_params; i < sa.size(); ++i) zeros += torch::all(sa[i] == 0).item<bool>() ? 1 : 0;
+  CHECK(zeros >= static_cast<int>(sa.size() - n_params) - 3);  // alpha's optimizer keeps its state
+
+  // The next reset (update 8) draws other weights than the first.
+  for (int i = 4; i < 8; ++i) a.update(random_batch(8, o, static_cast<std::uint64_t>(i)));
+  const auto second = named(a);
+  CHECK(!torch::equal(second.at("actor.mu.weight"), after.at("actor.mu.weight")));
+
+  // With reset_encoder the encoder is drawn again too.
+  SacOptions oe = o;
+  oe.reset_encoder = true;
+  Sac c(oe, torch::kCPU);
+  for (int i = 0; i < 3; ++i) c.update(random_batch(8, oe, static_cast<std::uint64_t>(i)));
+  const auto enc_before = named(c).at("critic_encoder.cnn.conv1.weight");
+  c.update(random_batch(8, oe, 3));
+  const auto enc_after = named(c);
+  CHECK(!torch::equal(enc_after.at("critic_encoder.cnn.conv1.weight"), enc_before));
+  CHECK(torch::equal(enc_after.at("target_encoder.cnn.conv1.weight"), enc_after.at("critic_encoder.cnn.conv1.weight")));
+}
+
+TEST_CASE("resets: a run saved between resets and loaded continues as the uninterrupted one", "[sac][reset]") {
+  SacOptions o = small_image_options(true);
+  o.reset_interval = 3;
+  Sac a(o, torch::kCPU);
+  for (int i = 0; i < 4; ++i) a.update(random_batch(8, o, static_cast<std::uint64_t>(i)));
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_sac_reset_test";
+  std::filesystem::create_directories(dir);
+  a.save((dir / "agent.pt").string());
+  Sac b(o, torch::kCPU);  // the run's own seed, as a resumed run has
+  b.load((dir / "agent.pt").string());
+  for (int i = 4; i < 10; ++i) {  // resets at updates 6 and 9
+    const auto batch = random_batch(8, o, static_cast<std::uint64_t>(i));
+    a.update(batch);
+    b.update(batch);
+  }
+  auto ta = a.named_tensors(), tb = b.named_tensors();
+  for (std::size_t i = 0; i < ta.size(); ++i) CHECK(torch::equal(ta[i].second, tb[i].second));
+  const auto sa = a.replicated_state(), sb = b.replicated_state();
+  for (std::size_t i = 0; i < sa.size(); ++i) CHECK(torch::equal(sa[i], sb[i]));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("the exported policy is a dict of tensors that Python's torch.load reads", "[sac]") {
   SacOptions o = small_image_options(true);
   Sac sac(o, torch::kCPU);

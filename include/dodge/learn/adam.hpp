@@ -25,6 +25,8 @@ class DeviceAdam {
   // A new rate from the next step on (a learning-rate schedule).
   void set_lr(double lr) { lr_ = lr; }
   torch::Tensor step_count() const { return step_; }
+  // Moments and step back to zero, in place (a reset of the networks it steps).
+  void restart();
 
   // State for checkpoints: step, then exp_avg and exp_avg_sq of each parameter.
   std::vector<torch::Tensor> state() const;

@@ -77,6 +77,13 @@ struct SacOptions {
   // with the running mean and variance of the observations given to observe() (Stable-Baselines3's
   // VecNormalize, SimBa's RSNorm). Acting and evaluating never change them.
   bool normalize_obs = false;
+  // Resets (Nikishin et al. 2022, "The primacy bias in deep RL"): every reset_interval updates (0:
+  // never) the actor and the critics start again from fresh weights (drawn from the seed and the
+  // reset's number), their targets and averaged copies with them, and the optimizers' moments
+  // restart; the replay buffer, the entropy coefficient and the observation statistics stay. With
+  // reset_encoder the image encoders are drawn again too (vectors have none).
+  std::int64_t reset_interval = 0;
+  bool reset_encoder = false;
   Precision precision = Precision::Tf32;
   bool cuda_graph = false;  // capture the update on CUDA after warm-up
   std::uint64_t seed = 0;
@@ -172,6 +179,7 @@ class Sac {
   torch::Tensor randn(const torch::Tensor& like);
   void polyak();
   void average_policy();
+  void maybe_reset();
 
   SacOptions options_;
   torch::Device device_;
