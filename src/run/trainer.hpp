@@ -19,7 +19,7 @@
 #include "dodge/game/vec_env.hpp"
 #include "dodge/learn/replay_buffer.hpp"
 #include "dodge/learn/sac.hpp"
-#include "dodge/output/bench_report.hpp"
+#include "dodge/output/clock.hpp"
 #include "dodge/output/run_logger.hpp"
 #include "dodge/render/obs_writer.hpp"
 #include "dodge/run/config.hpp"

@@ -12,7 +12,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "dodge/render/render.hpp"
 #include "dodge/run/setup.hpp"
 #include "trainer.hpp"
 

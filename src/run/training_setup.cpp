@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "dodge/output/bench_report.hpp"
 #include "dodge/run/checkpoint.hpp"
 #include "dodge/run/setup.hpp"
 #include "trainer.hpp"
