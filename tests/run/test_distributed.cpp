@@ -3,11 +3,6 @@
 // a rank that dies stops the other with one line; bad launch variables are one-line errors.
 #include "torch_catch.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +13,7 @@
 #include <thread>
 
 #include "dodge/run/distributed.hpp"
+#include "gloo_group.hpp"
 #include "point_task.hpp"
 #include "skip.hpp"
 #include "test_util.hpp"
@@ -27,29 +23,6 @@ using dodge::run::DistEnv;
 using dodge::run::ProcessGroup;
 
 namespace {
-
-bool have_gloo() {
-  bool gloo = false;
-  for (const auto& b : dodge::run::dist_backends()) gloo = gloo || b == "gloo";
-  return available_or_skip(gloo, "this build has no Gloo (libgloo-dev): the several-ranks tests do not run");
-}
-
-// A TCP port nobody listens on right now.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string rank_env(int rank, int world, int port) {
   return "env WORLD_SIZE=" + std::to_string(world) + " RANK=" + std::to_string(rank) +
@@ -93,15 +66,6 @@ void launch_ranks(const fs::path& dir, int world, const std::string& args, int t
            " > " + log + ".log 2>&1; echo $? > " + log + ".rc) & ";
   }
   run_shell(cmd + "wait");
-}
-
-// Rank `rank` of an in-process CPU group (one thread per rank) on the loopback.
-std::unique_ptr<ProcessGroup> join_cpu_group(int rank, int world, int port) {
-  DistEnv env;
-  env.rank = rank;
-  env.world_size = world;
-  env.master_port = port;
-  return ProcessGroup::connect(env, torch::kCPU, std::chrono::seconds(60));
 }
 
 int rank_rc(const fs::path& dir, int r) { return std::stoi(slurp(dir / ("rank" + std::to_string(r) + ".rc"))); }

@@ -1,11 +1,13 @@
 // A training session (run/training.cpp): config, results folder, loop, evaluations, checkpoints,
-// resume, logs. Ctrl-C / SIGTERM finish the step and write a checkpoint.
+// resume, logs. Ctrl-C / SIGTERM finish the step and write a checkpoint (stop_signal.hpp).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "dodge/run/stop_signal.hpp"  // the signal rules, which the tests reach through this header
 
 namespace dodge::run {
 
@@ -38,18 +40,5 @@ struct TrainTimings {
 
 // Runs a training session; throws UserError for bad input.
 TrainTimings train(const TrainArgs& args);
-
-// The first SIGINT or SIGTERM stops the run with a checkpoint. Whether a later one aborts at once:
-// only a SIGINT at least 2 s after the first (under torchrun a Ctrl-C arrives twice, from the
-// terminal and forwarded by torchrun); SIGTERM never escalates.
-bool second_signal_aborts(int signal, double seconds_since_first);
-
-// What the signal handler does with a SIGINT or SIGTERM arriving at now_ns (CLOCK_MONOTONIC): the
-// first asks for a stop; a later one is ignored or aborts (second_signal_aborts). Async-signal-safe
-// and safe when two threads take signals at once. The handler calls it; tests call it directly.
-enum class StopSignal { First, Ignored, Abort };
-StopSignal stop_signal(int signal, long long now_ns);
-// Forgets earlier requests (a new training session).
-void reset_stop_signals();
 
 }  // namespace dodge::run
