@@ -273,9 +273,9 @@ std::pair<torch::Tensor, torch::Tensor> ActorHeadImpl::forward(const torch::Tens
 }
 
 TwinQImpl::TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
-                     HeadKind kind) {
-  q1 = register_module("q1", make_mlp(in_dim + action_dim, hidden, 1, kind));
-  q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, 1, kind));
+                     HeadKind kind, std::int64_t out_dim) {
+  q1 = register_module("q1", make_mlp(in_dim + action_dim, hidden, out_dim, kind));
+  q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, out_dim, kind));
 }
 
 std::pair<torch::Tensor, torch::Tensor> TwinQImpl::forward(const torch::Tensor& features,

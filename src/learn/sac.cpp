@@ -266,8 +266,16 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   const EncoderOptions encoder{o.encoder, o.features_dim, o.layer_norm, o.conv1_kernel, o.conv1_stride};
   critic_encoder_ = Encoder(o.obs_shape, encoder);
   const std::int64_t feat = critic_encoder_->out_dim();
-  critic_ = TwinQ(feat, o.net_arch, o.action_dim, o.head);
-  critic_target_ = TwinQ(feat, o.net_arch, o.action_dim, o.head);
+  const std::int64_t q_out = o.critic_bins > 0 ? o.critic_bins : 1;
+  critic_ = TwinQ(feat, o.net_arch, o.action_dim, o.head, q_out);
+  critic_target_ = TwinQ(feat, o.net_arch, o.action_dim, o.head, q_out);
+  if (o.critic_bins > 0) {
+    if (o.critic_bins < 2 || !(o.value_max > o.value_min))
+      throw std::invalid_argument("SAC: HL-Gauss needs at least 2 bins and value_max > value_min");
+    bin_edges_ = torch::linspace(o.value_min, o.value_max, o.critic_bins + 1,
+                                 torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+    bin_centers_ = 0.5 * (bin_edges_.slice(0, 0, -1) + bin_edges_.slice(0, 1));
+  }
   actor_ = ActorHead(feat, o.net_arch, o.action_dim, o.head);
   if (!o.shared_encoder) actor_encoder_ = Encoder(o.obs_shape, encoder);
   if (!o.shared_encoder || o.target_encoder) target_encoder_ = Encoder(o.obs_shape, encoder);
@@ -417,6 +425,22 @@ void redraw(torch::nn::Module& m, at::Generator& gen) {
 }
 }  // namespace
 
+torch::Tensor hl_gauss_probs(const torch::Tensor& target, const torch::Tensor& edges, double sigma) {
+  // Tensor bounds: no host read (a captured CUDA graph cannot have one).
+  const auto t = torch::maximum(torch::minimum(target, edges.select(0, -1)), edges.select(0, 0));
+  const auto cdf = torch::erf((edges.unsqueeze(0) - t) / (sigma * std::sqrt(2.0)));  // [B, K+1], 2 Phi - 1
+  const auto mass = cdf.slice(1, 1) - cdf.slice(1, 0, -1);
+  return mass / (cdf.select(1, -1) - cdf.select(1, 0)).unsqueeze(1).clamp_min(1e-12);
+}
+
+torch::Tensor categorical_value(const torch::Tensor& logits, const torch::Tensor& centers) {
+  return (torch::softmax(logits.to(torch::kFloat32), 1) * centers).sum(1, true);
+}
+
+torch::Tensor Sac::q_value(const torch::Tensor& head_out) const {
+  return bin_centers_.defined() ? categorical_value(head_out, bin_centers_) : head_out;
+}
+
 void Sac::maybe_reset() {
   const auto k = options_.reset_interval;
   if (k <= 0 || n_updates_ % k != 0) return;
@@ -539,19 +563,36 @@ SacMetrics Sac::update_eager(const Batch& batch) {
     auto [nmu, nlog_std] = actor_(next_actor_feat);
     const SquashedSample next = squashed_sample(nmu, nlog_std, randn(nmu));
     auto [tq1, tq2] = critic_target_(target_feat, next.action);
-    auto tq = torch::minimum(tq1, tq2) - ent_coef * next.log_prob;
+    auto tq = torch::minimum(q_value(tq1), q_value(tq2)) - ent_coef * next.log_prob;
     target_q = batch.rewards + batch.discount * tq;
   }
 
   // Critic update.
-  auto [q1, q2] = critic_(feat, batch.actions);
-  if (batch.weights.defined()) {
+  auto [q1_out, q2_out] = critic_(feat, batch.actions);
+  torch::Tensor q1, q2;
+  if (bin_centers_.defined()) {
+    // HL-Gauss: cross-entropy per sample against the smeared target; the values for the TD errors.
+    const double sigma = 0.75 * (options_.value_max - options_.value_min) / options_.critic_bins;
+    const auto probs = hl_gauss_probs(target_q, bin_edges_, sigma);
+    const auto ce1 = -(probs * torch::log_softmax(q1_out.to(torch::kFloat32), 1)).sum(1, true);
+    const auto ce2 = -(probs * torch::log_softmax(q2_out.to(torch::kFloat32), 1)).sum(1, true);
+    const auto w = batch.weights.defined() ? batch.weights : torch::ones_like(ce1);
+    m.critic_loss = 0.5 * ((w * ce1).mean() + (w * ce2).mean());
+    q1 = q_value(q1_out.detach());
+    q2 = q_value(q2_out.detach());
+    if (batch.weights.defined())
+      m.td_error = (0.5 * ((q1 - target_q).abs() + (q2 - target_q).abs())).squeeze(1);
+  } else if (batch.weights.defined()) {
+    q1 = q1_out;
+    q2 = q2_out;
     // Prioritized replay: importance weights undo the sampling's bias; the mean |TD error| of the
     // two critics is each sample's new priority.
     auto e1 = q1 - target_q, e2 = q2 - target_q;
     m.critic_loss = 0.5 * ((batch.weights * e1.pow(2)).mean() + (batch.weights * e2.pow(2)).mean());
     m.td_error = (0.5 * (e1.abs() + e2.abs())).detach().squeeze(1);
   } else {
+    q1 = q1_out;
+    q2 = q2_out;
     m.critic_loss = 0.5 * (torch::mse_loss(q1, target_q) + torch::mse_loss(q2, target_q));
   }
   critic_opt_->zero_grad();
@@ -573,7 +614,7 @@ SacMetrics Sac::update_eager(const Batch& batch) {
 
   // Actor update: Q of the policy's actions from the updated critic heads on detached features.
   auto [qp1, qp2] = critic_(feat.detach(), pi.action);
-  auto min_qp = torch::minimum(qp1, qp2);
+  auto min_qp = torch::minimum(q_value(qp1), q_value(qp2));
   m.actor_loss = (ent_coef * pi.log_prob - min_qp).mean();
   actor_opt_->zero_grad();
   m.actor_loss.backward();

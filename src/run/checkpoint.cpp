@@ -185,6 +185,8 @@ void write_manifest(const std::string& path, const Config& c, std::int64_t step)
                        {"features_dim", s.image ? c.sac.features_dim : s.stacked[0]},
                        {"net_arch", c.sac.net_arch},
                        {"head", c.sac.head},
+                       {"critic", c.sac.critic_bins > 0 ? "HL-Gauss, " + std::to_string(c.sac.critic_bins) + " bins"
+                                                        : std::string("regression")},
                        {"actor", "tanh-squashed Gaussian, log_std clamped to [-20, 2]"},
                        {"input", s.image ? "uint8 [N, k*C, H, W], divided by 255 inside the encoder"
                                          : "float32 [N, k*D]"}};

@@ -348,6 +348,9 @@ std::vector<Field> schema(Config& c) {
   b.keys().integer("actor_update_interval", s.actor_update_interval, {1, 1000});
   b.keys().real("policy_average", s.policy_average, {0, 1});
   b.keys().boolean("normalize_obs", s.normalize_obs);
+  b.keys().integer("critic_bins", s.critic_bins, {0, 4096});
+  b.keys().real("value_min", s.value_min, {-1e9, 1e9});
+  b.keys().real("value_max", s.value_max, {-1e9, 1e9});
   b.keys().integer("reset_interval", s.reset_interval, {0, 1e12});
   b.keys().boolean("reset_encoder", s.reset_encoder);
   b.keys().boolean("prioritized_replay", s.prioritized_replay);
@@ -482,6 +485,11 @@ void validate(const Config& c) {
     throw ConfigError("sac.net_arch = " + to_yaml_list(s.net_arch) +
                       " with sac.head = residual: allowed: one width repeated, one residual block each (e.g. "
                       "[128, 128])");
+  if (s.critic_bins == 1)
+    throw ConfigError("sac.critic_bins = 1 is not allowed; allowed: 0 (a regression critic) or 2..4096 bins");
+  if (s.critic_bins > 0 && !(s.value_max > s.value_min))
+    throw ConfigError("sac.value_min = " + game::format_double(s.value_min) + " is not below sac.value_max = " +
+                      game::format_double(s.value_max) + "; allowed: value_min < value_max (the bins' span)");
   if (t.gradient_steps == 0) throw ConfigError("train.gradient_steps = 0 is not allowed; allowed: -1 or [1, 1000000]");
   // sac.augment with vector observations is allowed: the learner only shifts images.
   if (c.env.game.observation_mode == game::ObsMode::Topdown) {

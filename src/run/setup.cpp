@@ -107,6 +107,9 @@ learn::SacOptions sac_options(const Config& c) {
   o.actor_update_interval = c.sac.actor_update_interval;
   o.policy_average = c.sac.policy_average;
   o.normalize_obs = c.sac.normalize_obs;
+  o.critic_bins = c.sac.critic_bins;
+  o.value_min = c.sac.value_min;
+  o.value_max = c.sac.value_max;
   o.reset_interval = c.sac.reset_interval;
   o.reset_encoder = c.sac.reset_encoder;
   o.precision = learn::precision_named(c.sac.precision);  // the schema allowed only these names
@@ -148,7 +151,8 @@ const std::vector<std::string>& shape_keys() {
       "env.image_grayscale",  "env.grey_palette",      "env.rgb_palette",  "env.frame_stack",
       "env.n_envs",           "sac.net_arch",          "sac.features_dim", "sac.encoder",
       "sac.layer_norm",       "sac.conv1_kernel",      "sac.conv1_stride", "sac.encoder_mode",
-      "sac.ent_coef",         "sac.normalize_obs",     "sac.head"};
+      "sac.ent_coef",         "sac.normalize_obs",     "sac.head",
+      "sac.critic_bins"};
   return keys;
 }
 

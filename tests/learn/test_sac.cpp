@@ -579,6 +579,55 @@ TEST_CASE("save and load restore networks, optimizers, counters and the RNG", "[
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("HL-Gauss: the smeared target's bins, its mean, clamping, and the categorical value", "[sac][hlgauss]") {
+  const auto edges = torch::linspace(-10.0, 10.0, 21);  // 20 bins of width 1
+  const auto centers = 0.5 * (edges.slice(0, 0, -1) + edges.slice(0, 1));
+  const auto target = torch::tensor({{0.5f}, {-3.2f}, {50.0f}, {-50.0f}});
+  const auto p = hl_gauss_probs(target, edges, 0.75);
+  REQUIRE(p.sizes() == torch::IntArrayRef({4, 20}));
+  CHECK(torch::allclose(p.sum(1), torch::ones({4}), 1e-5, 1e-6));
+  CHECK(torch::all(p >= 0).item<bool>());
+  // A target on a bin's centre: that bin holds P(|z| < 0.5 / 0.75) = 0.4950 of the Gaussian.
+  CHECK(p[0][10].item<double>() == Approx(0.4950).margin(1e-3));
+  CHECK(p[0][9].item<double>() == Approx(p[0][11].item<double>()).margin(1e-6));  // symmetric
+  // Away from the ends the distribution's mean is the target.
+  CHECK(categorical_value(torch::log(p.slice(0, 0, 2)), centers)[1][0].item<double>() == Approx(-3.2).margin(1e-3));
+  // Beyond the span the target is clamped: its mass sits in the outermost bins.
+  CHECK(p[2][19].item<double>() > 0.5);
+  CHECK(p[3][0].item<double>() > 0.5);
+  // The value of logits: uniform is the mean of the centres, a dominant logit its bin's centre.
+  CHECK(categorical_value(torch::zeros({1, 20}), centers).item<double>() == Approx(0.0).margin(1e-5));
+  auto peaked = torch::full({1, 20}, -30.0);
+  peaked[0][3] = 30.0;
+  CHECK(categorical_value(peaked, centers).item<double>() == Approx(-6.5).margin(1e-4));
+}
+
+TEST_CASE("HL-Gauss: the critics output the bins' logits, and SAC learns the point task with them",
+          "[sac][hlgauss][learn]") {
+  SacOptions o = small_image_options(true);
+  o.critic_bins = 31;
+  o.value_min = -20;
+  o.value_max = 5;
+  Sac sac(o, torch::kCPU);
+  const auto m = sac.update(random_batch(8, o, 1));
+  CHECK(std::isfinite(m.critic_loss.item<double>()));
+  bool found = false;
+  for (const auto& [name, t] : sac.named_tensors())
+    if (name == "critic.q1.2.weight") {  // the output layer (Linear, ReLU, Linear)
+      found = true;
+      CHECK(t.size(0) == 31);
+    }
+  CHECK(found);
+  const ToyResult r = train_point(false, 2500, 128, 1, false, 1, [](SacOptions& t) {
+    t.critic_bins = 51;
+    t.value_min = -30;  // rewards -distance (<= 2.9) over a gamma-0.9 horizon: Q in about [-29, 0]
+    t.value_max = 2;
+  });
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
+  CHECK(r.final_distance_random > 0.5);
+  CHECK(r.final_distance_trained < 0.12);
+}
+
 TEST_CASE("resets: every k updates the actor and critics are drawn again, targets and averages follow, Adam restarts",
           "[sac][reset]") {
   SacOptions o = small_image_options(true);

@@ -111,8 +111,9 @@ struct ActorHeadImpl : torch::nn::Module {
 TORCH_MODULE(ActorHead);
 
 struct TwinQImpl : torch::nn::Module {
+  // out_dim: 1 (a value) or the bins of a categorical critic (HL-Gauss).
   TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
-            HeadKind kind = HeadKind::Mlp);
+            HeadKind kind = HeadKind::Mlp, std::int64_t out_dim = 1);
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& features,
                                                   const torch::Tensor& actions);
   torch::nn::Sequential q1{nullptr}, q2{nullptr};

@@ -82,6 +82,12 @@ struct SacOptions {
   // reset's number), their targets and averaged copies with them, and the optimizers' moments
   // restart; the replay buffer, the entropy coefficient and the observation statistics stay. With
   // reset_encoder the image encoders are drawn again too (vectors have none).
+  // HL-Gauss (Farebrother et al. 2024, "Stop Regressing"): with critic_bins > 0 each critic outputs
+  // logits over that many equal bins spanning [value_min, value_max]; its value is the softmax's
+  // mean, and it learns by cross-entropy against the TD target smeared by a Gaussian (sigma 0.75
+  // bins). 0: the usual regression (MSE).
+  int critic_bins = 0;
+  double value_min = -110.0, value_max = 110.0;
   std::int64_t reset_interval = 0;
   bool reset_encoder = false;
   Precision precision = Precision::Tf32;
@@ -104,6 +110,13 @@ SacMetricsHost to_host(const SacMetrics& m);
 torch::Tensor stack_metrics(const SacMetrics& m);
 // Such a tensor (or a mean of several) on the host.
 SacMetricsHost metrics_to_host(const torch::Tensor& stacked);
+
+// HL-Gauss: the probability of each bin [edges[i], edges[i+1]) under N(target, sigma), the tails
+// beyond the first and last edges left out and the rest renormalised. target [B, 1], edges [K+1]
+// -> [B, K]. Targets are clamped into the edges first.
+torch::Tensor hl_gauss_probs(const torch::Tensor& target, const torch::Tensor& edges, double sigma);
+// The value of a categorical critic: sum_i softmax(logits)_i * centers_i, [B, K] -> [B, 1].
+torch::Tensor categorical_value(const torch::Tensor& logits, const torch::Tensor& centers);
 
 // DrQ's random shift: each sample [B, C, H, W] moves by its own (dy, dx) in [-pad, pad] with edge
 // replication, the same for all its channels (so all frames of a stack move together).
@@ -189,6 +202,8 @@ class Sac {
   Encoder avg_encoder_{nullptr};  // sac.policy_average: averaged copies of the acting encoder and actor
   ActorHead avg_actor_{nullptr};
   torch::Tensor log_ent_coef_;
+  torch::Tensor bin_edges_, bin_centers_;  // critic_bins > 0
+  torch::Tensor q_value(const torch::Tensor& head_out) const;  // a critic's output as a value [B, 1]
   torch::Tensor obs_mean_, obs_var_;  // normalize_obs: updated in place (a captured graph reads them)
   double obs_count_ = 1e-4;           // as SB3's RunningMeanStd: a prior of mean 0, var 1
   double target_entropy_ = 0.0;

@@ -61,6 +61,9 @@ struct SacConfig {
   int actor_update_interval = 1;         // actor and entropy coefficient every k-th update (TD3's delay)
   double policy_average = 0.0;           // EMA rate of the acting encoder + actor that is shipped (0: none)
   bool normalize_obs = false;            // state inputs scaled by their running mean and variance (VecNormalize)
+  int critic_bins = 0;                   // HL-Gauss: a categorical critic over this many bins (0: regression)
+  double value_min = -110.0;             // ... spanning these values (they must hold every Q value)
+  double value_max = 110.0;
   std::int64_t reset_interval = 0;       // updates between resets of the actor and critics (0: never)
   bool reset_encoder = false;            // resets draw the image encoders again too
   bool prioritized_replay = false;       // sample in proportion to |TD error|^per_alpha (Schaul et al. 2016)
