@@ -57,7 +57,7 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
     return d;
   }();
   // Both critics' first layers are "first": neither needs an input gradient when the features do not.
-  const TwinQ twin(feat, o.net_arch, o.action_dim, o.head);
+  const TwinQ twin(feat, o.net_arch, o.action_dim, o.head, o.critic_bins > 0 ? o.critic_bins : 1);
   LayerFlops q = linear_flops(*twin->q1);
   const LayerFlops q2 = linear_flops(*twin->q2);
   q.all += q2.all;

@@ -145,6 +145,11 @@ TEST_CASE("residual heads: the update's FLOP count includes each block's two lay
   // = a + 2 * (2q) + (a + 2q) with one actor step per update.
   CHECK(u.heads_forward == Approx(a + 2 * (2 * q) + (a + 2 * q)));
   CHECK(u.heads_forward > mlp_like.heads_forward);
+  // HL-Gauss: each critic's output layer is 8 -> 11 bins instead of 8 -> 1 (2 x 8 x 10 more FLOP per
+  // critic pass); the two critics run three times per update (online, target, the actor's loss).
+  SacOptions hl = o;
+  hl.critic_bins = 11;
+  CHECK(count_update_flops(hl, 1).heads_forward - u.heads_forward == Approx(3 * 2 * (2.0 * 8 * 10)));
 }
 
 TEST_CASE("SAC learns to move a dot to the centre from pixels", "[sac][learn]") {
