@@ -35,7 +35,7 @@ TEST_CASE("bench update --config measures a state-vector config (its buffer hold
   TempDir tmp("bench_vector");
   const std::string json = (tmp.path / "update.json").string();
   const auto r = run_dodge(std::string("bench update --config ") + DODGE_SOURCE_DIR +
-                           "/configs/sac_vector_60.yaml --set sac.buffer_size=4096 --steps 2 --repeats 1 "
+                           "/configs/sac_vector_60.yaml --set sac.buffer_size=4096 --set sac.critic_bins=0 --steps 2 --repeats 1 "
                            "--warmup 1 --json " +
                            json);
   INFO(r.output);
@@ -44,6 +44,7 @@ TEST_CASE("bench update --config measures a state-vector config (its buffer hold
   REQUIRE(report["rows"].size() == 1);
   const auto& row = report["rows"][0];
   CHECK(row["updates/s"].get<double>() > 0);
-  // Two 256-wide layers on 65 floats, batch 128: heads only, about 0.28 GFLOP an update.
+  // Two 256-wide layers on 65 floats, batch 128, one output per critic (critic_bins 0): heads only,
+  // about 0.28 GFLOP an update.
   CHECK(row["GFLOP/update"].get<double>() == Approx(0.277).epsilon(0.02));
 }
