@@ -12,7 +12,7 @@ ends by itself (total_timesteps, train.stop_when, train.max_minutes) or, with --
 from the launch, start-up included. Then `dodge eval RUN/best --episodes N` and `dodge eval RUN`
 (the checkpoint the run ended with: final/, or the interrupt checkpoint) play on the eval command's
 default seed (train.seed + 2,000,003), which neither the training games (train.seed) nor the
-training's evaluations (train.seed + 1,000,003) use. Each row also says when the training's
+training's evaluations (seeds of their own, train.eval_games) use. Each row also says when the training's
 evaluations first reached 900 with 90 % surviving, and the lowest survival among the evaluations
 of the run's second half.
 

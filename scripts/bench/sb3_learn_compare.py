@@ -6,7 +6,7 @@ The config (default configs/quickstart.yaml) gives both sides the game (its env:
 number of games, the batch, learning rate, buffer, network, learning_starts, train_freq,
 gradient_steps, gamma, tau, total steps, and the evaluation (every eval_freq env steps,
 n_eval_episodes deterministic episodes on the same held-out games: seed train.seed + 1000003, as
-dodge train's evaluations). SB3 trains on dodge.sb3.DodgeVecEnv (C++ games, no Python game code).
+dodge train's evaluations with train.eval_games fixed, which this script sets). SB3 trains on dodge.sb3.DodgeVecEnv (C++ games, no Python game code).
 
 For each seed and side: wall-clock seconds (evaluations included on both sides) and env steps to
 the first evaluation with mean reward >= --bar, the best and last evaluations. Prints a table and
@@ -92,7 +92,8 @@ def run_sb3(cfg_path, cfg, seed, bar):
 
 def run_dodge(dodge_bin, cfg_path, seed, tmp):
     t0 = time.perf_counter()
-    subprocess.run([dodge_bin, "train", "--config", cfg_path, "--seed", str(seed), "--results", tmp],
+    subprocess.run([dodge_bin, "train", "--config", cfg_path, "--seed", str(seed), "--results", tmp,
+                    "--set", "train.eval_games=fixed"],
                    check=True, capture_output=True)
     total = time.perf_counter() - t0
     name = os.path.splitext(os.path.basename(cfg_path))[0]

@@ -85,7 +85,8 @@ class Builder {
     const std::string name = keys_->section() + "." + key;
     const std::string allowed =
         "a map with any of mean_reward (a number), success_rate (a number in [0, 1]), no_improvement_evals (an "
-        "integer in [0, 1000000]), e.g. {mean_reward: 950, success_rate: 0.95}; {} never stops";
+        "integer in [0, 1000000]), evals_in_a_row (an integer in [1, 1000]: how many evaluations in a row must meet "
+        "the bar), e.g. {mean_reward: 950, success_rate: 0.95, evals_in_a_row: 2}; {} never stops";
     add(key, allowed,
         [&ref, name, allowed](const YAML::Node& n) {
           StopRule r;
@@ -109,8 +110,13 @@ class Builder {
               const auto v = kv.second.IsScalar() ? parse_exact_integer(kv.second.Scalar()) : std::nullopt;
               if (!v || *v < 0 || *v > 1000000) bad_value(sub, kv.second, "an integer in [0, 1000000]");
               r.no_improvement_evals = static_cast<int>(*v);
+            } else if (k == "evals_in_a_row") {
+              const auto v = kv.second.IsScalar() ? parse_exact_integer(kv.second.Scalar()) : std::nullopt;
+              if (!v || *v < 1 || *v > 1000) bad_value(sub, kv.second, "an integer in [1, 1000]");
+              r.evals_in_a_row = static_cast<int>(*v);
             } else {
-              throw ConfigError("unknown key " + sub + "; allowed: mean_reward, success_rate, no_improvement_evals");
+              throw ConfigError("unknown key " + sub +
+                                "; allowed: mean_reward, success_rate, no_improvement_evals, evals_in_a_row");
             }
           }
           ref = r;
@@ -121,6 +127,8 @@ class Builder {
           if (ref.success_rate) s += std::string(s.empty() ? "" : ", ") + "success_rate: " + format_double(*ref.success_rate);
           if (ref.no_improvement_evals > 0)
             s += std::string(s.empty() ? "" : ", ") + "no_improvement_evals: " + std::to_string(ref.no_improvement_evals);
+          if (ref.evals_in_a_row != 1)
+            s += std::string(s.empty() ? "" : ", ") + "evals_in_a_row: " + std::to_string(ref.evals_in_a_row);
           return "{" + s + "}";
         });
   }
@@ -368,6 +376,7 @@ std::vector<Field> schema(Config& c) {
   b.keys().integer("eval_freq", t.eval_freq, {0, 1e12});
   b.keys().integer("n_eval_episodes", t.n_eval_episodes, {1, 100000});
   b.keys().integer("eval_envs", t.eval_envs, {0, 1024});
+  b.keys().choice("eval_games", t.eval_games, {"fresh", "fixed"});
   b.keys().integer("checkpoint_freq", t.checkpoint_freq, {0, 1e12});
   b.keys().integer("keep_checkpoints", t.keep_checkpoints, {1, 1000});
   b.keys().text("save_replay_buffer", t.save_replay_buffer,

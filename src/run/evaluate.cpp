@@ -131,4 +131,11 @@ EvalSummary evaluate(const Config& config, GamePolicy& runner, const EvalOptions
   return summarize(records);
 }
 
+std::uint64_t training_eval_seed(const TrainConfig& train, std::int64_t step) {
+  const std::uint64_t fixed = static_cast<std::uint64_t>(train.seed) + 1'000'003;
+  if (train.eval_games == "fixed") return fixed;
+  // Every game stream goes through splitmix64, so any other seed is other games.
+  return fixed ^ (static_cast<std::uint64_t>(step) * 0xD1B54A32D192ED03ull);
+}
+
 }  // namespace dodge::run

@@ -14,12 +14,15 @@ bool StopRules::record_best(std::int64_t step, double mean_return) {
 
 void StopRules::judge_evaluation(std::int64_t step, double mean_return, double success_rate, bool improved) {
   evals_without_improvement_ = improved ? 0 : evals_without_improvement_ + 1;
-  if (!stopping() && (rule_.mean_reward || rule_.success_rate) &&
-      (!rule_.mean_reward || mean_return >= *rule_.mean_reward) &&
-      (!rule_.success_rate || success_rate >= *rule_.success_rate))
+  const bool at_bar = (rule_.mean_reward || rule_.success_rate) &&
+                      (!rule_.mean_reward || mean_return >= *rule_.mean_reward) &&
+                      (!rule_.success_rate || success_rate >= *rule_.success_rate);
+  evals_at_bar_ = at_bar ? evals_at_bar_ + 1 : 0;
+  if (!stopping() && at_bar && evals_at_bar_ >= rule_.evals_in_a_row)
     stop("stop_when",
-         fmt::format("train.stop_when met: the evaluation at step {} scored {:.1f} with {:.0f}% surviving",
-                     step, mean_return, 100 * success_rate));
+         fmt::format("train.stop_when met: the evaluation at step {} scored {:.1f} with {:.0f}% surviving{}", step,
+                     mean_return, 100 * success_rate,
+                     rule_.evals_in_a_row > 1 ? fmt::format(", the {} in a row at the bar", evals_at_bar_) : ""));
   if (!stopping() && rule_.no_improvement_evals > 0 &&
       evals_without_improvement_ >= rule_.no_improvement_evals)
     // Its own kind: a plateau is not the bar (the tuner's time objective counts only the bar).
@@ -47,10 +50,11 @@ std::string StopRules::stopped(bool interrupted) const {
   return interrupted ? "interrupted" : stopping() ? kind_ : "completed";
 }
 
-void StopRules::restore(double best, std::int64_t best_step, int evals_without_improvement) {
+void StopRules::restore(double best, std::int64_t best_step, int evals_without_improvement, int evals_at_bar) {
   best_ = best;
   best_step_ = best_step;
   evals_without_improvement_ = evals_without_improvement;
+  evals_at_bar_ = evals_at_bar;
 }
 
 void StopRules::stop(const char* kind, std::string reason) {

@@ -249,7 +249,7 @@ void Trainer::run_eval() {
   o.episodes = config_.train.n_eval_episodes;
   o.envs = envs;
   o.threads = env_threads(config_);
-  o.seed = static_cast<std::uint64_t>(config_.train.seed) + 1'000'003;
+  o.seed = training_eval_seed(config_.train, num_timesteps_);
   o.deterministic = true;
   const EvalSummary s = evaluate(config_, runner, o);
   last_eval_summary_ = s;

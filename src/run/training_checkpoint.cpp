@@ -64,6 +64,7 @@ void Trainer::save_trainer_state(const std::string& path) const {
   ar.write("best_eval_step", i64(stop_.best_step()));
   ar.write("peak_ep_rew", f64(peak_ep_rew_));
   ar.write("evals_without_improvement", i64(stop_.evals_without_improvement()));
+  ar.write("evals_at_bar", i64(stop_.evals_at_bar()));
   ar.write("elapsed", f64(run_seconds()));
   ar.write("ep_rew", torch::tensor(std::vector<double>(ep_rew_.begin(), ep_rew_.end()), torch::kFloat64));
   ar.write("ep_len", torch::tensor(std::vector<double>(ep_len_.begin(), ep_len_.end()), torch::kFloat64));
@@ -115,9 +116,9 @@ void Trainer::load_trainer_state(const std::string& path) {
   const std::int64_t best_step = read("best_eval_step").item<std::int64_t>();
   peak_ep_rew_ = read("peak_ep_rew").item<double>();
   torch::Tensor stale;  // absent in checkpoints from before train.stop_when
-  stop_.restore(
-      best, best_step,
-      ar.try_read("evals_without_improvement", stale) ? static_cast<int>(stale.item<std::int64_t>()) : 0);
+  const int without = ar.try_read("evals_without_improvement", stale) ? static_cast<int>(stale.item<std::int64_t>()) : 0;
+  const int at_bar = ar.try_read("evals_at_bar", stale) ? static_cast<int>(stale.item<std::int64_t>()) : 0;
+  stop_.restore(best, best_step, without, at_bar);
   elapsed_before_ = read("elapsed").item<double>();
   auto r = read("ep_rew"), l = read("ep_len");
   ep_rew_.assign(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());

@@ -197,8 +197,14 @@ TEST_CASE("train.stop_when is a map of thresholds, checked key by key", "[config
   apply_overrides(c, {"train.stop_when={no_improvement_evals: 5}"});
   CHECK_FALSE(c.train.stop_when.mean_reward.has_value());
   CHECK(c.train.stop_when.no_improvement_evals == 5);
+  apply_overrides(c, {"train.stop_when={success_rate: 0.95, evals_in_a_row: 2}"});
+  CHECK(c.train.stop_when.evals_in_a_row == 2);
+  CHECK(parse_config(to_yaml(c), "resolved.yaml").train.stop_when.evals_in_a_row == 2);
+  CHECK_THAT(override_error("train.stop_when={success_rate: 0.9, evals_in_a_row: 0}"),
+             Catch::Contains("train.stop_when.evals_in_a_row = 0 is not allowed; allowed: an integer in [1, 1000]"));
   apply_overrides(c, {"train.stop_when={}"});
   CHECK_FALSE(c.train.stop_when.any());
+  CHECK(c.train.stop_when.evals_in_a_row == 1);
   CHECK_THAT(override_error("train.stop_when={mean_reward: 950, succes_rate: 0.9}"),
              Catch::Contains("unknown key train.stop_when.succes_rate; allowed: mean_reward, success_rate"));
   CHECK_THAT(override_error("train.stop_when={success_rate: 1.5}"),
@@ -207,6 +213,16 @@ TEST_CASE("train.stop_when is a map of thresholds, checked key by key", "[config
   CHECK_THAT(override_error("train.max_minutes=-1"), Catch::Contains("train.max_minutes = -1 is not allowed"));
   CHECK_THAT(override_error("sac.actor_update_interval=0"), Catch::Contains("an integer in [1, 1000]"));
   CHECK_THAT(override_error("sac.policy_average=2"), Catch::Contains("a number in [0, 1]"));
+}
+
+TEST_CASE("train.eval_games is fresh or fixed", "[config]") {
+  Config c;
+  CHECK(c.train.eval_games == "fresh");
+  apply_overrides(c, {"train.eval_games=fixed"});
+  CHECK(parse_config(to_yaml(c), "resolved.yaml").train.eval_games == "fixed");
+  CHECK_THAT(override_error("train.eval_games=same"),
+             Catch::Contains("train.eval_games = same is not allowed") && Catch::Contains("fresh") &&
+                 Catch::Contains("fixed"));
 }
 
 // An image the encoder cannot read is refused with the config, before any run folder exists (it

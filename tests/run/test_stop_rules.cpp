@@ -39,6 +39,30 @@ TEST_CASE("stop_when's bar stops a run at the first evaluation that meets all it
   CHECK_THAT(rules.reason(), Catch::Contains("step 1500"));
 }
 
+TEST_CASE("stop_when with evals_in_a_row stops only when that many evaluations in a row meet the bar", "[stop]") {
+  StopRule rule;
+  rule.success_rate = 0.9;
+  rule.evals_in_a_row = 2;
+  StopRules rules(rule, 0);
+  evaluate(rules, 100, 0, 0.95);  // at the bar once
+  CHECK_FALSE(rules.stopping());
+  CHECK(rules.evals_at_bar() == 1);
+  evaluate(rules, 200, 0, 0.85);  // a miss starts the count again
+  CHECK(rules.evals_at_bar() == 0);
+  evaluate(rules, 300, 0, 0.92);
+  CHECK_FALSE(rules.stopping());
+  // A resume between two evaluations keeps the count.
+  StopRules resumed(rule, 0);
+  resumed.restore(rules.best(), rules.best_step(), rules.evals_without_improvement(), rules.evals_at_bar());
+  evaluate(resumed, 400, 0, 0.9);
+  REQUIRE(resumed.stopping());
+  CHECK(resumed.reason() == "train.stop_when met: the evaluation at step 400 scored 0.0 with 90% surviving, the 2 in a row at the bar");
+  // Without the count restored the same evaluation is only the first.
+  StopRules fresh(rule, 0);
+  evaluate(fresh, 400, 0, 0.9);
+  CHECK_FALSE(fresh.stopping());
+}
+
 TEST_CASE("stop_when with one threshold judges that one alone", "[stop]") {
   StopRule reward;
   reward.mean_reward = -50;

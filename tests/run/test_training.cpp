@@ -6,7 +6,9 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -582,7 +584,7 @@ TEST_CASE("final/ of a run with an averaged policy evaluates as the run did", "[
   EvalOptions o;
   o.episodes = 4;
   o.envs = 4;
-  o.seed = 3 + 1'000'003;  // the training's evaluation seeds (train.seed 3)
+  o.seed = training_eval_seed(agent->config().train, summary["final_eval"]["step"].get<std::int64_t>());
   const EvalSummary s = evaluate(agent->config(), *agent, o);
   CHECK(s.mean_return == Approx(summary["final_eval"]["mean_reward"].get<double>()).epsilon(1e-9));
   CHECK(s.mean_length == Approx(summary["final_eval"]["mean_ep_length"].get<double>()).epsilon(1e-9));
@@ -590,6 +592,53 @@ TEST_CASE("final/ of a run with an averaged policy evaluates as the run did", "[
   const auto tensors = read_agent(run / "final" / "agent.pt");
   REQUIRE(tensors.count("avg_actor.mu.weight"));
   CHECK_FALSE(torch::equal(tensors.at("avg_actor.mu.weight"), tensors.at("actor.mu.weight")));
+}
+
+// With no update (learning_starts past the end) every evaluation plays the same policy: with fixed
+// games they are the same episodes, with fresh games (the default) each evaluation has games of its
+// own, and a second run replays them (the seed comes from the step).
+TEST_CASE("train.eval_games fresh gives each evaluation games of its own, fixed replays them", "[train]") {
+  const auto episodes_by_eval = [](const fs::path& run) {
+    std::map<std::string, std::vector<std::string>> by;
+    std::ifstream e(run / "eval_episodes.csv");
+    std::string line;
+    std::getline(e, line);
+    while (std::getline(e, line)) {
+      const auto c = line.find(',');
+      by[line.substr(0, c)].push_back(line.substr(line.find(',', c + 1)));  // return, length, survived
+    }
+    return by;
+  };
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> runs;
+  for (const std::string games : {"fresh", "fixed", "fresh"}) {
+    TempDir tmp("eval_games_" + games);
+    const auto run = train_tiny(tmp.path, {"train.learning_starts=5000", "train.eval_games=" + games,
+                                           "train.save_replay_buffer=false"})
+                         .first;
+    const auto by = episodes_by_eval(run);
+    REQUIRE(by.size() == 2);
+    REQUIRE(by.count("500"));
+    REQUIRE(by.count("1000"));
+    if (games == "fixed") {
+      CHECK(by.at("500") == by.at("1000"));
+    } else {
+      CHECK(by.at("500") != by.at("1000"));
+      if (runs.count(games)) CHECK(by == runs.at(games));
+    }
+    runs[games] = by;
+  }
+  CHECK(runs.at("fresh").at("1000") != runs.at("fixed").at("1000"));
+  // The seeds themselves: the fixed one is train.seed + 1,000,003 whatever the step; the fresh ones
+  // differ by step and from the games `dodge eval` plays (seed + 2,000,003).
+  dodge::run::TrainConfig t;
+  t.seed = 3;
+  t.eval_games = "fixed";
+  CHECK(training_eval_seed(t, 500) == 1'000'006);
+  CHECK(training_eval_seed(t, 1000) == 1'000'006);
+  t.eval_games = "fresh";
+  std::set<std::uint64_t> seeds{2'000'006};
+  for (std::int64_t step = 10'000; step <= 2'000'000; step += 10'000) seeds.insert(training_eval_seed(t, step));
+  CHECK(seeds.size() == 201);
 }
 
 TEST_CASE("progress.csv has one row per step when the last step is not an evaluation step", "[train]") {

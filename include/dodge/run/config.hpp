@@ -80,6 +80,9 @@ struct StopRule {
   std::optional<double> mean_reward;   // an evaluation's mean reward at least this
   std::optional<double> success_rate;  // and its success rate at least this (both when both are set)
   int no_improvement_evals = 0;        // or this many evaluations in a row without a new best (0: off)
+  // The bar must hold on this many evaluations in a row: with fresh games each time, one lucky
+  // evaluation of a policy just below the bar no longer ends its run.
+  int evals_in_a_row = 1;
   bool any() const { return mean_reward || success_rate || no_improvement_evals > 0; }
 };
 
@@ -113,6 +116,10 @@ struct TrainConfig {
   std::int64_t eval_freq = 10'000;       // env steps between evaluations (0: never)
   int n_eval_episodes = 10;
   int eval_envs = 0;                     // 0: min(n_eval_episodes, 16)
+  // fresh: each evaluation plays games of its own (seeded by its step), so the stop rule and best/
+  // do not pick the checkpoint that happens to suit one set of games; fixed: every evaluation
+  // replays the same games (curves without game-to-game noise; SB3 comparisons).
+  std::string eval_games = "fresh";
   std::int64_t checkpoint_freq = 50'000; // env steps between checkpoints (0: only final)
   int keep_checkpoints = 3;
   // auto: only the interrupt checkpoint keeps the buffer (for --resume); true: every checkpoint;

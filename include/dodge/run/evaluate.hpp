@@ -79,4 +79,8 @@ struct EvalOptions {
 
 EvalSummary evaluate(const Config& config, GamePolicy& policy, const EvalOptions& options);
 
+// The games the training's evaluation at `step` plays: train.seed + 1,000,003 each time with
+// train.eval_games fixed; with fresh, a seed of the step's own, the same on a resume.
+std::uint64_t training_eval_seed(const TrainConfig& train, std::int64_t step);
+
 }  // namespace dodge::run

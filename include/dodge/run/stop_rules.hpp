@@ -1,7 +1,8 @@
 // When a run ends before its last step, and why: train.stop_when judged at each evaluation (the bar,
 // or no_improvement_evals in a row without a new best), train.max_minutes on the lead's clock, and
 // on the other ranks the lead's word. The reason goes to training_summary.json (stopped, stop_reason).
-// Torch-free; the best evaluation and the count without improvement are kept in trainer.pt.
+// Torch-free; the best evaluation and the counts without improvement and at the bar are kept in
+// trainer.pt.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,8 @@ class StopRules {
   double best() const { return best_; }
   std::int64_t best_step() const { return best_step_; }  // -1: no evaluation yet
   int evals_without_improvement() const { return evals_without_improvement_; }
-  void restore(double best, std::int64_t best_step, int evals_without_improvement);
+  int evals_at_bar() const { return evals_at_bar_; }  // the last evaluations in a row that met the bar
+  void restore(double best, std::int64_t best_step, int evals_without_improvement, int evals_at_bar = 0);
 
  private:
   void stop(const char* kind, std::string reason);
@@ -47,6 +49,7 @@ class StopRules {
   double best_ = -1e300;
   std::int64_t best_step_ = -1;
   int evals_without_improvement_ = 0;
+  int evals_at_bar_ = 0;
   std::string reason_, kind_;
 };
 
