@@ -22,7 +22,7 @@ void StopRules::judge_evaluation(std::int64_t step, double mean_return, double s
     stop("stop_when",
          fmt::format("train.stop_when met: the evaluation at step {} scored {:.1f} with {:.0f}% surviving{}", step,
                      mean_return, 100 * success_rate,
-                     rule_.evals_in_a_row > 1 ? fmt::format(", the {} in a row at the bar", evals_at_bar_) : ""));
+                     rule_.evals_in_a_row > 1 ? fmt::format(" ({} evaluations in a row at the bar)", evals_at_bar_) : ""));
   if (!stopping() && rule_.no_improvement_evals > 0 &&
       evals_without_improvement_ >= rule_.no_improvement_evals)
     // Its own kind: a plateau is not the bar (the tuner's time objective counts only the bar).

@@ -56,7 +56,8 @@ TEST_CASE("stop_when with evals_in_a_row stops only when that many evaluations i
   resumed.restore(rules.best(), rules.best_step(), rules.evals_without_improvement(), rules.evals_at_bar());
   evaluate(resumed, 400, 0, 0.9);
   REQUIRE(resumed.stopping());
-  CHECK(resumed.reason() == "train.stop_when met: the evaluation at step 400 scored 0.0 with 90% surviving, the 2 in a row at the bar");
+  CHECK(resumed.reason() == "train.stop_when met: the evaluation at step 400 scored 0.0 with 90% surviving (2 evaluations in a "
+                            "row at the bar)");
   // Without the count restored the same evaluation is only the first.
   StopRules fresh(rule, 0);
   evaluate(fresh, 400, 0, 0.9);
