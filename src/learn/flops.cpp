@@ -57,7 +57,10 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
     return d;
   }();
   // Both critics' first layers are "first": neither needs an input gradient when the features do not.
-  const TwinQ twin(feat, o.net_arch, o.action_dim, o.head, o.critic_bins > 0 ? o.critic_bins : 1);
+  // (CrossQ's joint pass over 2B rows costs what the critic and the target critic do over B each; its
+  // batch renormalisation is element-wise and not counted.)
+  const TwinQ twin(feat, o.critic_net_arch.empty() ? o.net_arch : o.critic_net_arch, o.action_dim, o.head,
+                   o.critic_bins > 0 ? o.critic_bins : 1);
   LayerFlops q = linear_flops(*twin->q1);
   const LayerFlops q2 = linear_flops(*twin->q2);
   q.all += q2.all;
@@ -73,11 +76,12 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
   // again) except below the first layer when its input needs none (pixels; detached features).
   auto backward = [](const LayerFlops& f, bool input_grad) { return 2 * f.all - (input_grad ? 0 : f.first); };
   if (o.shared_encoder) {
-    const int passes = 2 + (o.target_encoder ? 1 : 0);
+    const bool target = o.target_encoder && !o.crossq;
+    const int passes = 2 + (target ? 1 : 0);
     u.encoder_forward = b * e.all * passes;  // obs (with gradients), next obs online, [next obs target]
     u.encoder_backward = b * backward(e, false);
-    words << "encoder: " << passes << " forward (obs, next obs"
-          << (o.target_encoder ? ", next obs target" : "") << "), 1 backward; ";
+    words << "encoder: " << passes << " forward (obs, next obs" << (target ? ", next obs target" : "")
+          << "), 1 backward; ";
   } else {
     // Critic encoder on obs, actor encoder on next obs (and on obs for an actor step), target on next obs.
     u.encoder_forward = b * e.all * (3 + k);

@@ -237,10 +237,60 @@ torch::Tensor ResidualTrunkImpl::forward(const torch::Tensor& x) {
   return norm(h.to(torch::kFloat32));
 }
 
+BatchRenormImpl::BatchRenormImpl(std::int64_t features, std::int64_t warmup_passes, double momentum_rate,
+                                 double epsilon)
+    : warmup(warmup_passes), momentum(momentum_rate), eps(epsilon) {
+  weight = register_parameter("weight", torch::ones({features}));
+  bias = register_parameter("bias", torch::zeros({features}));
+  running_mean = register_buffer("running_mean", torch::zeros({features}));
+  running_var = register_buffer("running_var", torch::ones({features}));
+  steps = register_buffer("steps", torch::zeros({}));
+}
+
+void BatchRenormImpl::restart() {
+  torch::NoGradGuard no_grad;
+  weight.fill_(1.0);
+  bias.zero_();
+  running_mean.zero_();
+  running_var.fill_(1.0);
+  steps.zero_();
+}
+
+torch::Tensor BatchRenormImpl::forward(const torch::Tensor& input) {
+  const auto x = input.to(torch::kFloat32);
+  torch::Tensor mean, var;
+  if (is_training()) {
+    const auto batch_mean = x.mean(0);
+    const auto batch_var = x.var(0, /*unbiased=*/true);
+    torch::Tensor r, d;
+    {
+      torch::NoGradGuard no_grad;
+      const auto run_std = (running_var + eps).sqrt();
+      // Plain batch norm during the warm-up (r = 1, d = 0): the running statistics are not yet worth
+      // correcting toward. r and d carry no gradient (Ioffe 2017).
+      const auto on = (steps >= static_cast<double>(warmup)).to(torch::kFloat32);
+      r = 1.0 + on * (((batch_var + eps).sqrt() / run_std).clamp(1.0 / 3.0, 3.0) - 1.0);
+      d = on * ((batch_mean - running_mean) / run_std).clamp(-5.0, 5.0);
+      running_mean.add_(momentum * (batch_mean - running_mean));
+      running_var.add_(momentum * (batch_var - running_var));
+      steps.add_(1.0);
+    }
+    // (x - mu_B) / sigma_B * r + d, written as one mean and variance.
+    mean = batch_mean - d * batch_var.sqrt() / r;
+    var = batch_var / (r * r);
+  } else {
+    mean = running_mean;
+    var = running_var;
+  }
+  return (x - mean) / (var + eps).sqrt() * weight + bias;
+}
+
 torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t out_dim,
-                               HeadKind kind) {
+                               HeadKind kind, std::int64_t renorm_warmup) {
   torch::nn::Sequential s;
   std::int64_t d = in_dim;
+  if (kind == HeadKind::Residual && renorm_warmup >= 0)
+    throw std::invalid_argument("batch renormalisation (crossq) needs mlp heads, not residual ones");
   if (kind == HeadKind::Residual) {
     if (hidden.empty() || std::any_of(hidden.begin(), hidden.end(), [&](int h) { return h != hidden[0]; }))
       throw std::invalid_argument("a residual head needs net_arch of one width repeated (one block each), e.g. "
@@ -250,11 +300,15 @@ torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidd
     return s;
   }
   for (int h : hidden) {
+    if (renorm_warmup >= 0) s->push_back(BatchRenorm(d, renorm_warmup));
     s->push_back(torch::nn::Linear(d, h));
     s->push_back(torch::nn::ReLU());
     d = h;
   }
-  if (out_dim > 0) s->push_back(torch::nn::Linear(d, out_dim));
+  if (out_dim > 0) {
+    if (renorm_warmup >= 0) s->push_back(BatchRenorm(d, renorm_warmup));
+    s->push_back(torch::nn::Linear(d, out_dim));
+  }
   return s;
 }
 
@@ -273,9 +327,9 @@ std::pair<torch::Tensor, torch::Tensor> ActorHeadImpl::forward(const torch::Tens
 }
 
 TwinQImpl::TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
-                     HeadKind kind, std::int64_t out_dim) {
-  q1 = register_module("q1", make_mlp(in_dim + action_dim, hidden, out_dim, kind));
-  q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, out_dim, kind));
+                     HeadKind kind, std::int64_t out_dim, std::int64_t renorm_warmup) {
+  q1 = register_module("q1", make_mlp(in_dim + action_dim, hidden, out_dim, kind, renorm_warmup));
+  q2 = register_module("q2", make_mlp(in_dim + action_dim, hidden, out_dim, kind, renorm_warmup));
 }
 
 std::pair<torch::Tensor, torch::Tensor> TwinQImpl::forward(const torch::Tensor& features,

@@ -267,8 +267,16 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   critic_encoder_ = Encoder(o.obs_shape, encoder);
   const std::int64_t feat = critic_encoder_->out_dim();
   const std::int64_t q_out = o.critic_bins > 0 ? o.critic_bins : 1;
-  critic_ = TwinQ(feat, o.net_arch, o.action_dim, o.head, q_out);
-  critic_target_ = TwinQ(feat, o.net_arch, o.action_dim, o.head, q_out);
+  const auto& critic_arch = o.critic_net_arch.empty() ? o.net_arch : o.critic_net_arch;
+  if (o.crossq) {
+    if (o.head != HeadKind::Mlp) throw std::invalid_argument("SAC: crossq needs mlp heads");
+    critic_ =
+        TwinQ(feat, critic_arch, o.action_dim, o.head, q_out, std::max<std::int64_t>(0, o.renorm_warmup));
+    critic_->eval();  // the running statistics, except in the update's joint pass
+  } else {
+    critic_ = TwinQ(feat, critic_arch, o.action_dim, o.head, q_out);
+    critic_target_ = TwinQ(feat, critic_arch, o.action_dim, o.head, q_out);
+  }
   if (o.critic_bins > 0) {
     if (o.critic_bins < 2 || !(o.value_max > o.value_min))
       throw std::invalid_argument("SAC: HL-Gauss needs at least 2 bins and value_max > value_min");
@@ -278,7 +286,7 @@ Sac::Sac(const SacOptions& o, torch::Device device)
   }
   actor_ = ActorHead(feat, o.net_arch, o.action_dim, o.head);
   if (!o.shared_encoder) actor_encoder_ = Encoder(o.obs_shape, encoder);
-  if (!o.shared_encoder || o.target_encoder) target_encoder_ = Encoder(o.obs_shape, encoder);
+  if (!o.crossq && (!o.shared_encoder || o.target_encoder)) target_encoder_ = Encoder(o.obs_shape, encoder);
   if (o.policy_average > 0) {
     avg_encoder_ = Encoder(o.obs_shape, encoder);
     avg_actor_ = ActorHead(feat, o.net_arch, o.action_dim, o.head);
@@ -302,9 +310,11 @@ Sac::Sac(const SacOptions& o, torch::Device device)
     obs_mean_ = torch::zeros({o.obs_shape[0]}, f64);
     obs_var_ = torch::ones({o.obs_shape[0]}, f64);
   }
-  copy_params(*critic_, *critic_target_);
+  if (critic_target_) {
+    copy_params(*critic_, *critic_target_);
+    for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
+  }
   if (target_encoder_) copy_params(*critic_encoder_, *target_encoder_);
-  for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
   if (target_encoder_)
     for (auto& p : target_encoder_->parameters()) p.set_requires_grad(false);
   if (avg_actor_) {
@@ -318,8 +328,10 @@ Sac::Sac(const SacOptions& o, torch::Device device)
                       .set_requires_grad(o.learn_ent_coef);
   target_entropy_ = std::isnan(o.target_entropy) ? -static_cast<double>(o.action_dim) : o.target_entropy;
 
-  critic_opt_ = std::make_unique<DeviceAdam>(params_of({ptr(critic_encoder_), ptr(critic_)}), o.critic_lr);
-  actor_opt_ = std::make_unique<DeviceAdam>(params_of({ptr(actor_), ptr(actor_encoder_)}), o.actor_lr);
+  critic_opt_ = std::make_unique<DeviceAdam>(params_of({ptr(critic_encoder_), ptr(critic_)}), o.critic_lr,
+                                             o.adam_beta1);
+  actor_opt_ =
+      std::make_unique<DeviceAdam>(params_of({ptr(actor_), ptr(actor_encoder_)}), o.actor_lr, o.adam_beta1);
   if (o.learn_ent_coef)
     ent_opt_ = std::make_unique<DeviceAdam>(std::vector<torch::Tensor>{log_ent_coef_}, o.ent_coef_lr);
 
@@ -420,6 +432,8 @@ void redraw(torch::nn::Module& m, at::Generator& gen) {
     } else if (auto* norm = sub->as<torch::nn::LayerNorm>()) {
       norm->weight.fill_(1.0);
       norm->bias.zero_();
+    } else if (auto* renorm = sub->as<BatchRenorm>()) {
+      renorm->restart();
     }
   }
 }
@@ -454,7 +468,7 @@ void Sac::maybe_reset() {
     if (actor_encoder_) redraw(*actor_encoder_, gen);
     if (target_encoder_) copy_params(*critic_encoder_, *target_encoder_);
   }
-  copy_params(*critic_, *critic_target_);
+  if (critic_target_) copy_params(*critic_, *critic_target_);
   if (avg_actor_) {
     copy_params(options_.shared_encoder ? *critic_encoder_ : *actor_encoder_, *avg_encoder_);
     copy_params(*actor_, *avg_actor_);
@@ -463,8 +477,18 @@ void Sac::maybe_reset() {
   actor_opt_->restart();
 }
 
+std::vector<torch::Tensor> Sac::renorm_statistics() const {
+  std::vector<torch::Tensor> v;
+  for (const auto& sub : critic_->modules(/*include_self=*/false))
+    if (const auto* renorm = sub->as<BatchRenorm>()) {
+      v.push_back(renorm->running_mean);
+      v.push_back(renorm->running_var);
+    }
+  return v;
+}
+
 void Sac::polyak() {
-  blend(*critic_, *critic_target_, options_.tau);
+  if (critic_target_) blend(*critic_, *critic_target_, options_.tau);
   if (target_encoder_)
     blend(*critic_encoder_, *target_encoder_, options_.encoder_tau > 0 ? options_.encoder_tau : options_.tau);
 }
@@ -528,7 +552,9 @@ SacMetrics Sac::update_eager(const Batch& batch) {
     torch::NoGradGuard no_grad;
     // The next action comes from the online policy, the bootstrap value from the target networks.
     next_actor_feat = encode(options_.shared_encoder ? critic_encoder_ : actor_encoder_, next_obs);
-    target_feat = target_encoder_ ? encode(target_encoder_, next_obs) : next_actor_feat;
+    target_feat = target_encoder_           ? encode(target_encoder_, next_obs)
+                  : options_.shared_encoder ? next_actor_feat
+                                            : encode(critic_encoder_, next_obs);  // crossq, separate encoders
   }
   // The actor and the entropy coefficient learn at every actor_update_interval-th update.
   const bool actor_step = n_updates_ % options_.actor_update_interval == 0;
@@ -557,18 +583,33 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   }
 
   // Critic target.
-  torch::Tensor target_q;
+  torch::Tensor target_q, q1_out, q2_out;
+  SquashedSample next;
   {
     torch::NoGradGuard no_grad;
     auto [nmu, nlog_std] = actor_(next_actor_feat);
-    const SquashedSample next = squashed_sample(nmu, nlog_std, randn(nmu));
+    next = squashed_sample(nmu, nlog_std, randn(nmu));
+  }
+  if (options_.crossq) {
+    // One pass over [(s, a); (s', a')] in training mode: the batch statistics cover both halves.
+    const std::int64_t b = feat.size(0);
+    critic_->train();
+    auto [j1, j2] = critic_(torch::cat({feat, target_feat}), torch::cat({batch.actions, next.action}));
+    critic_->eval();
+    q1_out = j1.slice(0, 0, b);
+    q2_out = j2.slice(0, 0, b);
+    torch::NoGradGuard no_grad;
+    auto tq = torch::minimum(q_value(j1.slice(0, b).detach()), q_value(j2.slice(0, b).detach()));
+    target_q = batch.rewards + batch.discount * (tq - ent_coef * next.log_prob);
+  } else {
+    torch::NoGradGuard no_grad;
     auto [tq1, tq2] = critic_target_(target_feat, next.action);
     auto tq = torch::minimum(q_value(tq1), q_value(tq2)) - ent_coef * next.log_prob;
     target_q = batch.rewards + batch.discount * tq;
   }
 
   // Critic update.
-  auto [q1_out, q2_out] = critic_(feat, batch.actions);
+  if (!options_.crossq) std::tie(q1_out, q2_out) = critic_(feat, batch.actions);
   torch::Tensor q1, q2;
   if (bin_centers_.defined()) {
     // HL-Gauss: cross-entropy per sample against the smeared target; the values for the TD errors.
@@ -598,6 +639,9 @@ SacMetrics Sac::update_eager(const Batch& batch) {
   critic_opt_->zero_grad();
   m.critic_loss.backward();
   step(*critic_opt_);
+  // Data-parallel CrossQ: every rank's batch moved its running statistics; their mean keeps the
+  // ranks' critics identical.
+  if (options_.crossq && collective_) collective_->average(renorm_statistics());
 
   m.ent_coef = ent_coef.squeeze();
   m.critic_loss = m.critic_loss.detach();
@@ -760,6 +804,8 @@ std::vector<std::pair<std::string, torch::Tensor>> Sac::named_tensors() const {
   auto add = [&](const std::string& prefix, const torch::nn::Module* m) {
     if (!m) return;
     for (const auto& kv : m->named_parameters()) v.emplace_back(prefix + "." + kv.key(), kv.value());
+    // Buffers: CrossQ's running statistics (no other network has any).
+    for (const auto& kv : m->named_buffers()) v.emplace_back(prefix + "." + kv.key(), kv.value());
   };
   add("critic_encoder", ptr(critic_encoder_));
   add("critic", ptr(critic_));

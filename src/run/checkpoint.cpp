@@ -177,13 +177,17 @@ void write_manifest(const std::string& path, const Config& c, std::int64_t step)
   j["frame_stack"] = s.stack;
   j["action_space_type"] = game::to_string(c.env.game.action_space_type);
   j["action_dim"] = s.action_dim;
+  const bool target_encoder = !c.sac.crossq && (c.sac.encoder_mode == "separate" || c.sac.target_encoder);
+  const auto& critic_arch = c.sac.critic_net_arch.empty() ? c.sac.net_arch : c.sac.critic_net_arch;
   j["architecture"] = {{"encoder", !s.image ? "flatten" : c.sac.encoder == "drq" ? "DrQ" : "NatureCNN"},
                        {"layer_norm", s.image && c.sac.layer_norm},
                        {"conv1", {conv1_of(c).kernel, conv1_of(c).stride}},
                        {"encoder_mode", c.sac.encoder_mode},
-                       {"target_encoder", c.sac.encoder_mode == "separate" || c.sac.target_encoder},
+                       {"target_encoder", target_encoder},
                        {"features_dim", s.image ? c.sac.features_dim : s.stacked[0]},
                        {"net_arch", c.sac.net_arch},
+                       {"critic_net_arch", critic_arch},
+                       {"crossq", c.sac.crossq},
                        {"head", c.sac.head},
                        {"critic", c.sac.critic_bins > 0 ? "HL-Gauss, " + std::to_string(c.sac.critic_bins) + " bins"
                                                         : std::string("regression")},

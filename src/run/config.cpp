@@ -211,13 +211,17 @@ class Builder {
         });
   }
 
-  void int_list(const std::string& key, std::vector<int>& ref, Range r, int max_len) {
+  void int_list(const std::string& key, std::vector<int>& ref, Range r, int max_len,
+                bool allow_empty = false) {
     flush();
     const std::string name = keys_->section() + "." + key;
-    const std::string allowed = "a list of 1.." + std::to_string(max_len) + " integers in " + game::range_text(r, true);
-    add(key, allowed,
-        [&ref, name, r, max_len, allowed](const YAML::Node& n) {
-          if (!n.IsSequence() || n.size() < 1 || n.size() > static_cast<std::size_t>(max_len))
+    const std::string allowed = "a list of " + std::string(allow_empty ? "0" : "1") + ".." +
+                                std::to_string(max_len) + " integers in " + game::range_text(r, true);
+    add(
+        key, allowed,
+        [&ref, name, r, max_len, allowed, allow_empty](const YAML::Node& n) {
+          if (!n.IsSequence() || n.size() < (allow_empty ? 0u : 1u) ||
+              n.size() > static_cast<std::size_t>(max_len))
             bad_value(name, n, allowed);
           std::vector<int> v;
           for (const auto& item : n) {
@@ -342,6 +346,7 @@ std::vector<Field> schema(Config& c) {
   b.keys().text("target_entropy", s.target_entropy_text, "auto (minus the action dimension) or a number",
          [](const std::string& v) { return v == "auto" || is_number(v); });
   b.int_list("net_arch", s.net_arch, {1, 8192}, 8);
+  b.int_list("critic_net_arch", s.critic_net_arch, {1, 8192}, 8, /*allow_empty=*/true);
   b.keys().choice("head", s.head, {"mlp", "residual"});
   b.keys().integer("features_dim", s.features_dim, {1, 8192});
   b.keys().choice("encoder", s.encoder, {"nature", "drq"});
@@ -361,6 +366,9 @@ std::vector<Field> schema(Config& c) {
   b.keys().real("value_max", s.value_max, {-1e9, 1e9});
   b.keys().integer("reset_interval", s.reset_interval, {0, 1e12});
   b.keys().boolean("reset_encoder", s.reset_encoder);
+  b.keys().boolean("crossq", s.crossq);
+  b.keys().integer("renorm_warmup", s.renorm_warmup, {0, 1e12});
+  b.keys().real("adam_beta1", s.adam_beta1, {0, 1, false, true});
   b.keys().boolean("prioritized_replay", s.prioritized_replay);
   b.keys().real("per_alpha", s.per_alpha, {0, 1});
   b.keys().real("per_beta", s.per_beta, {0, 1});
@@ -494,6 +502,10 @@ void validate(const Config& c) {
     throw ConfigError("sac.net_arch = " + to_yaml_list(s.net_arch) +
                       " with sac.head = residual: allowed: one width repeated, one residual block each (e.g. "
                       "[128, 128])");
+  if (s.crossq && s.head == "residual")
+    throw ConfigError(
+        "sac.crossq = true with sac.head = residual; allowed: sac.head = mlp (CrossQ renormalises "
+        "the inputs of plain linear layers)");
   if (s.critic_bins == 1)
     throw ConfigError("sac.critic_bins = 1 is not allowed; allowed: 0 (a regression critic) or 2..4096 bins");
   if (s.critic_bins > 0 && !(s.value_max > s.value_min))

@@ -85,6 +85,7 @@ learn::SacOptions sac_options(const Config& c) {
   o.obs_shape = spec.stacked;
   o.action_dim = spec.action_dim;
   o.net_arch = c.sac.net_arch;
+  o.critic_net_arch = c.sac.critic_net_arch;
   o.head = learn::head_kind_named(c.sac.head);
   o.features_dim = c.sac.features_dim;
   o.encoder = learn::encoder_kind_named(c.sac.encoder);  // the schema allowed only these names
@@ -112,6 +113,9 @@ learn::SacOptions sac_options(const Config& c) {
   o.value_max = c.sac.value_max;
   o.reset_interval = c.sac.reset_interval;
   o.reset_encoder = c.sac.reset_encoder;
+  o.crossq = c.sac.crossq;
+  o.renorm_warmup = c.sac.renorm_warmup;
+  o.adam_beta1 = c.sac.adam_beta1;
   o.precision = learn::precision_named(c.sac.precision);  // the schema allowed only these names
   o.cuda_graph = c.sac.cuda_graph;
   o.seed = static_cast<std::uint64_t>(c.train.seed);
@@ -152,7 +156,7 @@ const std::vector<std::string>& shape_keys() {
       "env.n_envs",           "sac.net_arch",          "sac.features_dim", "sac.encoder",
       "sac.layer_norm",       "sac.conv1_kernel",      "sac.conv1_stride", "sac.encoder_mode",
       "sac.ent_coef",         "sac.normalize_obs",     "sac.head",
-      "sac.critic_bins"};
+      "sac.critic_bins",      "sac.critic_net_arch",   "sac.crossq"};
   return keys;
 }
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 
@@ -629,6 +630,152 @@ TEST_CASE("HL-Gauss: the critics output the bins' logits, and SAC learns the poi
     t.value_max = 2;
   });
   INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds << " s");
+  CHECK(r.final_distance_random > 0.5);
+  CHECK(r.final_distance_trained < 0.12);
+}
+
+TEST_CASE(
+    "CrossQ's batch renormalisation: batch statistics while training, running ones in evaluation, "
+    "corrections clipped after the warm-up",
+    "[sac][crossq]") {
+  const double eps = 1e-3;
+  // z: mean 0 and unbiased variance 1 exactly, so the expected values are known.
+  torch::manual_seed(3);
+  auto z = torch::randn({256});
+  z = (z - z.mean()) / z.std();
+  BatchRenorm bn(2, /*warmup=*/1);
+  const auto x = torch::stack({3.0 * z + 10.0, 0.5 * z - 2.0}, 1);
+  bn->train();
+  const auto y = bn(x);  // the warm-up pass: plain batch norm
+  CHECK(torch::allclose(y.mean(0), torch::zeros({2}), 0, 1e-4));
+  CHECK(y.select(1, 0).std().item<double>() == Approx(std::sqrt(9.0 / (9.0 + eps))).epsilon(1e-4));
+  CHECK(y.select(1, 1).std().item<double>() == Approx(std::sqrt(0.25 / (0.25 + eps))).epsilon(1e-4));
+  // The running statistics moved 1 % of the way to the batch's.
+  CHECK(torch::allclose(bn->running_mean, torch::tensor({0.1f, -0.02f}), 1e-4, 1e-5));
+  CHECK(torch::allclose(bn->running_var, torch::tensor({0.99f + 0.09f, 0.99f + 0.0025f}), 1e-4, 1e-5));
+  CHECK(bn->steps.item<double>() == 1.0);
+  // Evaluation reads the running statistics and leaves them.
+  bn->eval();
+  const auto mean = bn->running_mean.clone(), var = bn->running_var.clone();
+  CHECK(torch::allclose(bn(x), (x - mean) / (var + eps).sqrt(), 1e-5, 1e-5));
+  CHECK(torch::equal(bn->running_mean, mean));
+  CHECK(bn->steps.item<double>() == 1.0);
+  // After the warm-up: with running mean 0 and variance 1, a batch of mean 10 is pulled back by d =
+  // 5 (clipped from 10), and one of standard deviation 6 keeps r = 3 (clipped from 6) of its spread.
+  {
+    torch::NoGradGuard no_grad;
+    bn->running_mean.zero_();
+    bn->running_var.fill_(1.0);
+  }
+  bn->train();
+  const auto y2 = bn(torch::stack({z + 10.0, 6.0 * z}, 1));
+  CHECK(y2.select(1, 0).mean().item<double>() == Approx(5.0 / std::sqrt(1.0 + eps)).epsilon(1e-4));
+  CHECK(y2.select(1, 0).std().item<double>() == Approx(1.0 / std::sqrt(1.0 + eps)).epsilon(1e-4));
+  CHECK(y2.select(1, 1).mean().item<double>() == Approx(0.0).margin(1e-4));
+  CHECK(y2.select(1, 1).std().item<double>() ==
+        Approx(3.0 * 6.0 / std::sqrt(36.0 + 9.0 * eps)).epsilon(1e-4));
+  // Without the warm-up passes the same batch is plain batch norm again.
+  BatchRenorm fresh(2, /*warmup=*/100);
+  fresh->train();
+  CHECK(fresh(torch::stack({z + 10.0, 6.0 * z}, 1)).select(1, 0).mean().item<double>() ==
+        Approx(0.0).margin(1e-4));
+}
+
+TEST_CASE("CrossQ: no target networks, wider critics, one joint pass moves the statistics, acting does not",
+          "[sac][crossq]") {
+  SacOptions o;
+  o.obs_shape = {6};
+  o.action_dim = 3;
+  o.net_arch = {32};
+  o.critic_net_arch = {64, 64};
+  o.crossq = true;
+  o.adam_beta1 = 0.5;
+  o.target_entropy = std::nan("");
+  o.seed = 2;
+  Sac sac(o, torch::kCPU);
+  std::map<std::string, torch::Tensor> t;
+  for (const auto& [name, v] : sac.named_tensors()) t[name] = v;
+  for (const auto& kv : t) {
+    CHECK(kv.first.rfind("critic_target", 0) != 0);
+    CHECK(kv.first.rfind("target_encoder", 0) != 0);
+  }
+  // Each critic: renorm, linear 64, relu, renorm, linear 64, relu, renorm, linear 1; the actor 32 wide.
+  REQUIRE(t.count("critic.q1.0.running_mean"));
+  CHECK(t["critic.q1.0.running_mean"].size(0) == 6 + 3);
+  CHECK(t["critic.q1.1.weight"].size(0) == 64);
+  CHECK(t["critic.q2.6.running_var"].size(0) == 64);
+  CHECK(t["critic.q1.7.weight"].size(0) == 1);
+  CHECK(t["actor.trunk.0.weight"].size(0) == 32);
+
+  Batch batch;
+  torch::manual_seed(4);
+  batch.obs = torch::randn({16, 6}) + 3.0;
+  batch.next_obs = torch::randn({16, 6}) - 3.0;
+  batch.actions = torch::rand({16, 3}) * 2 - 1;
+  batch.rewards = torch::randn({16, 1});
+  batch.not_done = torch::ones({16, 1});
+  sac.act(batch.obs, false);
+  CHECK(t["critic.q1.0.steps"].item<double>() == 0.0);
+  const auto m = sac.update(batch);
+  CHECK(std::isfinite(m.critic_loss.item<double>()));
+  CHECK(std::isfinite(m.actor_loss.item<double>()));
+  // One training pass (the joint one; the actor loss reads the running statistics), over obs and
+  // next obs together: their mean is 0 where each half's is +-3.
+  CHECK(t["critic.q1.0.steps"].item<double>() == 1.0);
+  CHECK(t["critic.q2.3.steps"].item<double>() == 1.0);
+  const auto both = torch::cat({batch.obs, batch.next_obs}).mean(0);
+  CHECK(torch::allclose(t["critic.q1.0.running_mean"].slice(0, 0, 6), 0.01 * both, 1e-4, 1e-6));
+  sac.act(batch.obs, true);
+  CHECK(t["critic.q1.0.steps"].item<double>() == 1.0);
+  // A residual head is refused.
+  SacOptions r = o;
+  r.head = HeadKind::Residual;
+  r.net_arch = {16};
+  r.critic_net_arch = {16};
+  CHECK_THROWS_WITH(Sac(r, torch::kCPU), Catch::Contains("crossq needs mlp heads"));
+}
+
+TEST_CASE("CrossQ: a run saved and loaded continues as the uninterrupted one; a SAC checkpoint is refused",
+          "[sac][crossq]") {
+  SacOptions o = small_image_options(true);
+  o.target_encoder = false;
+  o.crossq = true;
+  o.renorm_warmup = 2;  // the renormalising passes are part of the continuation
+  Sac a(o, torch::kCPU);
+  for (int i = 0; i < 3; ++i) a.update(random_batch(8, o, static_cast<std::uint64_t>(i)));
+  const auto dir = std::filesystem::temp_directory_path() / "dodge_sac_crossq_test";
+  std::filesystem::create_directories(dir);
+  a.save((dir / "agent.pt").string());
+  SacOptions o2 = o;
+  o2.seed = 77;
+  Sac b(o2, torch::kCPU);
+  b.load((dir / "agent.pt").string());
+  for (int i = 3; i < 6; ++i) {
+    const auto batch = random_batch(8, o, static_cast<std::uint64_t>(i));
+    a.update(batch);
+    b.update(batch);
+  }
+  auto ta = a.named_tensors(), tb = b.named_tensors();
+  REQUIRE(ta.size() == tb.size());
+  for (std::size_t i = 0; i < ta.size(); ++i) CHECK(torch::equal(ta[i].second, tb[i].second));
+  // A checkpoint of a target-network SAC has no running statistics: named, not half-loaded.
+  SacOptions plain = o;
+  plain.crossq = false;
+  Sac p(plain, torch::kCPU);
+  p.save((dir / "plain.pt").string());
+  CHECK_THROWS_WITH(b.load((dir / "plain.pt").string()), Catch::Contains("critic.q1.0."));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("CrossQ learns to move a point to a target", "[sac][crossq][learn]") {
+  const ToyResult r = train_point(false, 2500, 128, 1, false, 1, [](SacOptions& o) {
+    o.crossq = true;
+    o.critic_net_arch = {256, 256};
+    o.adam_beta1 = 0.5;
+    o.renorm_warmup = 1000;
+  });
+  INFO("trained " << r.final_distance_trained << " random " << r.final_distance_random << " in " << r.seconds
+                  << " s");
   CHECK(r.final_distance_random > 0.5);
   CHECK(r.final_distance_trained < 0.12);
 }

@@ -278,6 +278,38 @@ TEST_CASE("sac.head: mlp or residual, a residual head one width repeated", "[con
   CHECK_THROWS_WITH(apply_overrides(c, {"sac.head=simba"}), Catch::Contains("mlp | residual"));
 }
 
+TEST_CASE("sac.crossq and its keys: critic widths, the warm-up, Adam's beta1, mlp heads only",
+          "[config][crossq]") {
+  Config c;
+  CHECK_FALSE(c.sac.crossq);
+  CHECK(c.sac.critic_net_arch.empty());
+  CHECK(c.sac.adam_beta1 == 0.9);
+  apply_overrides(c, {"sac.crossq=true", "sac.critic_net_arch=[1024, 1024]", "sac.renorm_warmup=5000",
+                      "sac.adam_beta1=0.5"});
+  CHECK(c.sac.crossq);
+  CHECK(c.sac.critic_net_arch == std::vector<int>{1024, 1024});
+  CHECK(c.sac.renorm_warmup == 5000);
+  CHECK(c.sac.adam_beta1 == 0.5);
+  CHECK_NOTHROW(validate(c));
+  apply_overrides(c, {"sac.critic_net_arch=[]"});  // back to net_arch's widths
+  CHECK(c.sac.critic_net_arch.empty());
+  CHECK_THAT(override_error("sac.adam_beta1=1.5"),
+             Catch::Contains("sac.adam_beta1") && Catch::Contains("1.5"));
+  CHECK_THAT(override_error("sac.adam_beta1=1"), Catch::Contains("[0, 1)"));  // Adam's bias correction divides by 1 - beta1^t
+  CHECK_THAT(override_error("sac.renorm_warmup=-1"), Catch::Contains("sac.renorm_warmup"));
+  CHECK_THAT(override_error("sac.critic_net_arch=[0]"), Catch::Contains("a list of 0..8 integers"));
+  apply_overrides(c, {"sac.head=residual", "sac.net_arch=[64, 64]", "sac.critic_net_arch=[64, 64]"});
+  std::string msg;
+  try {
+    validate(c);
+  } catch (const ConfigError& e) {
+    msg = e.what();
+  }
+  CHECK(msg ==
+        "sac.crossq = true with sac.head = residual; allowed: sac.head = mlp (CrossQ renormalises the "
+        "inputs of plain linear layers)");
+}
+
 TEST_CASE("train.curriculum names a game key, its lessons and the criterion, each value checked", "[config][curriculum]") {
   Config c;
   CHECK_FALSE(c.train.curriculum.any());

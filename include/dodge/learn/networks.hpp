@@ -94,11 +94,30 @@ struct ResidualTrunkImpl : torch::nn::Module {
 };
 TORCH_MODULE(ResidualTrunk);
 
+// Batch renormalisation (Ioffe 2017) as CrossQ's critics use it (Bhatt et al. 2024; SB3-contrib's
+// BatchRenorm): in training mode the batch's mean and variance normalise it, corrected toward the
+// running statistics by r = sigma_B / sigma_run in [1/3, 3] and d = (mu_B - mu_run) / sigma_run in [-5, 5]
+// once `warmup` training passes have run (plain batch norm before), and the running statistics move
+// by `momentum`; in evaluation mode the running statistics alone. Then a learned scale and shift.
+// The warm-up test and the counter are tensors: no host read, so a CUDA graph can hold it.
+struct BatchRenormImpl : torch::nn::Module {
+  BatchRenormImpl(std::int64_t features, std::int64_t warmup, double momentum = 0.01, double eps = 1e-3);
+  torch::Tensor forward(const torch::Tensor& x);
+  // Back to a new layer's state: scale 1, shift 0, running mean 0 and variance 1, no passes (resets).
+  void restart();
+  torch::Tensor weight, bias;                      // parameters
+  torch::Tensor running_mean, running_var, steps;  // buffers (steps: float, the training passes so far)
+  std::int64_t warmup;
+  double momentum, eps;
+};
+TORCH_MODULE(BatchRenorm);
+
 // The hidden layers then, when out_dim > 0, a final linear to out_dim. Mlp: Linear+ReLU per entry of
 // hidden. Residual: a ResidualTrunk of width hidden[0] with one block per entry (all entries equal;
-// std::invalid_argument otherwise).
+// std::invalid_argument otherwise). renorm_warmup >= 0 (Mlp only): a BatchRenorm before every linear
+// layer, the input's included (CrossQ's critic), with that warm-up.
 torch::nn::Sequential make_mlp(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t out_dim,
-                               HeadKind kind = HeadKind::Mlp);
+                               HeadKind kind = HeadKind::Mlp, std::int64_t renorm_warmup = -1);
 
 struct ActorHeadImpl : torch::nn::Module {
   ActorHeadImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
@@ -111,9 +130,10 @@ struct ActorHeadImpl : torch::nn::Module {
 TORCH_MODULE(ActorHead);
 
 struct TwinQImpl : torch::nn::Module {
-  // out_dim: 1 (a value) or the bins of a categorical critic (HL-Gauss).
+  // out_dim: 1 (a value) or the bins of a categorical critic (HL-Gauss). renorm_warmup >= 0: batch
+  // renormalisation before each linear layer (CrossQ), see make_mlp.
   TwinQImpl(std::int64_t in_dim, const std::vector<int>& hidden, std::int64_t action_dim,
-            HeadKind kind = HeadKind::Mlp, std::int64_t out_dim = 1);
+            HeadKind kind = HeadKind::Mlp, std::int64_t out_dim = 1, std::int64_t renorm_warmup = -1);
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& features,
                                                   const torch::Tensor& actions);
   torch::nn::Sequential q1{nullptr}, q2{nullptr};

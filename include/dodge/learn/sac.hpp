@@ -49,6 +49,7 @@ struct SacOptions {
   std::vector<std::int64_t> obs_shape;  // the network input: {k*C, H, W} (uint8) or {k*D} (float)
   int action_dim = 3;
   std::vector<int> net_arch = {256, 256};
+  std::vector<int> critic_net_arch;  // the critics' hidden layers (empty: net_arch); CrossQ's are wider
   HeadKind head = HeadKind::Mlp;  // the actor's and the critics' hidden layers (residual: SimBa blocks)
   int features_dim = 512;
   EncoderKind encoder = EncoderKind::Nature;  // the image encoder's convolutions
@@ -90,6 +91,14 @@ struct SacOptions {
   double value_min = -110.0, value_max = 110.0;
   std::int64_t reset_interval = 0;
   bool reset_encoder = false;
+  // CrossQ (Bhatt et al. 2024): no target networks; the critics renormalise every layer's input by
+  // its batch (BatchRenorm, plain batch norm for the first renorm_warmup updates) and read (s, a)
+  // and (s', a') in one batch, so the statistics cover both; the bootstrap value is the online
+  // critics' on the second half, without gradient. tau, target_update_interval and the target
+  // encoder are unused. The actor stays a plain MLP: what ships (policy.pt, ONNX) is unchanged.
+  bool crossq = false;
+  std::int64_t renorm_warmup = 100000;
+  double adam_beta1 = 0.9;  // the actor's and the critics' Adam (CrossQ: 0.5)
   Precision precision = Precision::Tf32;
   bool cuda_graph = false;  // capture the update on CUDA after warm-up
   std::uint64_t seed = 0;
@@ -193,6 +202,7 @@ class Sac {
   void polyak();
   void average_policy();
   void maybe_reset();
+  std::vector<torch::Tensor> renorm_statistics() const;  // crossq: the critics' running means and variances
 
   SacOptions options_;
   torch::Device device_;

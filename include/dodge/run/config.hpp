@@ -47,6 +47,7 @@ struct SacConfig {
   double ent_coef_init = 1.0;            // initial alpha when learned
   std::string target_entropy_text = "auto";  // key target_entropy: auto (-action_dim) or a number
   std::vector<int> net_arch = {256, 256};
+  std::vector<int> critic_net_arch;      // the critics' hidden layers (empty: net_arch)
   std::string head = "mlp";              // mlp | residual: the actor's and critics' hidden layers
   int features_dim = 512;                // CNN encoder output
   std::string encoder = "nature";        // nature | drq: the image encoder's convolutions
@@ -66,6 +67,9 @@ struct SacConfig {
   double value_max = 110.0;
   std::int64_t reset_interval = 0;       // updates between resets of the actor and critics (0: never)
   bool reset_encoder = false;            // resets draw the image encoders again too
+  bool crossq = false;                   // CrossQ: batch-renormalised critics, no target networks
+  std::int64_t renorm_warmup = 100000;   // updates of plain batch norm before renormalisation
+  double adam_beta1 = 0.9;               // the actor's and critics' Adam beta1 (CrossQ: 0.5)
   bool prioritized_replay = false;       // sample in proportion to |TD error|^per_alpha (Schaul et al. 2016)
   double per_alpha = 0.6;                // how much the priorities count (0: uniform)
   double per_beta = 0.4;                 // importance-weight exponent at the start, annealed to 1 by the run's end
