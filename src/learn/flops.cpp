@@ -94,8 +94,12 @@ UpdateFlops count_update_flops(const SacOptions& o, std::int64_t batch) {
   // image features). Actor steps add: actor forward, critic forward and backward to the actions, actor
   // backward (its input is detached in shared mode, and vector observations need no gradient).
   u.heads_forward = b * (a.all + 2 * q.all + k * (a.all + q.all));
-  u.heads_backward = b * (backward(q, image) + k * (backward(q, true) + backward(a, image && !o.shared_encoder)));
-  words << "heads: actor on next obs, target critic, critic forward + backward";
+  // CrossQ: the critics' backward runs over both halves of its joint pass (the batch statistics tie them).
+  const double critic_rows = o.crossq ? 2.0 : 1.0;
+  u.heads_backward = b * (critic_rows * backward(q, image) +
+                          k * (backward(q, true) + backward(a, image && !o.shared_encoder)));
+  words << (o.crossq ? "heads: actor on next obs, critics forward + backward over (s, a) and (s', a') together"
+                     : "heads: actor on next obs, target critic, critic forward + backward");
   if (k < 1) words << "; every " << o.actor_update_interval << " updates";
   words << ": actor forward + backward, critic forward + backward for the actor loss";
   u.passes = words.str();

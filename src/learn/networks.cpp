@@ -244,7 +244,7 @@ BatchRenormImpl::BatchRenormImpl(std::int64_t features, std::int64_t warmup_pass
   bias = register_parameter("bias", torch::zeros({features}));
   running_mean = register_buffer("running_mean", torch::zeros({features}));
   running_var = register_buffer("running_var", torch::ones({features}));
-  steps = register_buffer("steps", torch::zeros({}));
+  steps = register_buffer("steps", torch::zeros({}, torch::kFloat64));  // float32 would stop counting at 2^24
 }
 
 void BatchRenormImpl::restart() {
@@ -275,8 +275,9 @@ torch::Tensor BatchRenormImpl::forward(const torch::Tensor& input) {
       running_var.add_(momentum * (batch_var - running_var));
       steps.add_(1.0);
     }
-    // (x - mu_B) / sigma_B * r + d, written as one mean and variance.
-    mean = batch_mean - d * batch_var.sqrt() / r;
+    // (x - mu_B) / sigma_B * r + d, written as one mean and variance. (The clamp keeps the square
+    // root's gradient finite where a feature is constant over the batch.)
+    mean = batch_mean - d * batch_var.clamp_min(1e-12).sqrt() / r;
     var = batch_var / (r * r);
   } else {
     mean = running_mean;

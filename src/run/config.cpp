@@ -502,6 +502,11 @@ void validate(const Config& c) {
     throw ConfigError("sac.net_arch = " + to_yaml_list(s.net_arch) +
                       " with sac.head = residual: allowed: one width repeated, one residual block each (e.g. "
                       "[128, 128])");
+  if (s.head == "residual" && std::any_of(s.critic_net_arch.begin(), s.critic_net_arch.end(),
+                                          [&](int w) { return w != s.critic_net_arch[0]; }))
+    throw ConfigError("sac.critic_net_arch = " + to_yaml_list(s.critic_net_arch) +
+                      " with sac.head = residual: allowed: one width repeated, one residual block each (e.g. "
+                      "[256, 256])");
   if (s.crossq && s.head == "residual")
     throw ConfigError(
         "sac.crossq = true with sac.head = residual; allowed: sac.head = mlp (CrossQ renormalises "

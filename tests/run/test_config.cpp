@@ -308,6 +308,9 @@ TEST_CASE("sac.crossq and its keys: critic widths, the warm-up, Adam's beta1, ml
   CHECK(msg ==
         "sac.crossq = true with sac.head = residual; allowed: sac.head = mlp (CrossQ renormalises the "
         "inputs of plain linear layers)");
+  // Residual critics of their own widths: one width repeated, as net_arch.
+  apply_overrides(c, {"sac.crossq=false", "sac.critic_net_arch=[64, 32]"});
+  CHECK_THROWS_WITH(validate(c), Catch::Contains("sac.critic_net_arch = [64, 32] with sac.head = residual"));
 }
 
 TEST_CASE("train.curriculum names a game key, its lessons and the criterion, each value checked", "[config][curriculum]") {

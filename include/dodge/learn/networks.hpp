@@ -106,7 +106,7 @@ struct BatchRenormImpl : torch::nn::Module {
   // Back to a new layer's state: scale 1, shift 0, running mean 0 and variance 1, no passes (resets).
   void restart();
   torch::Tensor weight, bias;                      // parameters
-  torch::Tensor running_mean, running_var, steps;  // buffers (steps: float, the training passes so far)
+  torch::Tensor running_mean, running_var, steps;  // buffers (steps: float64, the training passes so far)
   std::int64_t warmup;
   double momentum, eps;
 };
