@@ -732,7 +732,7 @@ TEST_CASE("CrossQ: no target networks, wider critics, only the joint pass moves 
   CHECK_THROWS_WITH(Sac(r, torch::kCPU), Catch::Contains("crossq needs mlp heads"));
 }
 
-TEST_CASE("CrossQ: a run saved and loaded continues as the uninterrupted one; a SAC checkpoint is refused",
+TEST_CASE("CrossQ: a run saved and loaded continues as the uninterrupted one, and a SAC checkpoint is refused",
           "[sac][crossq]") {
   SacOptions o = small_image_options(true);
   o.target_encoder = false;
