@@ -18,7 +18,8 @@ Prints one table (side, encoder, updates/s, ratio dodge/SB3) and the learn-loop 
 everything to a JSON file (versions, threads, machine, date).
 
 usage: sb3_compare.py [--dodge build/dodge] [--threads T] [--steps N] [--batch 128]
-                      [--device cpu|cuda] [--skip-learn] [--json results/bench/sb3_compare.json]
+                      [--device cpu|cuda] [--dodge-precision tf32,bf16] [--skip-learn]
+                      [--json results/bench/sb3_compare.json]
 """
 import argparse
 import datetime
@@ -161,11 +162,13 @@ def dodge_update(args, tmp):
     out = os.path.join(tmp, "update.json")
     cmd = [args.dodge, "bench", "update", "--batch", str(args.batch), "--encoder", "separate,shared",
            "--augment", args.augment, "--steps", str(args.steps), "--repeats", str(args.repeats),
-           "--warmup", str(args.warmup), "--device", args.device, "--json", out]
+           "--warmup", str(args.warmup), "--device", args.device, "--precision", args.dodge_precision,
+           "--json", out]
     text = run_dodge(cmd, args.threads)
     with open(out) as f:
         report = json.load(f)
-    rates = {("shared" if row["shared"] else "separate"): row["updates/s"] for row in report["rows"]}
+    rates = {("shared" if row["shared"] else "separate", row["precision"]): row["updates/s"]
+             for row in report["rows"]}
     return rates, report, text
 
 
@@ -216,6 +219,9 @@ def main():
     p.add_argument("--learn-warmup", type=int, default=256, help="random env steps before the updates start")
     p.add_argument("--dodge-config", default=DODGE_CONFIG, help="config for dodge bench train")
     p.add_argument("--skip-learn", action="store_true", help="only the update benchmark")
+    p.add_argument("--dodge-precision", default="tf32",
+                   help="dodge's precisions, comma list (tf32 is fp32 on the CPU; bf16 autocasts the encoders, "
+                        "what precision: auto picks on a CPU with native bf16); SB3 runs fp32")
     p.add_argument("--json", default="results/bench/sb3_compare.json")
     args = p.parse_args()
 
@@ -238,8 +244,10 @@ def main():
             print(f"SB3 update, {encoder}: {sb3:.2f} updates/s (repeats {', '.join(f'{r:.2f}' for r in rates)}; "
                   f"{time.perf_counter() - t0:.0f} s)", flush=True)
             rows.append({"side": "SB3", "encoder": encoder, "updates_per_s": sb3, "repeats": rates})
-            rows.append({"side": "dodge", "encoder": encoder, "updates_per_s": dodge_rates[encoder],
-                         "ratio_dodge_sb3": dodge_rates[encoder] / sb3})
+            for precision in args.dodge_precision.split(","):
+                rate = dodge_rates[(encoder, precision)]
+                rows.append({"side": "dodge", "encoder": encoder, "precision": precision, "updates_per_s": rate,
+                             "ratio_dodge_sb3": rate / sb3})
 
         learn = None
         if not args.skip_learn:
@@ -253,10 +261,10 @@ def main():
     print()
     print(f"SAC update, batch {args.batch}, 84x84 grey x4, {args.device}, {args.threads} threads "
           f"(dodge augment {args.augment}; SB3 none)")
-    print(f"{'side':6s} {'encoder':9s} {'updates/s':>10s} {'dodge/SB3':>10s}")
+    print(f"{'side':6s} {'encoder':9s} {'precision':9s} {'updates/s':>10s} {'dodge/SB3':>10s}")
     for r in rows:
         ratio = f"{r['ratio_dodge_sb3']:.2f}x" if "ratio_dodge_sb3" in r else ""
-        print(f"{r['side']:6s} {r['encoder']:9s} {r['updates_per_s']:10.2f} {ratio:>10s}")
+        print(f"{r['side']:6s} {r['encoder']:9s} {r.get('precision', 'fp32'):9s} {r['updates_per_s']:10.2f} {ratio:>10s}")
     if learn:
         print(f"learn loop ({args.envs} envs, one update per env step, separate encoders): "
               f"SB3 {learn['sb3_env_steps_per_s']:.2f} env steps/s, dodge {learn['dodge_env_steps_per_s']:.2f} "
@@ -274,7 +282,8 @@ def main():
         "settings": {"device": args.device, "threads": args.threads, "batch": args.batch, "obs_shape": list(OBS_SHAPE),
                      "action_dim": ACTION_DIM, "features_dim": 512, "net_arch": [256, 256], "steps": args.steps,
                      "repeats": args.repeats, "warmup": args.warmup, "sb3_replay_fill": args.fill,
-                     "dodge_augment": args.augment, "dodge": args.dodge},
+                     "dodge_augment": args.augment, "dodge": args.dodge,
+                     "dodge_precision": args.dodge_precision},
         "update": rows,
         "learn": learn,
         "dodge_update_report": dodge_update_report,

@@ -233,7 +233,7 @@ MEANING = {
     "env.image_width": "frame width in pixels (topdown)",
     "env.image_height": "frame height in pixels (topdown)",
     "env.image_grayscale": "grey frames (1 channel) instead of RGB (3)",
-    "env.view_extent": "units of the court the frame shows, around the player",
+    "env.view_extent": "width of the square the frame shows, in world units, centred on the court (not the player)",
     "env.min_radius_px": "smallest radius a ball is drawn with, in pixels",
     "env.offscreen_markers": "mark balls outside the view at the frame's edge",
     "env.frame_stack": "frames (or vectors) per observation, newest last",
